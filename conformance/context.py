@@ -1,0 +1,73 @@
+"""What discovery learned about a target: the facts every rule is judged against.
+
+Capacity always comes from the target (``GET _nodes`` attributes), never from the
+machine the suite runs on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int
+    patch: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> "Version":
+        """``"8.15.2"``, ``"9.0.0-SNAPSHOT"`` or ``"8.16"`` -> ``Version``; raises ``ValueError``."""
+        core = text.strip().split("-", 1)[0]
+        pieces = core.split(".")
+        if not 2 <= len(pieces) <= 3 or not all(p.isdigit() for p in pieces):
+            raise ValueError(f"not an Elasticsearch version: {text!r}")
+        numbers = [int(p) for p in pieces] + [0] * (3 - len(pieces))
+        return cls(*numbers)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+@dataclass(frozen=True)
+class MlNode:
+    """An ML node and the processors the planner may use on it (section 3.2)."""
+
+    id: str
+    name: str
+    allocated_processors: float
+    memory_bytes: int | None = None
+
+    @property
+    def processor_capacity(self) -> int:
+        """Processors for normal-priority allocations: the attribute rounded up (section 10.6)."""
+        return math.ceil(self.allocated_processors) if self.allocated_processors > 0 else 0
+
+
+@dataclass(frozen=True)
+class Context:
+    """The discovered target. ``features`` are the profile's named behaviours.
+
+    ``scaling_possible`` is ``None`` when the target does not say (then both answers to
+    an over-capacity increase that Elasticsearch can give are accepted).
+    """
+
+    version: Version
+    flavor: str
+    profile: str
+    features: frozenset[str]
+    nodes: tuple[MlNode, ...]
+    scaling_possible: bool | None = None
+    limits: Mapping[str, Any] = field(default_factory=dict)
+
+    def has(self, feature: str) -> bool:
+        return feature in self.features
+
+    def node(self, node_id: str) -> MlNode | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+    @property
+    def total_processors(self) -> int:
+        return sum(n.processor_capacity for n in self.nodes)

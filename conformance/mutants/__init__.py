@@ -1,0 +1,1 @@
+"""Deliberately broken variants of the reference server, one defect each, for ``selftest``."""

@@ -1,0 +1,1 @@
+"""The embedded reference server: an Elasticsearch-like trained-model deployment API."""

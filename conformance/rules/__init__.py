@@ -1,0 +1,5 @@
+"""The rule catalogue. Importing this package registers every rule family."""
+
+from conformance.rules.base import CATALOGUE, Level, Outcome, Rule, Verdict, evaluate, intent_is, rule
+
+__all__ = ["CATALOGUE", "Level", "Outcome", "Rule", "Verdict", "evaluate", "intent_is", "rule"]

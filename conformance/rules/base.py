@@ -1,0 +1,151 @@
+"""Rules as data: an id, a level, the versions and features it needs, a source, a check.
+
+A rule is a pure function. ``applies`` picks the exchanges it judges (usually by
+intent kind); ``check`` yields one message per way the exchange breaks the rule.
+Nothing here talks to a server, so a rule can be proven on hand-made exchanges.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from conformance.context import Context, Version
+from conformance.exchange import Exchange
+
+
+class Level(str, enum.Enum):
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+class Outcome(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # the rule itself or the suite broke; says nothing about the target
+    SKIP = "skip"  # not applicable to this target (version, feature, topology)
+    INDETERMINATE = "indeterminate"  # no answer to judge (timeout on a write, ...)
+
+
+Applies = Callable[[Exchange, Context], bool]
+Check = Callable[[Exchange, Context], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    level: Level
+    source: str  # section of spec/elasticsearch-behaviour.md, e.g. "§1.6 C.8"
+    description: str
+    applies: Applies
+    check: Check
+    since: Version | None = None  # first Elasticsearch version the rule holds for
+    until: Version | None = None  # first version it no longer holds for (exclusive)
+    requires: frozenset[str] = frozenset()  # profile features the rule needs
+    family: str = ""
+
+    def skip_reason(self, ctx: Context) -> str | None:
+        """Why this rule cannot be judged on this target, or ``None`` when it can."""
+        if self.since is not None and ctx.version < self.since:
+            return f"applies from Elasticsearch {self.since}; target profile is {ctx.version}"
+        if self.until is not None and ctx.version >= self.until:
+            return f"applies before Elasticsearch {self.until}; target profile is {ctx.version}"
+        missing = sorted(self.requires - ctx.features)
+        if missing:
+            return f"target profile {ctx.profile} lacks {', '.join(missing)}"
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule_id: str
+    outcome: Outcome
+    messages: tuple[str, ...] = ()
+    exchange: Exchange | None = None
+
+
+class Catalogue:
+    """The registry of rules, in definition order. Ids are unique."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> Rule:
+        if rule.id in self._rules:
+            raise ValueError(f"duplicate rule id {rule.id!r}")
+        self._rules[rule.id] = rule
+        return rule
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self._rules.values())
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        return self._rules[rule_id]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+
+CATALOGUE = Catalogue()
+
+
+def rule(
+    id: str,
+    *,
+    level: Level,
+    source: str,
+    applies: Applies,
+    description: str = "",
+    since: str | None = None,
+    until: str | None = None,
+    requires: Iterable[str] = (),
+    family: str = "",
+) -> Callable[[Check], Check]:
+    """Register ``check`` as a rule. The check's docstring is the default description."""
+
+    def register(check: Check) -> Check:
+        CATALOGUE.add(
+            Rule(
+                id=id,
+                level=level,
+                source=source,
+                description=description or (check.__doc__ or "").strip().split("\n")[0],
+                applies=applies,
+                check=check,
+                since=Version.parse(since) if since else None,
+                until=Version.parse(until) if until else None,
+                requires=frozenset(requires),
+                family=family or id.split(".", 1)[0],
+            )
+        )
+        return check
+
+    return register
+
+
+def intent_is(*kinds: str) -> Applies:
+    """An ``applies`` that selects exchanges by intent kind."""
+    wanted = frozenset(kinds)
+    return lambda exchange, ctx: exchange.intent.kind in wanted
+
+
+def evaluate(rule_: Rule, exchange: Exchange, ctx: Context) -> Verdict | None:
+    """Judge one exchange by one rule; ``None`` when the rule does not look at it."""
+    if rule_.skip_reason(ctx) is not None:
+        return None
+    try:
+        if not rule_.applies(exchange, ctx):
+            return None
+    except Exception as exc:  # noqa: BLE001 - a broken rule is an error verdict, not a crash
+        return Verdict(rule_.id, Outcome.ERROR, (f"applies() raised {exc!r}",), exchange)
+    if exchange.response is None:
+        return Verdict(rule_.id, Outcome.INDETERMINATE, (exchange.error or "no response",), exchange)
+    try:
+        messages = tuple(rule_.check(exchange, ctx))
+    except Exception as exc:  # noqa: BLE001
+        return Verdict(rule_.id, Outcome.ERROR, (f"check raised {exc!r}",), exchange)
+    return Verdict(rule_.id, Outcome.FAIL if messages else Outcome.PASS, messages, exchange)

@@ -1,0 +1,1 @@
+"""The conformance suite: pytest modules that generate traffic, and the plugin that runs them."""
