@@ -178,6 +178,7 @@ INTENT_KINDS: frozenset[str] = frozenset(
         "update-malformed-json",  # a body that is not JSON
         "read-stats",  # GET _ml/trained_models/_stats
         "converged",  # the last stats read of a convergence poll (expected = promise)
+        "burst-final",  # the state read after a concurrent burst (expected = the burst's log)
         "other",  # set-up and clean-up calls: shape and protocol rules only
     }
 )
