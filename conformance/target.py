@@ -1,7 +1,204 @@
-"""Target access: one keep-alive HTTP client per run that records every exchange."""
+"""Target access: how the suite reaches a server, and the record of everything it sent.
+
+One keep-alive ``httpx.Client`` serves the whole run (a client per request costs about
+23 ms for its SSL context). Every call returns an :class:`~conformance.exchange.Exchange`,
+also when nothing came back, so a timeout on a write is recorded as indeterminate
+instead of crashing the test that sent it. Secrets are kept out of every record: the
+request stored in an exchange carries ``<redacted>`` in place of credentials, so no
+report, log, curl command or ``repr`` can leak them.
+"""
 
 from __future__ import annotations
 
+import base64
+import json as jsonlib
+import os
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import httpx
+
+from conformance.exchange import Exchange, Intent, Request, Response, redacted_headers
+
+DEFAULT_TARGET = "http://127.0.0.1:9200"
+
+# Environment variables read when the matching flag is not given (flags win).
+ENV_NAMES: Mapping[str, str] = {
+    "url": "DC_TARGET",
+    "api_key": "DC_API_KEY",
+    "user": "DC_USER",
+    "password": "DC_PASSWORD",
+    "bearer_token": "DC_BEARER_TOKEN",
+    "ca_cert": "DC_CA_CERT",
+    "insecure": "DC_INSECURE",
+    "read_timeout": "DC_REQUEST_TIMEOUT",
+}
+SECRET_FIELDS = frozenset({"api_key", "password", "bearer_token"})
+
+
+class SetupError(Exception):
+    """The run cannot judge the target (unreachable, provisioning failed): exit code 3.
+
+    Raised by discovery and provisioning; re-exported by ``conformance.suite.runner``.
+    The message is one line that says what failed.
+    """
+
+
+class ConfigError(ValueError):
+    """The target settings contradict each other or are malformed (CLI exit code 2)."""
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Where the target is and how to authenticate. ``repr`` never shows a secret."""
+
+    url: str = DEFAULT_TARGET
+    api_key: str | None = field(default=None, repr=False)
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    bearer_token: str | None = field(default=None, repr=False)
+    ca_cert: str | None = None
+    insecure: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        methods = [self.api_key is not None, self.user is not None, self.bearer_token is not None]
+        if sum(methods) > 1:
+            raise ConfigError("choose one of --api-key, --user/--password and --bearer-token")
+        if (self.user is None) != (self.password is None):
+            raise ConfigError("--user and --password go together")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"--target must be an http(s) URL, got {parts.scheme or self.url!r}")
+        if parts.username or parts.password:
+            raise ConfigError("--target must not carry credentials; use --user/--password")
+        if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
+            raise ConfigError(f"--ca-cert file not found: {self.ca_cert}")
+        if self.read_timeout <= 0 or self.connect_timeout <= 0:
+            raise ConfigError("--request-timeout must be a positive number of seconds")
+
+    @classmethod
+    def from_sources(
+        cls, flags: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> "TargetConfig":
+        """Combine flag values (``None`` = not given) with ``DC_*`` environment variables."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            given = flags.get(f.name)
+            if given is not None and given is not False:
+                values[f.name] = given
+            elif f.name in ENV_NAMES and environ.get(ENV_NAMES[f.name]):
+                values[f.name] = environ[ENV_NAMES[f.name]]
+        if isinstance(values.get("insecure"), str):
+            values["insecure"] = values["insecure"].lower() in ("1", "true", "yes")
+        if "read_timeout" in values:
+            try:
+                values["read_timeout"] = float(values["read_timeout"])
+            except ValueError:
+                raise ConfigError("--request-timeout must be a positive number of seconds") from None
+        return cls(**values)
+
+    def auth_header(self) -> str | None:
+        """The ``Authorization`` value for the chosen method, or ``None`` without auth."""
+        if self.api_key is not None:
+            return f"ApiKey {self.api_key}"
+        if self.bearer_token is not None:
+            return f"Bearer {self.bearer_token}"
+        if self.user is not None:
+            pair = f"{self.user}:{self.password}".encode()
+            return f"Basic {base64.b64encode(pair).decode('ascii')}"
+        return None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, so callers can prove they never wrote one down."""
+        found = [getattr(self, name) for name in SECRET_FIELDS]
+        header = self.auth_header()
+        return tuple(s for s in [*found, header] if s)
+
 
 class Target:
-    """Placeholder until the recording client lands (same commit series)."""
+    """A server under test, reached through one keep-alive client.
+
+    ``request`` never raises for transport failures: it returns an exchange whose
+    ``response`` is ``None`` and whose ``error`` names the failure.
+    """
+
+    def __init__(self, config: TargetConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        self.base_url = config.url.rstrip("/")
+        headers = {"Accept": "application/json"}
+        auth = config.auth_header()
+        if auth is not None:
+            headers["Authorization"] = auth
+        verify: Any = False if config.insecure else (config.ca_cert or True)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            verify=verify,
+            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+            transport=transport,
+        )
+        self.sent = 0
+
+    def __repr__(self) -> str:
+        return f"Target({self.base_url!r})"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        intent: Intent,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        send_json: bool = False,
+    ) -> Exchange:
+        """Send one request and record it. ``send_json`` sends ``json`` even when it is ``None``."""
+        body, extra = _encode_body(json, content, send_json)
+        merged = {**extra, **(headers or {})}
+        outgoing = self._client.build_request(method, path, params=params, content=body, headers=merged)
+        request = Request(
+            method=outgoing.method,
+            url=str(outgoing.url),
+            headers=redacted_headers(tuple(outgoing.headers.items())),
+            body=body,
+        )
+        started = time.monotonic()
+        self.sent += 1
+        try:
+            answer = self._client.send(outgoing)
+        except httpx.TimeoutException as exc:
+            return Exchange(request, None, time.monotonic() - started, intent, error=f"timeout: {_describe(exc)}")
+        except httpx.HTTPError as exc:
+            return Exchange(request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}")
+        response = Response(status=answer.status_code, headers=tuple(answer.headers.items()), body=answer.content)
+        return Exchange(request, response, time.monotonic() - started, intent)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "Target":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _encode_body(json: Any, content: bytes | None, send_json: bool) -> tuple[bytes | None, dict[str, str]]:
+    if content is not None:
+        return content, {}
+    if json is None and not send_json:
+        return None, {}
+    encoded = jsonlib.dumps(json, separators=(",", ":"), allow_nan=True).encode()
+    return encoded, {"Content-Type": "application/json"}
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+

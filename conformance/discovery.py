@@ -1,0 +1,139 @@
+"""Discovery: learn what the target is before judging it.
+
+Rules are judged against the target's own facts: its version (which behaviours apply),
+its ML nodes and their allocated processors (capacity comes from ``GET _nodes``, never
+from the machine the suite runs on, DESIGN "Capacity comes from the target"), its ML
+limits and whether it could scale up (§1.6 C.8: that decides between 429 and a partial
+200 for an over-capacity increase).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from conformance.context import Context, MlNode, Version
+from conformance.exchange import Exchange, Intent
+from conformance.target import SetupError, Target
+
+SETUP = Intent("other", detail="discovery")
+
+
+def discover(target: Target, profile: str = "auto") -> Context:
+    """Read ``GET /``, ``GET /_nodes``, ``GET /_ml/info`` and the cluster settings."""
+    root = _get_json(target, "/")
+    version, flavor = _version_and_flavor(root)
+    nodes = ml_nodes(_get_json(target, "/_nodes"))
+    limits = _limits(target)
+    scaling = scaling_possible(_settings(target), len(nodes))
+    chosen = _profile(profile, version)
+    return Context(
+        version=_as_version(chosen.version) if profile != "auto" else version,
+        flavor=flavor,
+        profile=chosen.name,
+        features=frozenset(chosen.features),
+        nodes=nodes,
+        scaling_possible=scaling,
+        limits=limits,
+    )
+
+
+def ml_nodes(body: Mapping[str, Any]) -> tuple[MlNode, ...]:
+    """The nodes with role ``ml`` and the processors the planner may use (§10.6)."""
+    found = []
+    for node_id, node in sorted((body.get("nodes") or {}).items()):
+        if "ml" not in (node.get("roles") or ()):
+            continue
+        attributes = node.get("attributes") or {}
+        processors = attributes.get("ml.allocated_processors_double", attributes.get("ml.allocated_processors"))
+        memory = attributes.get("ml.machine_memory")
+        found.append(
+            MlNode(
+                id=node_id,
+                name=str(node.get("name", node_id)),
+                allocated_processors=_number(processors, 0.0),
+                memory_bytes=int(_number(memory, 0)) if memory is not None else None,
+            )
+        )
+    return tuple(found)
+
+
+def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int) -> bool | None:
+    """``xpack.ml.max_lazy_ml_nodes`` > number of ML nodes (§1.6 C.8); ``None`` when unreadable."""
+    if settings is None:
+        return None
+    for scope in ("transient", "persistent", "defaults"):
+        value = (settings.get(scope) or {}).get("xpack.ml.max_lazy_ml_nodes")
+        if value is not None:
+            try:
+                return int(value) > ml_node_count
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _version_and_flavor(root: Mapping[str, Any]) -> tuple[Version, str]:
+    info = root.get("version") if isinstance(root, Mapping) else None
+    if not isinstance(info, Mapping) or "number" not in info:
+        raise SetupError("GET / did not return an Elasticsearch version (no version.number)")
+    try:
+        version = Version.parse(str(info["number"]))
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    return version, str(info.get("build_flavor", "default"))
+
+
+def _limits(target: Target) -> Mapping[str, Any]:
+    try:
+        return _get_json(target, "/_ml/info").get("limits") or {}
+    except SetupError:
+        return {}
+
+
+def _settings(target: Target) -> Mapping[str, Any] | None:
+    params = {"include_defaults": "true", "flat_settings": "true"}
+    try:
+        return _get_json(target, "/_cluster/settings", params)
+    except SetupError:
+        return None
+
+
+def _profile(name: str, version: Version) -> Any:
+    from conformance.schemas import profile_for_version, profile_named
+
+    if name == "auto":
+        return profile_for_version(version)
+    try:
+        return profile_named(name)
+    except (KeyError, ValueError):
+        try:
+            return profile_for_version(Version.parse(name))
+        except (KeyError, ValueError):
+            raise SetupError(f"unknown profile {name!r}") from None
+
+
+def _as_version(value: Any) -> Version:
+    return value if isinstance(value, Version) else Version.parse(str(value))
+
+
+def _get_json(target: Target, path: str, params: Mapping[str, str] | None = None) -> Any:
+    exchange = target.request("GET", path, params=params, intent=SETUP)
+    return json_of(exchange, f"GET {path}")
+
+
+def json_of(exchange: Exchange, what: str) -> Any:
+    """The JSON answer of a set-up call, or a one-line :class:`SetupError`."""
+    if exchange.response is None:
+        raise SetupError(f"cannot reach {exchange.request.url.split('?')[0]}: {exchange.error}")
+    if exchange.response.status != 200:
+        raise SetupError(f"{what} answered HTTP {exchange.response.status}")
+    body = exchange.response.json()
+    if not isinstance(body, Mapping):
+        raise SetupError(f"{what} did not answer a JSON object")
+    return body
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,225 @@
+"""Provisioning: the run's own models and deployments, created and always removed.
+
+The suite is an ordinary client of the API (HTTP only), so it works against any server.
+Everything it creates carries the run-id prefix and is removed at the end, also after
+Ctrl-C or SIGTERM (DESIGN "Touch only what the run created"). A deployment the user
+lends with ``--deployment-id`` is never stopped: its settings are put back instead.
+
+The upload and start sequence is the one Elasticsearch's own tests use (§5.3).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from conformance.context import Version
+from conformance.discovery import json_of
+from conformance.exchange import Intent
+from conformance.target import SetupError, Target
+
+SETUP = Intent("other", detail="provisioning")
+DEPLOYMENT_IDS_SINCE = Version(8, 8)  # §1.2: before 8.8 the deployment id is the model id
+ADAPTIVE_SINCE = Version(8, 16)  # §1.4: adaptive allocations generally usable from 8.16.0
+
+
+@dataclass(frozen=True)
+class AdoptedDeployment:
+    """A deployment the run borrows, with the settings to put back at the end."""
+
+    deployment_id: str
+    model_id: str
+    threads_per_allocation: int
+    priority: str
+    queue_capacity: int | None
+    number_of_allocations: int
+    adaptive_allocations: Mapping[str, Any] | None
+
+
+class Provisioner:
+    """Creates models and deployments for one run and knows how to remove them."""
+
+    def __init__(self, target: Target, run_id: str, version: Version) -> None:
+        self.target = target
+        self.run_id = run_id
+        self.version = version
+        self.models: list[str] = []
+        self.deployments: list[str] = []
+        self.adopted: list[AdoptedDeployment] = []
+
+    @property
+    def has_deployment_ids(self) -> bool:
+        return self.version >= DEPLOYMENT_IDS_SINCE
+
+    def upload_model(self, model_id: str, *, broken: bool = False) -> None:
+        """Config, vocabulary and definition of the tiny model (§5.3 steps 2-4)."""
+        from conformance.assets import tiny_model
+
+        model = tiny_model()
+        definition = model.broken_definition if broken else model.definition
+        self.models.append(model_id)
+        base = f"/_ml/trained_models/{model_id}"
+        self._call("PUT", base, json=model.config)
+        self._call("PUT", f"{base}/vocabulary", json={"vocabulary": list(model.vocabulary)})
+        part = {
+            "total_definition_length": len(definition),
+            "definition": base64.b64encode(definition).decode("ascii"),
+            "total_parts": 1,
+        }
+        self._call("PUT", f"{base}/definition/0", json=part)
+
+    def start(
+        self,
+        model_id: str,
+        *,
+        deployment_id: str,
+        threads_per_allocation: int,
+        number_of_allocations: int,
+        priority: str,
+        adaptive_allocations: Mapping[str, Any] | None,
+        wait_for: str,
+    ) -> Mapping[str, Any]:
+        """Start a deployment (§5.3 step 5) and return its ``assignment``."""
+        params: dict[str, Any] = {
+            "threads_per_allocation": threads_per_allocation,
+            "priority": priority,
+            "wait_for": wait_for,
+            "timeout": "40s",
+        }
+        if adaptive_allocations is None or not adaptive_allocations.get("enabled"):
+            params["number_of_allocations"] = number_of_allocations
+        if self.has_deployment_ids:
+            params["deployment_id"] = deployment_id
+        body = {"adaptive_allocations": dict(adaptive_allocations)} if adaptive_allocations else None
+        self.deployments.append(deployment_id)
+        answer = self._call("POST", f"/_ml/trained_models/{model_id}/deployment/_start", params=params, json=body)
+        assignment = answer.get("assignment")
+        if not isinstance(assignment, Mapping):
+            raise SetupError(f"starting deployment {deployment_id} returned no assignment")
+        return assignment
+
+    def stop(self, deployment_id: str) -> None:
+        """Force-stop one of the run's deployments."""
+        self._call("POST", f"/_ml/trained_models/{deployment_id}/deployment/_stop", params={"force": "true"})
+        self.deployments.remove(deployment_id)
+
+    def adopt(self, deployment_id: str) -> AdoptedDeployment:
+        """Borrow an existing deployment and remember what to restore (its count, adaptive)."""
+        stats = self._call("GET", f"/_ml/trained_models/{deployment_id}/_stats")
+        for entry in stats.get("trained_model_stats") or ():
+            found = entry.get("deployment_stats") or {}
+            if found.get("deployment_id", entry.get("model_id")) == deployment_id:
+                adopted = AdoptedDeployment(
+                    deployment_id=deployment_id,
+                    model_id=str(found.get("model_id", entry.get("model_id"))),
+                    threads_per_allocation=int(found.get("threads_per_allocation") or 1),
+                    priority=str(found.get("priority") or "normal"),
+                    queue_capacity=found.get("queue_capacity"),
+                    number_of_allocations=int(found.get("number_of_allocations") or 1),
+                    adaptive_allocations=found.get("adaptive_allocations"),
+                )
+                self.adopted.append(adopted)
+                return adopted
+        raise SetupError(f"--deployment-id {deployment_id}: no such deployment on the target")
+
+    def cleanup(self) -> list[str]:
+        """Remove what the run created and restore what it borrowed; return what went wrong.
+
+        Runs with SIGINT ignored, so a second Ctrl-C cannot leave half the objects behind.
+        Deployments still reported with the run-id prefix are stopped too: a start whose
+        answer never came back (interrupted, timed out) still counts as created.
+        """
+        problems: list[str] = []
+        with _ignoring_sigint():
+            for adopted in self.adopted:
+                problems += self._restore(adopted)
+            self.adopted.clear()
+            for deployment_id in sorted(set(self.deployments) | set(self._live_prefixed_deployments())):
+                problems += self._attempt("POST", f"/_ml/trained_models/{deployment_id}/deployment/_stop",
+                                          params={"force": "true"}, missing_ok=True)
+            self.deployments.clear()
+            for model_id in self.models:
+                problems += self._attempt("DELETE", f"/_ml/trained_models/{model_id}",
+                                          params={"force": "true"}, missing_ok=True)
+            self.models.clear()
+        return problems
+
+    def _restore(self, adopted: AdoptedDeployment) -> list[str]:
+        path = f"/_ml/trained_models/{adopted.deployment_id}/deployment/_update"
+        if self.version < ADAPTIVE_SINCE:
+            return self._attempt("POST", path, json={"number_of_allocations": adopted.number_of_allocations})
+        if adopted.adaptive_allocations:
+            return self._attempt("POST", path, json={"adaptive_allocations": dict(adopted.adaptive_allocations)})
+        return self._attempt("POST", path, json={"adaptive_allocations": None}) + self._attempt(
+            "POST", path, json={"number_of_allocations": adopted.number_of_allocations}
+        )
+
+    def _live_prefixed_deployments(self) -> list[str]:
+        exchange = self.target.request("GET", "/_ml/trained_models/_stats", intent=SETUP)
+        body = exchange.response.json() if exchange.response is not None else None
+        if not isinstance(body, Mapping):
+            return []
+        ids = []
+        for entry in body.get("trained_model_stats") or ():
+            found = entry.get("deployment_stats") or {}
+            deployment_id = found.get("deployment_id") or (entry.get("model_id") if found else None)
+            if deployment_id and str(deployment_id).startswith(self.run_id):
+                ids.append(str(deployment_id))
+        return ids
+
+    def _attempt(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> list[str]:
+        exchange = self.target.request(method, path, intent=SETUP, send_json="json" in kwargs, **kwargs)
+        if exchange.response is None:
+            return [f"{method} {path}: {exchange.error}"]
+        if exchange.response.status == 200 or (missing_ok and exchange.response.status == 404):
+            return []
+        return [f"{method} {path}: HTTP {exchange.response.status}"]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        json = kwargs.pop("json", None)
+        exchange = self.target.request(method, path, intent=SETUP, json=json, **kwargs)
+        if exchange.response is not None and exchange.response.status != 200:
+            reason = _reason(exchange.response.json())
+            raise SetupError(f"{method} {path} answered HTTP {exchange.response.status}{reason}")
+        return json_of(exchange, f"{method} {path}")
+
+
+def _reason(body: Any) -> str:
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, Mapping) and error.get("reason"):
+        return f": {error['reason']}"
+    return ""
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Turn SIGTERM (and SIGINT) into ``KeyboardInterrupt`` so ``finally`` clean-up runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
