@@ -1,0 +1,169 @@
+"""Hypothesis strategies for ``_update`` requests, sized by what the target can hold.
+
+Counts are drawn around the discovered capacity (``Context.total_processors``, from the
+target's own node attributes, §3.2), so the same strategies probe a laptop emulator and
+a large cluster near their limits: below, at and just beyond capacity (§1.6 C.8).
+Invalid requests come from the shared table ``INVALID_CASES`` so that every invalid
+request the generators send has a rule that knows its expected error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import parse_qsl
+
+from hypothesis import strategies as st
+
+from conformance.context import Context, Version
+from conformance.rules.invalid_cases import INVALID_CASES, InvalidCase
+
+JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
+
+# Profile features the generators look at (names shared with conformance.schemas profiles).
+ADAPTIVE = "adaptive_allocations"
+QUERY_COUNT = "query_number_of_allocations"
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """One ``_update`` request as the generators describe it before it is sent.
+
+    ``body`` is JSON-encodable (``MISSING`` in the runner's sense is ``has_body=False``);
+    ``content`` wins over ``body`` when a case needs exact bytes.
+    """
+
+    body: Any = None
+    has_body: bool = True
+    params: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    kind: str = "update"
+    detail: str = ""
+
+    def send_kwargs(self, missing: Any) -> dict[str, Any]:
+        """Keyword arguments for ``Run.update`` (``missing`` is the runner's no-body marker)."""
+        if self.content is not None:
+            body: Any = missing
+        else:
+            body = self.body if self.has_body else missing
+        return {
+            "body": body,
+            "params": dict(self.params) or None,
+            "content": self.content,
+            "headers": dict(self.headers) or None,
+            "kind": self.kind,
+            "detail": self.detail,
+        }
+
+
+def capacity(ctx: Context) -> int:
+    """Processors for normal-priority allocations of a one-thread deployment (§3.2, §10.6)."""
+    return max(ctx.total_processors, 1)
+
+
+def allocation_counts(ctx: Context) -> st.SearchStrategy[int]:
+    """Valid counts from 1 to a little beyond capacity, plus a far over-ask (PyTorchModelIT's 257, §5.2)."""
+    return st.one_of(st.integers(min_value=1, max_value=capacity(ctx) + 2), st.just(257))
+
+
+def count_encodings(count: int) -> st.SearchStrategy[Any]:
+    """Spellings of one count the parser must accept: int, integral float, numeric string (§1.4)."""
+    return st.sampled_from([count, float(count), str(count)])
+
+
+def adaptive_settings(ctx: Context) -> st.SearchStrategy[Mapping[str, Any] | None]:
+    """Valid ``adaptive_allocations`` values: null (reset), or any subset of the three keys (§1.4).
+
+    ``enabled`` is optional in code although the specification marks it required (§1.4,
+    §2.7); ``min <= max`` when both are set, so A.3 holds for the request itself.
+    """
+    top = capacity(ctx) + 1
+    bound = st.one_of(st.none(), st.integers(min_value=1, max_value=top))
+    settings = st.fixed_dictionaries(
+        {},
+        optional={
+            "enabled": st.booleans(),
+            "min_number_of_allocations": st.one_of(st.none(), st.integers(min_value=0, max_value=top)),
+            "max_number_of_allocations": bound,
+        },
+    ).filter(_min_not_above_max)
+    return st.one_of(st.none(), settings)
+
+
+def _min_not_above_max(settings: Mapping[str, Any]) -> bool:
+    low = settings.get("min_number_of_allocations")
+    high = settings.get("max_number_of_allocations")
+    return low is None or high is None or low <= high
+
+
+def valid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
+    """Well-formed updates of a deployment whose adaptive allocations are off (§1.4, §1.6).
+
+    A count is never combined with ``enabled: true`` (that is the invalid case
+    ``adaptive-with-allocations``, §1.6 A.2); the query form is drawn only where the
+    profile has it (§1.3).
+    """
+    by_body = allocation_counts(ctx).flatmap(count_encodings).map(
+        lambda value: UpdateRequest(body={"number_of_allocations": value})
+    )
+    choices = [by_body]
+    if ctx.has(QUERY_COUNT):
+        choices.append(
+            allocation_counts(ctx).map(
+                lambda count: UpdateRequest(has_body=False, params={"number_of_allocations": str(count)})
+            )
+        )
+    if ctx.has(ADAPTIVE):
+        choices.append(adaptive_settings(ctx).map(lambda a: UpdateRequest(body={"adaptive_allocations": a})))
+        choices.append(
+            st.tuples(allocation_counts(ctx), adaptive_settings(ctx).filter(_not_enabled)).map(
+                lambda pair: UpdateRequest(
+                    body={"number_of_allocations": pair[0], "adaptive_allocations": pair[1]}
+                )
+            )
+        )
+    return st.one_of(choices)
+
+
+def _not_enabled(settings: Mapping[str, Any] | None) -> bool:
+    return settings is None or settings.get("enabled") is not True
+
+
+def case_applies(case: InvalidCase, ctx: Context) -> bool:
+    """Whether the target's profile knows the rule ``case`` breaks (versions and features)."""
+    if case.since is not None and ctx.version < Version.parse(case.since):
+        return False
+    if case.until is not None and ctx.version >= Version.parse(case.until):
+        return False
+    return case.requires <= ctx.features
+
+
+def stateless_invalid_cases(ctx: Context) -> list[InvalidCase]:
+    """Cases that break a rule on any started normal-priority deployment without adaptive settings."""
+    return [
+        case
+        for case in INVALID_CASES.values()
+        if case_applies(case, ctx)
+        and not (case.needs_adaptive_enabled or case.needs_low_priority or case.needs_inference_endpoint)
+    ]
+
+
+def invalid_request(case: InvalidCase) -> UpdateRequest:
+    """The canonical request of ``case``, sent as an ``update-invalid`` exchange named after it."""
+    return UpdateRequest(
+        has_body=False,
+        params=dict(parse_qsl(case.query, keep_blank_values=True)),
+        content=case.body,
+        headers=JSON_HEADERS if case.body is not None else {},
+        kind="update-invalid",
+        detail=case.name,
+    )
+
+
+def invalid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
+    """Any stateless invalid case of the profile (an empty profile draws nothing)."""
+    cases = stateless_invalid_cases(ctx)
+    if not cases:
+        return st.nothing()
+    return st.sampled_from(cases).map(invalid_request)
