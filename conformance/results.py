@@ -1,0 +1,222 @@
+"""Results: one verdict per rule in the catalogue, and the exit code they lead to.
+
+Verdicts are produced one exchange at a time, possibly in several pytest-xdist worker
+processes. A :class:`Tally` keeps them compact (counts per rule and outcome, plus the
+evidence of the first non-passing exchange) so that workers can ship it to the
+controller as plain JSON, where tallies merge and become :class:`Results`.
+
+Exit codes (DESIGN "Command-line contract"): 0 every MUST rule held; 1 at least one MUST
+rule failed; 3 the run could not judge. SHOULD failures are reported but never fail a run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from conformance.context import Context
+from conformance.exchange import Exchange, Request, Response, redacted_headers
+from conformance.rules.base import Level, Outcome, Rule, Verdict
+
+NOT_EXERCISED = "not exercised"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNJUDGED = 0, 1, 2, 3
+BODY_LIMIT = 4000  # characters of a body kept as evidence
+
+# When several outcomes were seen for one rule, the rule's verdict is the worst one.
+SEVERITY = (Outcome.FAIL, Outcome.ERROR, Outcome.INDETERMINATE, Outcome.PASS)
+
+
+def evidence_of(verdict: Verdict, *, test: str, seed: int | None) -> dict[str, Any]:
+    """What a reader needs to reproduce one verdict: request, response, curl, messages."""
+    exchange = verdict.exchange
+    record: dict[str, Any] = {"outcome": verdict.outcome.value, "messages": list(verdict.messages),
+                              "test": test, "seed": seed}
+    if exchange is not None:
+        record.update(_exchange_evidence(exchange))
+    return record
+
+
+def _exchange_evidence(exchange: Exchange) -> dict[str, Any]:
+    return {
+        "intent": {"kind": exchange.intent.kind, "detail": exchange.intent.detail},
+        "request": _request_evidence(exchange.request),
+        "response": _response_evidence(exchange.response),
+        "error": exchange.error,
+        "duration_s": round(exchange.duration, 4),
+        "curl": exchange.request.as_curl(),
+    }
+
+
+def _request_evidence(request: Request) -> dict[str, Any]:
+    return {"method": request.method, "url": request.url,
+            "headers": [list(h) for h in redacted_headers(request.headers)], "body": _text(request.body)}
+
+
+def _response_evidence(response: Response | None) -> dict[str, Any] | None:
+    if response is None:
+        return None
+    return {"status": response.status, "headers": [list(h) for h in redacted_headers(response.headers)],
+            "body": _text(response.body)}
+
+
+def _text(body: bytes | None) -> str | None:
+    if body is None:
+        return None
+    text = body.decode("utf-8", "replace")
+    if len(text) > BODY_LIMIT:
+        return f"{text[:BODY_LIMIT]}... [{len(text) - BODY_LIMIT} more characters]"
+    return text
+
+
+@dataclass
+class Tally:
+    """Counts per rule and outcome, and the first evidence per rule and non-pass outcome."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    evidence: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, verdicts: Iterable[Verdict], *, test: str, seed: int | None) -> None:
+        for verdict in verdicts:
+            outcome = verdict.outcome.value
+            per_rule = self.counts.setdefault(verdict.rule_id, {})
+            per_rule[outcome] = per_rule.get(outcome, 0) + 1
+            if verdict.outcome is not Outcome.PASS:
+                kept = self.evidence.setdefault(verdict.rule_id, {})
+                if outcome not in kept:
+                    kept[outcome] = evidence_of(verdict, test=test, seed=seed)
+
+    def merge(self, other: "Tally") -> None:
+        for rule_id, per_rule in other.counts.items():
+            mine = self.counts.setdefault(rule_id, {})
+            for outcome, count in per_rule.items():
+                mine[outcome] = mine.get(outcome, 0) + count
+        for rule_id, kept in other.evidence.items():
+            mine_kept = self.evidence.setdefault(rule_id, {})
+            for outcome, record in kept.items():
+                mine_kept.setdefault(outcome, record)
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def to_json(self) -> str:
+        return json.dumps({"counts": self.counts, "evidence": self.evidence}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Tally":
+        data = json.loads(text)
+        return cls(counts=data["counts"], evidence=data["evidence"])
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The verdict on one rule over the whole run."""
+
+    id: str
+    level: str
+    family: str
+    source: str
+    description: str
+    outcome: str  # an Outcome value or NOT_EXERCISED
+    counts: Mapping[str, int]
+    reason: str | None = None  # why it was skipped
+    evidence: Mapping[str, Any] | None = None
+    baselined: bool = False  # a known failure listed in --baseline
+
+    @property
+    def is_must_failure(self) -> bool:
+        return self.outcome == Outcome.FAIL.value and self.level == Level.MUST.value and not self.baselined
+
+
+@dataclass(frozen=True)
+class Results:
+    """Every catalogue rule's result plus facts about the run."""
+
+    rules: tuple[RuleResult, ...]
+    run: Mapping[str, Any]
+    unjudged: str | None = None  # one line: why the run could not judge (exit code 3)
+    fixed_baseline: tuple[str, ...] = ()  # baseline rules that now pass
+
+    def totals(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for result in self.rules:
+            found[result.outcome] = found.get(result.outcome, 0) + 1
+        return found
+
+    def failures(self) -> list[RuleResult]:
+        return [r for r in self.rules if r.outcome == Outcome.FAIL.value]
+
+    @property
+    def exit_code(self) -> int:
+        if self.unjudged is not None:
+            return EXIT_UNJUDGED
+        return EXIT_FAILED if any(r.is_must_failure for r in self.rules) else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": dict(self.run),
+            "exit_code": self.exit_code,
+            "unjudged": self.unjudged,
+            "totals": self.totals(),
+            "fixed_baseline": list(self.fixed_baseline),
+            "rules": [
+                {"id": r.id, "level": r.level, "family": r.family, "source": r.source,
+                 "description": r.description, "outcome": r.outcome, "counts": dict(r.counts),
+                 "reason": r.reason, "baselined": r.baselined, "evidence": r.evidence}
+                for r in self.rules
+            ],
+        }
+
+
+def build_results(
+    rules: Iterable[Rule],
+    ctx: Context | None,
+    tally: Tally,
+    *,
+    selected: frozenset[str] | None = None,
+    baseline: frozenset[str] = frozenset(),
+    run: Mapping[str, Any] | None = None,
+    unjudged: str | None = None,
+) -> Results:
+    """Turn a run's tally into one result per rule (``selected=None``: every rule ran)."""
+    results = []
+    for rule_ in rules:
+        counts = tally.counts.get(rule_.id, {})
+        reason = None
+        if selected is not None and rule_.id not in selected:
+            outcome, reason = Outcome.SKIP.value, "not selected by --select"
+        elif ctx is not None and (why := rule_.skip_reason(ctx)) is not None:
+            outcome, reason = Outcome.SKIP.value, why
+        else:
+            outcome = _worst(counts)
+        kept = tally.evidence.get(rule_.id, {})
+        results.append(
+            RuleResult(
+                id=rule_.id, level=rule_.level.value, family=rule_.family, source=rule_.source,
+                description=rule_.description, outcome=outcome, counts=dict(counts), reason=reason,
+                evidence=kept.get(outcome), baselined=rule_.id in baseline and outcome == Outcome.FAIL.value,
+            )
+        )
+    fixed = tuple(sorted(r.id for r in results if r.id in baseline and r.outcome == Outcome.PASS.value))
+    return Results(tuple(results), dict(run or {}), unjudged, fixed)
+
+
+def _worst(counts: Mapping[str, int]) -> str:
+    for outcome in SEVERITY:
+        if counts.get(outcome.value):
+            return outcome.value
+    return NOT_EXERCISED
+
+
+def load_baseline(path: str) -> frozenset[str]:
+    """A JSON list of rule ids known to fail; ``ValueError`` with one line otherwise."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise ValueError(f"--baseline file unreadable: {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ValueError(f"--baseline file is not JSON: {path}") from None
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        raise ValueError(f"--baseline file must hold a JSON list of rule ids: {path}")
+    return frozenset(data)
