@@ -211,15 +211,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-@contextlib.contextmanager
-def interrupt_on_signals() -> Iterator[None]:
-    """Turn SIGTERM (and SIGINT) into ``KeyboardInterrupt`` so ``finally`` clean-up runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+def install_interrupt_handlers() -> None:
+    """Make SIGINT and SIGTERM raise ``KeyboardInterrupt``, so ``finally`` clean-up runs.
+
+    Only the main thread may install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupt)
