@@ -12,7 +12,7 @@ rule failed; 3 the run could not judge. SHOULD failures are reported but never f
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from conformance.context import Context
@@ -174,7 +174,6 @@ def build_results(
     tally: Tally,
     *,
     selected: frozenset[str] | None = None,
-    baseline: frozenset[str] = frozenset(),
     run: Mapping[str, Any] | None = None,
     unjudged: str | None = None,
 ) -> Results:
@@ -194,11 +193,10 @@ def build_results(
             RuleResult(
                 id=rule_.id, level=rule_.level.value, family=rule_.family, source=rule_.source,
                 description=rule_.description, outcome=outcome, counts=dict(counts), reason=reason,
-                evidence=kept.get(outcome), baselined=rule_.id in baseline and outcome == Outcome.FAIL.value,
+                evidence=kept.get(outcome),
             )
         )
-    fixed = tuple(sorted(r.id for r in results if r.id in baseline and r.outcome == Outcome.PASS.value))
-    return Results(tuple(results), dict(run or {}), unjudged, fixed)
+    return Results(tuple(results), dict(run or {}), unjudged)
 
 
 def _worst(counts: Mapping[str, int]) -> str:
@@ -220,3 +218,25 @@ def load_baseline(path: str) -> frozenset[str]:
     if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
         raise ValueError(f"--baseline file must hold a JSON list of rule ids: {path}")
     return frozenset(data)
+
+
+def results_from_dict(data: Mapping[str, Any]) -> Results:
+    """Read back what :meth:`Results.to_dict` wrote (the plugin's results file)."""
+    rules = tuple(
+        RuleResult(
+            id=r["id"], level=r["level"], family=r["family"], source=r["source"],
+            description=r["description"], outcome=r["outcome"], counts=r["counts"],
+            reason=r.get("reason"), evidence=r.get("evidence"), baselined=r.get("baselined", False),
+        )
+        for r in data["rules"]
+    )
+    return Results(rules, data.get("run", {}), data.get("unjudged"), tuple(data.get("fixed_baseline", ())))
+
+
+def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
+    """Mark listed failures as known (they no longer fail the run); list listed rules that pass."""
+    rules = tuple(
+        replace(r, baselined=r.id in baseline and r.outcome == Outcome.FAIL.value) for r in results.rules
+    )
+    fixed = tuple(sorted(r.id for r in rules if r.id in baseline and r.outcome == Outcome.PASS.value))
+    return Results(rules, results.run, results.unjudged, fixed)

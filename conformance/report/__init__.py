@@ -1,1 +1,47 @@
-"""Report writers: results.json, junit.xml, report.html."""
+"""Report writers: results.json, junit.xml, report.html.
+
+Every writer takes the same :class:`~conformance.results.Results` and a ``scrub``
+function that replaces any secret the run knows about. Exchanges are recorded with
+credentials already redacted; scrubbing the written text is the second lock.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from conformance.report.html_report import render_html
+from conformance.report.json_report import render_json
+from conformance.report.junit_report import render_junit
+from conformance.results import Results
+
+Scrub = Callable[[str], str]
+FILES: dict[str, Callable[[Results], str]] = {
+    "results.json": render_json,
+    "junit.xml": render_junit,
+    "report.html": render_html,
+}
+
+
+def scrubber(secrets: tuple[str, ...]) -> Scrub:
+    """A function that replaces every non-empty secret in a text with ``<redacted>``."""
+    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for secret in ordered:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    return scrub
+
+
+def write_reports(results: Results, directory: str, scrub: Scrub = str) -> dict[str, str]:
+    """Write the three reports into ``directory``; return ``{file name: path}``."""
+    os.makedirs(directory, exist_ok=True)
+    written = {}
+    for name, render in FILES.items():
+        path = os.path.join(directory, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(scrub(render(results)))
+        written[name] = path
+    return written
