@@ -16,7 +16,10 @@ from urllib.parse import parse_qsl
 from hypothesis import strategies as st
 
 from conformance.context import Context, Version
-from conformance.rules.invalid_cases import INVALID_CASES, InvalidCase
+from conformance.exchange import Exchange
+from conformance.rules.base import Verdict, evaluate
+from conformance.rules.errors import INVALID_CASES, InvalidCase
+from conformance.suite.runner import MISSING, Run
 
 JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
 
@@ -29,8 +32,8 @@ QUERY_COUNT = "query_number_of_allocations"
 class UpdateRequest:
     """One ``_update`` request as the generators describe it before it is sent.
 
-    ``body`` is JSON-encodable (``MISSING`` in the runner's sense is ``has_body=False``);
-    ``content`` wins over ``body`` when a case needs exact bytes.
+    ``body`` is JSON-encodable; ``has_body=False`` sends no body at all (the runner's
+    ``MISSING``), and ``content`` replaces ``body`` when a case needs exact bytes.
     """
 
     body: Any = None
@@ -41,12 +44,9 @@ class UpdateRequest:
     kind: str = "update"
     detail: str = ""
 
-    def send_kwargs(self, missing: Any) -> dict[str, Any]:
-        """Keyword arguments for ``Run.update`` (``missing`` is the runner's no-body marker)."""
-        if self.content is not None:
-            body: Any = missing
-        else:
-            body = self.body if self.has_body else missing
+    def send_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``Run.update``."""
+        body = self.body if self.has_body and self.content is None else MISSING
         return {
             "body": body,
             "params": dict(self.params) or None,
@@ -167,3 +167,23 @@ def invalid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
     if not cases:
         return st.nothing()
     return st.sampled_from(cases).map(invalid_request)
+
+
+def verdicts_of(run: Run, exchange: Exchange) -> list[Verdict]:
+    """The verdicts on an exchange that ``Run.update``/``Run.send`` already judged and recorded.
+
+    Rules are pure, so evaluating them again gives the same verdicts without counting
+    the exchange twice in the run's tally (``Run.judge`` would record it again).
+    """
+    return [v for rule_ in run.rules if (v := evaluate(rule_, exchange, run.ctx)) is not None]
+
+
+def assert_conforms(run: Run, exchange: Exchange) -> Exchange:
+    """Fail the current test (and let Hypothesis shrink) if any rule failed on ``exchange``."""
+    run.assert_conforms(verdicts_of(run, exchange))
+    return exchange
+
+
+def send(run: Run, deployment_id: str, request: UpdateRequest) -> Exchange:
+    """Send ``request`` through ``Run.update`` (judged and recorded) and assert it conformed."""
+    return assert_conforms(run, run.update(deployment_id, **request.send_kwargs()))

@@ -1,0 +1,173 @@
+"""Scripted scenarios: every error contract and every state transition on every run.
+
+Generated traffic may or may not hit a 404, a 409 or a 429; these scripts make sure
+each error rule is exercised (§3.5-15) and each kind of update (increase, decrease,
+no-op, over capacity, low priority) is seen at least once. The scripts hold no checks:
+every exchange goes through ``Run.update``, the rules judge it, and a failed verdict
+fails the scenario.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
+from conformance.suite.runner import Run
+from conformance.suite.strategies import (
+    JSON_HEADERS,
+    assert_conforms,
+    capacity,
+    case_applies,
+    invalid_request,
+    send,
+)
+
+COUNT_1 = {"number_of_allocations": 1}
+COUNT_2 = {"number_of_allocations": 2}
+ADAPTIVE_ON = {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 2}}
+
+def _require_capacity(run: Run, allocations: int) -> None:
+    """Skip when the target cannot hold ``allocations`` one-thread allocations (§3.2)."""
+    if capacity(run.ctx) < allocations:
+        pytest.skip(f"the target has {run.ctx.total_processors} processor(s); the scenario needs {allocations}")
+
+
+def _update(run: Run, deployment_id: str, **kwargs: object):
+    return assert_conforms(run, run.update(deployment_id, **kwargs))  # type: ignore[arg-type]
+
+
+# -- 404: no deployment under that id (§1.6 C.1) ---------------------------------------------
+
+
+def test_unknown_deployment_is_404(run: Run) -> None:
+    _update(run, f"{run.run_id}-no-such-deployment", body=COUNT_1, kind="update-unknown-deployment")
+
+
+@pytest.mark.requires("deployment_id")
+def test_model_id_of_a_differently_named_deployment_is_404(run: Run) -> None:
+    """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
+    other = run.start_deployment(deployment_id=f"{run.run_id}-renamed")
+    try:
+        _update(run, other.model_id, body=COUNT_1, kind="update-by-model-id")
+    finally:
+        run.stop_deployment(other.deployment_id)
+
+
+# -- 409 and the no-op before it, then 404 for the model once stopped (§1.6 C.1, C.5, C.6) --------
+
+
+def test_deployment_that_never_started(run: Run) -> None:
+    """A broken model's route fails, so its assignment stays ``starting``.
+
+    A state-changing update gets 409 (C.6); the same count is a no-op that C.5 answers
+    with 200 before the state check; once stopped, its model exists but is not deployed
+    and gets 404 (C.1).
+    """
+    broken = run.start_deployment(broken=True, wait_for="starting")
+    try:
+        _update(run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
+        _update(run, broken.deployment_id, body=COUNT_1, kind="update-not-started", detail="no-op")
+    finally:
+        run.stop_deployment(broken.deployment_id)
+    _update(run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
+
+
+# -- 400: every validation and parse error of the profile (§1.3-§1.6) -------------------------
+
+_PREPARED_ELSEWHERE = {
+    name for name, case in INVALID_CASES.items() if case.needs_low_priority or case.needs_inference_endpoint
+}
+
+
+@pytest.mark.parametrize("name", [n for n in INVALID_CASES if n not in _PREPARED_ELSEWHERE])
+def test_invalid_request_gets_its_error(run: Run, primary: str, name: str) -> None:
+    case = INVALID_CASES[name]
+    if not case_applies(case, run.ctx):
+        pytest.skip(f"{name} is not a rule of profile {run.ctx.profile}")
+    if case.needs_adaptive_enabled:
+        _update(run, primary, body=ADAPTIVE_ON)
+    send(run, primary, invalid_request(case))
+
+
+def test_malformed_json_is_400(run: Run, primary: str) -> None:
+    _update(run, primary, content=b'{"number_of_allocations": }', headers=dict(JSON_HEADERS),
+            kind="update-malformed-json", detail="malformed")
+
+
+def test_truncated_json(run: Run, primary: str) -> None:
+    """400 from 8.15.2, a 500 before (§1.5, §10.2): the rule knows which the profile expects."""
+    _update(run, primary, content=b"{", headers=dict(JSON_HEADERS),
+            kind="update-malformed-json", detail=TRUNCATED_JSON)
+
+
+# -- 405 and 406: protocol errors (§1.1, §1.5) -------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_wrong_method_is_405(run: Run, primary: str, method: str) -> None:
+    _update(run, primary, method=method, kind="update-wrong-method")
+
+
+def test_text_plain_is_406(run: Run, primary: str) -> None:
+    _update(run, primary, content=b'{"number_of_allocations": 1}', headers={"Content-Type": "text/plain"},
+            kind="update-wrong-content-type")
+
+
+# -- capacity: 429 (or a partial 200 when the cluster could scale) (§1.6 C.8) ------------------
+
+
+def test_over_capacity_increase(run: Run, primary: str) -> None:
+    """One allocation more than all processors hold: 429 and nothing changed, or a partial 200."""
+    _update(run, primary, body={"number_of_allocations": capacity(run.ctx) + 1})
+
+
+# -- state transitions (§1.6 C.5, C.7; §2.2 max_assigned_allocations; §3.5) -------------------
+
+
+def test_same_value_is_a_noop(run: Run, primary: str) -> None:
+    _update(run, primary, body=COUNT_1)
+
+
+def test_increase_converges(run: Run, primary: str) -> None:
+    _require_capacity(run, 2)
+    _update(run, primary, body=COUNT_2)
+    assert_conforms(run, run.await_convergence(primary))
+
+
+def test_decrease_converges(run: Run, primary: str) -> None:
+    _require_capacity(run, 2)
+    run.restore(primary, 2)
+    _update(run, primary, body=COUNT_1)
+    assert_conforms(run, run.await_convergence(primary))
+
+
+def test_max_assigned_allocations_across_increase_and_decrease(run: Run, primary: str) -> None:
+    """``max_assigned_allocations`` never drops and covers the current allocations (§3.5-4, -5)."""
+    _require_capacity(run, 2)
+    for body in (COUNT_2, COUNT_1, COUNT_1):
+        _update(run, primary, body=body)
+        assert_conforms(run, run.await_convergence(primary))
+
+
+def test_low_priority_update_to_two(run: Run) -> None:
+    """Old versions accept it (ES#111227); newer ones reject it with a 4xx naming the priority (§1.6 D)."""
+    low = run.start_deployment(deployment_id=f"{run.run_id}-low", priority="low")
+    try:
+        case = INVALID_CASES["low-priority-above-one"]
+        if case_applies(case, run.ctx):
+            send(run, low.deployment_id, invalid_request(case))
+        else:
+            _update(run, low.deployment_id, body=COUNT_2)
+    finally:
+        run.stop_deployment(low.deployment_id)
+
+
+# -- adaptive allocations: enable, merge, reset (§1.4, §1.6 C.2-C.4) ---------------------------
+
+
+@pytest.mark.requires("adaptive_allocations")
+def test_adaptive_allocations_enable_merge_reset(run: Run, primary: str) -> None:
+    _update(run, primary, body=ADAPTIVE_ON)
+    _update(run, primary, body={"adaptive_allocations": {"max_number_of_allocations": 3}})
+    _update(run, primary, body={"adaptive_allocations": {"enabled": False}})
+    _update(run, primary, body={"adaptive_allocations": None})

@@ -1,0 +1,163 @@
+"""Schemathesis cases for ``_update``, from the strict OpenAPI 3.1 document of the run's profile.
+
+Schemathesis generates the requests (positive cases that the schema allows, negative
+cases that break it); the run sends them, so each one is judged by the rules and
+recorded like any other exchange. Schemathesis' own response checks then run on the
+same answer, with one difference from a plain Schemathesis run: Elasticsearch is
+deliberately more lenient than the strict schema (§1.4: ``"3"`` and ``2.7`` are coerced,
+``model_threads`` is an alias), so a negative case that such leniency makes acceptable
+is not a failure when it gets a 200.
+
+The schema states what JSON Schema can state. Cross-field rules that it cannot (body
+``model_id`` equal to the path id, body together with ``?number_of_allocations``,
+``min <= max``) can still be broken by a positive case; those requests are sent as the
+invalid case they are, so the rule that knows their error judges them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pytest
+import requests
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.transport import Response as SchemathesisResponse
+from schemathesis.generation.case import Case
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from conformance.exchange import Exchange
+from conformance.rules.reading import coerced_int
+from conformance.schemas import profile_named
+from conformance.suite.runner import MISSING, Run
+from conformance.suite.strategies import assert_conforms
+
+OPERATION = "POST /_ml/trained_models/{model_id}/deployment/_update"
+RESPONSE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
+                   response_schema_conformance)
+COUNT_FIELDS = ("number_of_allocations", "model_threads")
+
+
+@pytest.fixture(scope="session")
+def update_schema(run: Run) -> schemathesis.schemas.BaseSchema:
+    """The profile's OpenAPI document, with the path pinned to the run's primary deployment."""
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": run.seed,
+            "generation": {"max-examples": run.max_examples, "mode": "all", "deterministic": True},
+            "parameters": {"path.model_id": run.primary},
+            "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+        }
+    )
+    return schemathesis.openapi.from_dict(profile_named(run.ctx.profile).openapi(), config=config)
+
+
+schema = schemathesis.pytest.from_fixture("update_schema")
+
+
+@schema.include(name=OPERATION).parametrize()
+def test_update_operation(case: Case, run: Run) -> None:
+    run.restore(run.primary, 1)
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    kind, detail = _intent_of(case, run.primary, negative)
+    exchange = run.update(run.primary, kind=kind, detail=detail, **_request_of(case))
+    assert_conforms(run, exchange)
+    if exchange.response is None:
+        return  # indeterminate: nothing for Schemathesis to check
+    checks = list(RESPONSE_CHECKS)
+    if negative and not _accepted_by_leniency(case):
+        checks.append(negative_data_rejection)
+    try:
+        case.validate_response(_as_schemathesis_response(exchange), checks=checks)
+    except FailureGroup as failures:  # a BaseExceptionGroup: ``except Exception`` misses it
+        raise AssertionError(str(failures)) from None
+
+
+def _request_of(case: Case) -> dict[str, Any]:
+    """The case as ``Run.update`` keywords: serialised like Schemathesis would send it."""
+    sent = case.as_transport_kwargs(base_url="http://target")
+    prepared = requests.Request("POST", sent["url"], params=sent.get("params")).prepare()
+    query = requests.utils.urlparse(prepared.url).query
+    params: dict[str, list[str]] = {}
+    for key, value in requests.compat.parse_qsl(query, keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() == "content-type"}
+    request: dict[str, Any] = {"params": params or None, "headers": headers or None}
+    if "json" in sent:
+        request["body"] = sent["json"]
+    elif sent.get("data") is not None:
+        data = sent["data"]
+        request["content"] = data if isinstance(data, bytes) else str(data).encode()
+    else:
+        request["body"] = MISSING
+    return request
+
+
+def _intent_of(case: Case, path_id: str, negative: bool) -> tuple[str, str]:
+    """``update`` for a valid request; ``update-invalid`` and the broken rule when it is known."""
+    body = case.body if isinstance(case.body, Mapping) else None
+    has_body = case.body is not None and not _is_not_set(case.body)
+    if "number_of_allocations" in (case.query or {}) and has_body and not negative:
+        return "update-invalid", "query-and-body"  # §1.5: the body is never parsed
+    if body is not None and not negative:
+        if "model_id" in body and body["model_id"] != path_id:
+            return "update-invalid", "inconsistent-model-id"  # §1.4
+        adaptive = body.get("adaptive_allocations")
+        if isinstance(adaptive, Mapping) and _min_above_max(adaptive):
+            return "update-invalid", "adaptive-min-above-max"  # §1.6 A.3
+    if negative:
+        return "update-invalid", f"schemathesis negative case: {_mutation_of(case)}"
+    return "update", "schemathesis positive case"
+
+
+def _min_above_max(adaptive: Mapping[str, Any]) -> bool:
+    low, high = adaptive.get("min_number_of_allocations"), adaptive.get("max_number_of_allocations")
+    return isinstance(low, int) and isinstance(high, int) and low > high
+
+
+def _mutation_of(case: Case) -> str:
+    description = case.meta.phase.data.description if case.meta is not None else None
+    return description or "schema-invalid data"
+
+
+def _is_not_set(value: Any) -> bool:
+    return type(value).__name__ == "NotSet"
+
+
+def _accepted_by_leniency(case: Case) -> bool:
+    """A negative body whose only invalid parts Elasticsearch coerces or aliases (§1.4, §1.5).
+
+    The strict schema rejects ``"3"``, ``2.7`` and ``model_threads``; Elasticsearch takes
+    them as the count 3, 2 and an alias, so a 200 for them is right, not a false accept.
+    """
+    body = case.body if isinstance(case.body, Mapping) else None
+    if body is None:
+        return False
+    counts = [body[name] for name in COUNT_FIELDS if name in body]
+    return any(not isinstance(value, int) or isinstance(value, bool) for value in counts) and all(
+        (coerced_int(value) or 0) >= 1 for value in counts
+    ) or "model_threads" in body
+
+
+def _as_schemathesis_response(exchange: Exchange) -> SchemathesisResponse:
+    """The recorded answer in the form Schemathesis' checks read."""
+    sent = exchange.request
+    prepared = requests.Request(sent.method, sent.url, headers=dict(sent.headers), data=sent.body).prepare()
+    answer = exchange.response
+    headers: dict[str, list[str]] = {}
+    for name, value in answer.headers:
+        headers.setdefault(name.lower(), []).append(value)
+    return SchemathesisResponse(
+        status_code=answer.status,
+        headers=headers,
+        content=answer.body,
+        request=prepared,
+        elapsed=exchange.duration,
+        verify=True,
+    )
