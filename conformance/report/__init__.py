@@ -24,12 +24,15 @@ FILES: dict[str, Callable[[Results], str]] = {
 
 
 def scrubber(secrets: tuple[str, ...]) -> Scrub:
-    """A function that replaces every non-empty secret in a text with ``<redacted>``."""
+    """A function that replaces every non-empty secret in a text with ``[redacted]``.
+
+    No angle brackets: the replacement lands in XML and HTML that is already escaped.
+    """
     ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def scrub(text: str) -> str:
         for secret in ordered:
-            text = text.replace(secret, "<redacted>")
+            text = text.replace(secret, "[redacted]")
         return text
 
     return scrub

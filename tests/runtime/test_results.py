@@ -1,0 +1,95 @@
+"""Results: worst-outcome verdicts, exit codes, the baseline and "not exercised" rules."""
+
+from __future__ import annotations
+
+from conformance.context import Context, Version
+from conformance.exchange import Exchange, Intent, Request, Response
+from conformance.results import (
+    NOT_EXERCISED,
+    Tally,
+    apply_baseline,
+    build_results,
+    results_from_dict,
+)
+from conformance.rules.base import Level, Outcome, Rule, Verdict
+
+CTX = Context(Version(8, 10), "default", "8.10", frozenset({"deployment_ids"}), ())
+EXCHANGE = Exchange(Request("POST", "http://t/x", (("authorization", "<redacted>"),), b"{}"),
+                    Response(429, (), b'{"status":429}'), 0.01, Intent("update"))
+
+
+def _rule(rule_id: str, level: Level = Level.MUST, **extra) -> Rule:
+    return Rule(rule_id, level, "§1.6 C.8", "d", applies=lambda e, c: True, check=lambda e, c: [],
+                family=rule_id.split(".")[0], **extra)
+
+
+RULES = [
+    _rule("a.must-fails"),
+    _rule("a.should-fails", Level.SHOULD),
+    _rule("b.passes"),
+    _rule("b.never"),
+    _rule("c.too-new", since=Version(8, 16)),
+    _rule("c.feature", requires=frozenset({"adaptive_allocations"})),
+]
+
+
+def _tally(*verdicts: tuple[str, Outcome]) -> Tally:
+    tally = Tally()
+    tally.add([Verdict(rule_id, outcome, ("m",), EXCHANGE) for rule_id, outcome in verdicts], test="t::x", seed=7)
+    return tally
+
+
+def _by_id(results):
+    return {r.id: r for r in results.rules}
+
+
+def test_worst_outcome_wins_and_unjudged_rules_are_listed() -> None:
+    tally = _tally(("a.must-fails", Outcome.PASS), ("a.must-fails", Outcome.FAIL), ("b.passes", Outcome.PASS),
+                   ("a.should-fails", Outcome.INDETERMINATE), ("a.should-fails", Outcome.FAIL))
+    results = _by_id(build_results(RULES, CTX, tally))
+    assert results["a.must-fails"].outcome == "fail"
+    assert results["a.must-fails"].counts == {"pass": 1, "fail": 1}
+    assert results["a.must-fails"].evidence["seed"] == 7
+    assert results["b.passes"].outcome == "pass" and results["b.passes"].evidence is None
+    assert results["b.never"].outcome == NOT_EXERCISED
+    assert results["c.too-new"].outcome == "skip" and "8.16" in results["c.too-new"].reason
+    assert "adaptive_allocations" in results["c.feature"].reason
+
+
+def test_exit_codes() -> None:
+    must = build_results(RULES, CTX, _tally(("a.must-fails", Outcome.FAIL)))
+    should = build_results(RULES, CTX, _tally(("a.should-fails", Outcome.FAIL), ("b.passes", Outcome.PASS)))
+    unjudged = build_results(RULES, CTX, Tally(), unjudged="target unreachable")
+    assert (must.exit_code, should.exit_code, unjudged.exit_code) == (1, 0, 3)
+
+
+def test_baseline_forgives_listed_failures_and_reports_fixed_ones() -> None:
+    results = build_results(RULES, CTX, _tally(("a.must-fails", Outcome.FAIL), ("b.passes", Outcome.PASS)))
+    based = apply_baseline(results, frozenset({"a.must-fails", "b.passes"}))
+    assert based.exit_code == 0
+    assert _by_id(based)["a.must-fails"].baselined
+    assert based.fixed_baseline == ("b.passes",)
+    unlisted = apply_baseline(results, frozenset({"b.passes"}))
+    assert unlisted.exit_code == 1
+
+
+def test_selection_skips_unselected_rules_with_a_reason() -> None:
+    results = _by_id(build_results(RULES, CTX, Tally(), selected=frozenset({"b.passes"})))
+    assert results["a.must-fails"].outcome == "skip"
+    assert results["a.must-fails"].reason == "not selected by --select"
+    assert results["b.passes"].outcome == NOT_EXERCISED
+
+
+def test_tally_survives_json_and_merge_keeps_first_evidence() -> None:
+    first = _tally(("a.must-fails", Outcome.FAIL))
+    second = Tally.from_json(_tally(("a.must-fails", Outcome.FAIL), ("b.passes", Outcome.PASS)).to_json())
+    second.evidence["a.must-fails"]["fail"]["test"] = "other"
+    first.merge(second)
+    assert first.counts == {"a.must-fails": {"fail": 2}, "b.passes": {"pass": 1}}
+    assert first.evidence["a.must-fails"]["fail"]["test"] == "t::x"
+
+
+def test_results_round_trip_through_their_json_form() -> None:
+    results = build_results(RULES, CTX, _tally(("a.must-fails", Outcome.FAIL)), run={"seed": 3})
+    again = results_from_dict(results.to_dict())
+    assert again == results
