@@ -1,0 +1,91 @@
+"""Concurrent bursts of updates: lost updates only show when requests overlap.
+
+A server that reads the stored assignment, changes one field and writes it back without
+serialising the write can lose a concurrent change of *another* field. Elasticsearch
+serialises every change through the master's cluster-state updates and retries when the
+state moved meanwhile (§1.6 C.9), so after a burst each field must hold the value of
+one of its successful requests, and no successful request may be silently overwritten
+by an older one. A burst records when each request started and ended (monotonic clock)
+and what it got, so the burst-final rule can tell overlapping requests from ordered ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from conformance.context import Context
+from conformance.exchange import Exchange, Intent
+from conformance.suite.runner import update_path
+from conformance.target import Target
+
+COUNT = "number_of_allocations"
+ADAPTIVE = "adaptive_allocations"
+BURST = Intent("other", detail="concurrent burst request")
+
+
+@dataclass(frozen=True)
+class BurstRequest:
+    """One request of a burst: it sets ``field`` to ``value`` and nothing else."""
+
+    field: str
+    value: Any
+
+    @property
+    def body(self) -> Mapping[str, Any]:
+        return {self.field: self.value}
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """What one burst request asked for, what it got, and when (``time.monotonic()``)."""
+
+    field: str
+    value: Any
+    status: int | None
+    started: float
+    ended: float
+    exchange: Exchange
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "status": self.status,
+                "started": self.started, "ended": self.ended}
+
+
+def plan(ctx: Context, size: int) -> list[BurstRequest]:
+    """``size`` requests alternating between the count and, where the profile has them,
+    adaptive settings that stay disabled (so they never conflict with a count, §1.6 C.3).
+
+    Counts stay within capacity (§3.2) so that most of them can succeed; min/max differ
+    per request so that a lost write is visible.
+    """
+    top = max(ctx.total_processors, 1)
+    requests: list[BurstRequest] = []
+    for index in range(size):
+        if ctx.has(ADAPTIVE) and index % 2:
+            low = index % 3
+            requests.append(BurstRequest(ADAPTIVE, {"enabled": False, "min_number_of_allocations": low,
+                                                    "max_number_of_allocations": low + 1 + index}))
+        else:
+            requests.append(BurstRequest(COUNT, 1 + index % top))
+    return requests
+
+
+def fire(target: Target, deployment_id: str, requests: list[BurstRequest]) -> list[LoggedRequest]:
+    """Send every request at once (one thread each, released together) and log the answers."""
+    gate = threading.Barrier(len(requests))
+    path = update_path(deployment_id)
+
+    def send(request: BurstRequest) -> LoggedRequest:
+        gate.wait()
+        started = time.monotonic()
+        exchange = target.request("POST", path, intent=BURST, json=dict(request.body), send_json=True)
+        ended = time.monotonic()
+        status = exchange.response.status if exchange.response is not None else None
+        return LoggedRequest(request.field, request.value, status, started, ended, exchange)
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
