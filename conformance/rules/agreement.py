@@ -1,0 +1,76 @@
+"""Oracle rules: the answer agrees with the suite's independent model (:mod:`conformance.oracle`).
+
+The oracle predicts, from the state observed before the call, which statuses are
+acceptable and what the call leaves stored. When another deployment changed during the
+call (a shared cluster), or the oracle lacks facts, the prediction is uncertain and
+these rules do not fail.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from conformance.context import Context
+from conformance.exchange import Exchange
+from conformance.oracle import Prediction, others_changed, output_form, predict_update
+from conformance.rules.base import Level, rule
+from conformance.rules.reading import addressed_deployment, is_update_call
+
+JUDGED_KINDS = frozenset({
+    "update", "update-unknown-deployment", "update-by-model-id", "update-not-deployed-model",
+    "update-not-started", "update-invalid", "update-wrong-method", "update-wrong-content-type",
+    "update-malformed-json",
+})
+
+
+def prediction(ex: Exchange, ctx: Context) -> Prediction | None:
+    """The oracle's prediction for the exchange, or ``None`` when it cannot be trusted."""
+    if others_changed(ex.before, ex.after, addressed_deployment(ex)):
+        return None
+    predicted = predict_update(ex.request, ex.intent.deployment, ex.before, ctx)
+    return predicted if predicted.certain else None
+
+
+def _judged(ex: Exchange, ctx: Context) -> bool:
+    return ex.intent.kind in JUDGED_KINDS and ex.before is not None and is_update_call(ex.request)
+
+
+def _shown(predicted: Prediction) -> str:
+    return " or ".join(str(status) for status in sorted(predicted.statuses)) + f" ({predicted.why})"
+
+
+@rule("oracle.agrees", level=Level.MUST, source="§1.6", applies=_judged)
+def agrees(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """The status class (2xx/4xx/5xx) is the one the oracle predicts from the state before the call."""
+    predicted = prediction(ex, ctx)
+    if predicted is None:
+        return
+    if ex.response.status // 100 not in {status // 100 for status in predicted.statuses}:
+        yield f"HTTP status: expected {_shown(predicted)}, got {ex.response.status}"
+
+
+@rule("oracle.status", level=Level.MUST, source="§1.6", applies=_judged)
+def status(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """The exact status is one the oracle accepts (e.g. 429 vs 409 vs 400 vs 404)."""
+    predicted = prediction(ex, ctx)
+    if predicted is None or ex.response.status // 100 not in {s // 100 for s in predicted.statuses}:
+        return  # a wrong class is oracle.agrees' failure; do not report it twice
+    if ex.response.status not in predicted.statuses:
+        yield f"HTTP status: expected {_shown(predicted)}, got {ex.response.status}"
+
+
+@rule("oracle.resulting-state", level=Level.MUST, source="§3.5-1",
+      applies=lambda ex, ctx: _judged(ex, ctx) and ex.after is not None)
+def resulting_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """The stored count and adaptive settings after the call are the ones the oracle predicts."""
+    predicted = prediction(ex, ctx)
+    observed = ex.after.get(addressed_deployment(ex) or "")
+    if predicted is None or observed is None or ex.response.status not in predicted.statuses:
+        return
+    if predicted.number_of_allocations is not None and observed.number_of_allocations != predicted.number_of_allocations:
+        yield (f"deployment_stats.number_of_allocations after the call: expected {predicted.number_of_allocations} "
+               f"({predicted.why}), got {observed.number_of_allocations}")
+    settled = predicted.adaptive_allocations
+    if settled is not None and observed.adaptive_allocations is not None and output_form(observed.adaptive_allocations) != settled:
+        yield (f"deployment_stats.adaptive_allocations after the call: expected {dict(settled)}, "
+               f"got {output_form(observed.adaptive_allocations)}")

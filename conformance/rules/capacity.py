@@ -1,0 +1,183 @@
+"""Capacity rules: allocations never over-commit processors, and over-asking is answered (§3.2, §3.5, §1.6 C.8).
+
+"Thread clamping" in this API is the planner's job (§3): it places at most
+floor(free processors / threads_per_allocation) allocations per node; the stored count
+is never clamped. An increase beyond capacity gets 429 and changes nothing, unless
+the cluster could scale, when it gets a partial 200 with a ``reason``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from conformance.context import Context
+from conformance.exchange import Exchange, Snapshot
+from conformance.oracle import allocatable, others_changed, used_processors
+from conformance.rules.base import Level, intent_is, rule
+from conformance.rules.reading import (
+    addressed_deployment,
+    assignment_in,
+    error_in,
+    is_update_call,
+    requested_allocations,
+    route_total,
+    routes,
+    stats_deployments,
+    task_parameter,
+)
+
+NOT_ENOUGH = "Could not update deployment because there are not enough resources to provide all requested allocations"
+REASON_SEGMENT = re.compile(
+    r"No ML nodes exist in the cluster|Could not assign \(more\) allocations on node \[[^\]]+\]\. Reason: .+"
+)
+UPDATE_KINDS = frozenset({"update", "update-not-started"})
+
+
+def _assignment_200(ex: Exchange, ctx: Context) -> bool:
+    return ex.intent.kind in UPDATE_KINDS and assignment_in(ex.response) is not None
+
+
+def _stable_cluster(ex: Exchange) -> bool:
+    return not others_changed(ex.before, ex.after, addressed_deployment(ex))
+
+
+def reason_problems(reason: Any) -> list[str]:
+    """Why an assignment ``reason`` is not in the §2.2 format (empty list when it is)."""
+    if not isinstance(reason, str) or not reason:
+        return [f"expected a reason in the §2.2 format, got {reason!r}"]
+    return [f"reason segment {segment!r} is not in the §2.2 format"
+            for segment in reason.split("|") if not REASON_SEGMENT.fullmatch(segment)]
+
+
+@rule("capacity.targets-within-requested", level=Level.SHOULD, source="§3.5-10", applies=_assignment_200)
+def targets_within_requested(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Σ routing_table.*.target_allocations (stopping routes aside) <= task_parameters.number_of_allocations."""
+    assignment = assignment_in(ex.response)
+    requested = task_parameter(assignment, "number_of_allocations")
+    targets = route_total(assignment, "target_allocations", skip_stopping=True)
+    if isinstance(requested, int) and targets > requested:
+        yield f"$.assignment.routing_table.*.target_allocations: expected Σ <= {requested} (number_of_allocations), got {targets}"
+
+
+def _others_snapshot(ex: Exchange) -> Snapshot | None:
+    return ex.after or ex.before
+
+
+@rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11",
+      applies=lambda ex, ctx: _assignment_200(ex, ctx) and _others_snapshot(ex) is not None
+      and task_parameter(assignment_in(ex.response), "priority") != "low" and _stable_cluster(ex))
+def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Per node, target × threads of this deployment plus other normal deployments' use <= processor capacity."""
+    assignment = assignment_in(ex.response)
+    threads = task_parameter(assignment, "threads_per_allocation")
+    if not isinstance(threads, int):
+        return
+    for node_id, route in routes(assignment).items():
+        node, target = ctx.node(node_id), route.get("target_allocations")
+        if node is None or not isinstance(target, int):
+            continue
+        others = used_processors(_others_snapshot(ex), node_id, excluding=addressed_deployment(ex))
+        if target * threads + others > node.processor_capacity:
+            yield (f"$.assignment.routing_table.{node_id}.target_allocations: {target} × {threads} threads + {others} "
+                   f"processors of other deployments exceeds the node's {node.processor_capacity} processors")
+
+
+def _over_capacity(ex: Exchange, ctx: Context) -> bool:
+    deployment = ex.intent.deployment
+    if ex.intent.kind != "update" or deployment is None or ex.before is None or deployment.priority == "low":
+        return False
+    observed = ex.before.get(deployment.deployment_id)
+    requested = requested_allocations(ex.request)
+    if observed is None or observed.state != "started" or requested is None or observed.number_of_allocations is None:
+        return False
+    if requested <= observed.number_of_allocations or not _stable_cluster(ex):
+        return False
+    return requested > allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
+
+
+@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity)
+def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """An increase beyond capacity gets 429, or (when the cluster can scale) a partial 200 with a reason."""
+    deployment = ex.intent.deployment
+    capacity = allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
+    status = ex.response.status
+    allowed = {False: {429}, True: {200}, None: {200, 429}}[ctx.scaling_possible]
+    if status not in allowed:
+        yield (f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for {requested_allocations(ex.request)} "
+               f"allocations when only {capacity} fit (scaling possible: {ctx.scaling_possible}), got {status}")
+        return
+    if status == 200:
+        assignment = assignment_in(ex.response) or {}
+        targets = route_total(assignment, "target_allocations")
+        if targets > capacity:
+            yield f"silent over-commit: Σ target_allocations {targets} exceeds the {capacity} allocations that fit"
+        for problem in reason_problems(assignment.get("reason")):
+            yield f"$.assignment.reason: {problem}"
+
+
+@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8",
+      applies=lambda ex, ctx: ex.response is not None and ex.response.status == 429 and is_update_call(ex.request))
+def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A 429 from _update is status_exception "Could not update deployment because there are not enough resources..."."""
+    error = error_in(ex.response)
+    if error is None or error.type != "status_exception":
+        yield f"$.error.type: expected 'status_exception', got {error.type if error else None!r}"
+    if error is None or NOT_ENOUGH not in (error.reason or ""):
+        yield f"$.error.reason: expected {NOT_ENOUGH!r}, got {error.reason if error else None!r}"
+
+
+@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8",
+      applies=lambda ex, ctx: ex.response is not None and ex.response.status == 429 and is_update_call(ex.request)
+      and ex.before is not None and ex.after is not None)
+def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A 429 changes nothing: number_of_allocations and target_allocation_count stay as before."""
+    deployment_id = addressed_deployment(ex)
+    old, new = ex.before.get(deployment_id), ex.after.get(deployment_id)
+    if old is None or new is None:
+        return
+    for field in ("number_of_allocations", "target_allocation_count"):
+        if getattr(old, field) != getattr(new, field):
+            yield f"deployment_stats.{field}: expected {getattr(old, field)} (unchanged by a 429), got {getattr(new, field)}"
+
+
+@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=_assignment_200)
+def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
+    assignment = assignment_in(ex.response)
+    requested = task_parameter(assignment, "number_of_allocations")
+    partial = isinstance(requested, int) and route_total(assignment, "target_allocations") < requested
+    if partial or assignment.get("reason"):
+        for problem in reason_problems(assignment.get("reason")):
+            yield f"$.assignment.reason: {problem}"
+
+
+@rule("capacity.converges", level=Level.SHOULD, source="§3.5-13", applies=intent_is("converged"))
+def converges(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """After an update, the allocations the nodes run converge to what the routing table promised.
+
+    The promise (``intent.expected``) holds ``target_allocations`` per node (a mapping),
+    their ``total`` and the ``number_of_allocations`` asked for; ``timed_out`` true
+    says the poll gave up before the deadline.
+    """
+    promise = ex.intent.expected
+    per_node = promise.get("target_allocations") if isinstance(promise.get("target_allocations"), Mapping) else {}
+    total = promise.get("total", sum(per_node.values()))
+    if promise.get("timed_out"):
+        yield f"allocations did not converge to {total} before the deadline"
+    deployment_id = addressed_deployment(ex)
+    found = stats_deployments(ex.response.json()).get(deployment_id or "")
+    if found is None:
+        yield f"$.trained_model_stats: expected deployment_stats for {deployment_id!r}, found none"
+        return
+    running = {node: count for node, count in found.allocations_by_node.items() if isinstance(count, int)}
+    if sum(running.values()) != total:
+        yield f"Σ deployment_stats.nodes[*].number_of_allocations: expected {total} (Σ target_allocations), got {sum(running.values())}"
+    for node in sorted(set(per_node) | set(running)):
+        if running.get(node, 0) != per_node.get(node, 0):
+            yield (f"deployment_stats.nodes[{node}].number_of_allocations: expected {per_node.get(node, 0)} "
+                   f"(the route's target), got {running.get(node, 0)}")
+    wanted = promise.get("number_of_allocations")
+    if wanted is not None and found.target_allocation_count is not None and found.target_allocation_count != wanted:
+        yield (f"deployment_stats.allocation_status.target_allocation_count: expected {wanted} "
+               f"(task_parameters.number_of_allocations), got {found.target_allocation_count!r}")

@@ -1,0 +1,117 @@
+"""Shape rules: every answer has the form Elasticsearch gives it (§2, §1.5, §10.4).
+
+Schema validation itself lives in :mod:`conformance.schemas`; these rules only choose
+which document to validate against which schema of the target's profile, and add the
+protocol facts a schema cannot express (headers, envelope status).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from conformance.context import Context
+from conformance.exchange import Exchange
+from conformance.rules.base import Level, rule
+from conformance.rules.reading import error_in, is_update_call
+
+JSON_MEDIA_TYPES = ("application/json", "application/vnd.elasticsearch+json")
+SIMPLE_ERROR_STATUSES = frozenset({405, 406})  # RestController's {"error": "<text>", "status": N} (§1.1, §1.5)
+
+
+def _profile(ctx: Context):  # -> conformance.schemas.Profile
+    from conformance.schemas import profile_named  # imported late: schemas load files
+
+    return profile_named(ctx.profile)
+
+
+def _update_answer(status_test):
+    return lambda ex, ctx: ex.response is not None and is_update_call(ex.request) and status_test(ex.response.status)
+
+
+def _has_body(ex: Exchange, ctx: Context) -> bool:
+    return ex.response is not None and bool(ex.response.body.strip())
+
+
+@rule(
+    "shape.assignment-schema",
+    level=Level.MUST,
+    source="§2.2",
+    applies=_update_answer(lambda status: status == 200),
+)
+def assignment_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A 200 from _update is {"assignment": ...} valid against the profile's assignment schema."""
+    doc = ex.response.json()
+    if doc is None:
+        yield "expected a JSON body {\"assignment\": {...}}, got no JSON"
+        return
+    for problem in _profile(ctx).validate_assignment_response(doc):
+        yield f"assignment response: {problem}"
+
+
+@rule(
+    "shape.error-envelope",
+    level=Level.MUST,
+    source="§1.5",
+    applies=_update_answer(lambda status: status >= 400),
+)
+def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Errors use Elasticsearch's envelope {"error": {"root_cause", "type", "reason"}, "status"}."""
+    doc = ex.response.json()
+    if not isinstance(doc, dict):
+        yield f"expected a JSON error object for HTTP {ex.response.status}, got {ex.response.body[:200]!r}"
+        return
+    if ex.response.status in SIMPLE_ERROR_STATUSES and isinstance(doc.get("error"), str):
+        return  # the RestController's simple form is what Elasticsearch sends here
+    for problem in _profile(ctx).validate_error_response(doc):
+        yield f"error response: {problem}"
+
+
+@rule(
+    "shape.error-status-matches-http",
+    level=Level.MUST,
+    source="§1.5",
+    applies=_update_answer(lambda status: status >= 400),
+)
+def error_status_matches(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """The error body's "status" equals the HTTP status."""
+    error = error_in(ex.response)
+    status = error.status if error else None
+    if status != ex.response.status:
+        yield f"$.status: expected {ex.response.status} (the HTTP status), got {status!r}"
+
+
+@rule("shape.json-content-type", level=Level.MUST, source="§10.4", applies=_has_body)
+def json_content_type(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Every response body is JSON: Content-Type application/json or application/vnd.elasticsearch+json."""
+    content_type = (ex.response.header("content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type not in JSON_MEDIA_TYPES:
+        yield f"Content-Type: expected one of {', '.join(JSON_MEDIA_TYPES)}, got {content_type or 'none'!r}"
+
+
+@rule(
+    "shape.product-header",
+    level=Level.MUST,
+    source="§10.4",
+    applies=lambda ex, ctx: ex.response is not None,
+)
+def product_header(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Every response carries X-Elastic-Product: Elasticsearch (official clients refuse a 2xx without it)."""
+    value = ex.response.header("x-elastic-product")
+    if value != "Elasticsearch":
+        yield f"X-Elastic-Product: expected 'Elasticsearch', got {value!r}"
+
+
+@rule(
+    "shape.stats-schema",
+    level=Level.MUST,
+    source="§7",
+    applies=lambda ex, ctx: ex.response is not None
+    and ex.response.status == 200
+    and ex.intent.kind in {"read-stats", "converged", "burst-final"}
+    and isinstance(ex.response.json(), dict)
+    and "trained_model_stats" in ex.response.json(),
+)
+def stats_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A GET _ml/trained_models/_stats answer validates against the profile's stats schema."""
+    for problem in _profile(ctx).validate_stats_response(ex.response.json()):
+        yield f"stats response: {problem}"
