@@ -25,9 +25,9 @@ def discover(target: Target, profile: str = "auto") -> Context:
     nodes = ml_nodes(_get_json(target, "/_nodes"))
     limits = _limits(target)
     scaling = scaling_possible(_settings(target), len(nodes))
-    chosen = _profile(profile, version)
+    chosen, judged_as = _profile(profile, version)
     return Context(
-        version=_as_version(chosen.version) if profile != "auto" else version,
+        version=judged_as,
         flavor=flavor,
         profile=chosen.name,
         features=frozenset(chosen.features),
@@ -97,22 +97,20 @@ def _settings(target: Target) -> Mapping[str, Any] | None:
         return None
 
 
-def _profile(name: str, version: Version) -> Any:
-    from conformance.schemas import profile_for_version, profile_named
+def _profile(name: str, version: Version) -> tuple[Any, Version]:
+    """The profile to judge by and the version rules see: the target's, or the one forced."""
+    from conformance.schemas import profile_for_version, profile_named, profile_names
 
-    if name == "auto":
-        return profile_for_version(version)
     try:
-        return profile_named(name)
-    except (KeyError, ValueError):
-        try:
-            return profile_for_version(Version.parse(name))
-        except (KeyError, ValueError):
-            raise SetupError(f"unknown profile {name!r}") from None
-
-
-def _as_version(value: Any) -> Version:
-    return value if isinstance(value, Version) else Version.parse(str(value))
+        if name == "auto":
+            return profile_for_version(version), version
+        if name in profile_names():
+            chosen = profile_named(name)
+            return chosen, chosen.version
+        forced = Version.parse(name)
+        return profile_for_version(forced), forced
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
 
 
 def _get_json(target: Target, path: str, params: Mapping[str, str] | None = None) -> Any:
