@@ -1,0 +1,112 @@
+"""The ASGI application: one catch-all route and an Elasticsearch-style dispatcher.
+
+Starlette's router would redirect slashes and answer unknown paths and methods in its
+own words; Elasticsearch answers 400 ``no handler found``, 405 with ``Allow`` and the
+plain error body (§1.1), so routing is done here over the table of :class:`Api`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from conformance.reference import protocol
+from conformance.reference.cluster import Cluster
+from conformance.reference.config import ServerConfig
+from conformance.reference.endpoints import Api, Handler
+from conformance.reference.errors import EsError, SimpleError
+from conformance.reference.requests import Call
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    pattern: re.Pattern[str]
+    handlers: dict[str, Handler]
+
+    @property
+    def allowed(self) -> list[str]:
+        return sorted(self.handlers)
+
+
+class Dispatcher:
+    """Matches a request to a handler and runs it in Elasticsearch's order of checks."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.behaviour = cluster.behaviour
+        self.routes = [CompiledRoute(_compile(path), handlers) for path, handlers in Api(cluster).routes()]
+
+    async def dispatch(self, request: Request) -> Response:
+        params = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        media_type = protocol.response_media_type(request.headers.get("accept"), self.behaviour.compatible_majors)
+        try:
+            return await self.handle(request, params, media_type)
+        except (EsError, SimpleError) as error:
+            return protocol.render(error.to_json(), error.status, params, media_type, error.headers,
+                                   include_body=request.method != "HEAD")
+
+    async def handle(self, request: Request, params: dict[str, str], media_type: str) -> Response:
+        method = request.method
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        uri = raw_path + (f"?{request.url.query}" if request.url.query else "")
+        path = unquote(raw_path)
+        route, path_params = self.match(path)
+        if route is None:
+            raise SimpleError(400, f"no handler found for uri [{uri}] and method [{method}]")
+        handler = route.handlers.get("GET" if method == "HEAD" else method)
+        if handler is None:
+            allow = ",".join(route.allowed)
+            if method == "OPTIONS":
+                return Response(status_code=200, headers={"Allow": allow, **dict([protocol.PRODUCT_HEADER])})
+            raise SimpleError(405, f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: "
+                                   f"[{', '.join(route.allowed)}]", {"Allow": allow})
+        body = await request.body()
+        protocol.check_content_type(request.headers.get("content-type"), bool(body), self.behaviour.compatible_majors)
+        call = Call(method, path, uri, params, path_params, body, self.behaviour)
+        status, payload = await self.run(handler, call)
+        headers = {"Warning": self.warning(call.warnings)} if call.warnings else {}
+        return protocol.render(payload, status, params, media_type, headers, include_body=method != "HEAD")
+
+    async def run(self, handler: Handler, call: Call) -> tuple[int, Any]:
+        action = handler.prepare(call)
+        protocol.check_unrecognized(call.path, call.params, handler.params)
+        if call.has_body and not call.body_consumed:
+            raise protocol.errors.illegal_argument(
+                f"request [{call.method} {call.path}] does not support having a body")
+        result = action()
+        return await result if inspect.isawaitable(result) else result
+
+    def match(self, path: str) -> tuple[CompiledRoute | None, dict[str, str]]:
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        for route in self.routes:
+            found = route.pattern.fullmatch(path)
+            if found:
+                return route, found.groupdict()
+        return None, {}
+
+    def warning(self, messages: list[str]) -> str:
+        return ", ".join(f'299 Elasticsearch-{self.behaviour.version}-{"0" * 40} "{m}"' for m in messages)
+
+
+def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" = None) -> Starlette:
+    """A reference server for ``config``; pass ``cluster`` to use a (possibly broken) subclass."""
+    dispatcher = Dispatcher(cluster if cluster is not None else Cluster(config))
+    app = Starlette(routes=[Route("/{path:path}", dispatcher.dispatch, methods=ALL_METHODS)])
+    app.state.cluster = dispatcher.cluster
+    return app
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+    return re.compile(regex)

@@ -1,0 +1,426 @@
+"""The emulated cluster: nodes, models, deployments, and every state change, under one lock.
+
+Each step of a state change is a small named method (``validate_update``,
+``plan_increase``, ``reduce_to``, ``apply_update``, ``assignment_json``...) so that the
+mutants can break exactly one rule by overriding exactly one method.
+
+Convergence (§2.4, §3.4) is lazy: a route records when it settles, and every read first
+calls :meth:`Cluster.settle` with the clock. No background thread, hence deterministic.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from typing import Any, Callable
+
+from conformance.reference import errors, views
+from conformance.reference.config import NodeSpec, ServerConfig
+from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
+                                         UpdateRequest)
+from conformance.reference.validation import adaptive_errors
+from conformance.reference.planner import Demand, NodeLoad, Placement, memory_estimate, node_processors, place
+from conformance.reference.planner import reduce_to as plan_reduction
+from conformance.reference.versions import Behaviour, behaviour_for
+
+INFERENCE_SERVICES = ("elasticsearch", "elser")
+
+
+class Cluster:
+    """All state of one reference server. Public methods take :attr:`lock` themselves."""
+
+    def __init__(self, config: ServerConfig = ServerConfig(), clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.behaviour: Behaviour = behaviour_for(config.es_version)
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.nodes: tuple[NodeSpec, ...] = config.nodes
+        self.models: dict[str, TrainedModel] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.inference_endpoints: dict[str, InferenceEndpoint] = {}
+
+    # -- capacity (§3.2) -------------------------------------------------------------------
+
+    def node_capacity(self, node: NodeSpec) -> int:
+        return node_processors(node.allocated_processors)
+
+    def deployment_memory(self, deployment: Deployment) -> int:
+        return memory_estimate(deployment.model_bytes, deployment.cache_size_bytes)
+
+    def node_loads(self, excluding: Deployment | None = None) -> list[NodeLoad]:
+        loads = []
+        for node in self.nodes:
+            used_processors = used_memory = low = 0
+            for deployment in self.deployments.values():
+                route = deployment.routes.get(node.id)
+                if deployment is excluding or route is None:
+                    continue
+                used_memory += self.deployment_memory(deployment)
+                if deployment.low_priority:
+                    low += 1
+                else:
+                    used_processors += route.target * deployment.threads_per_allocation
+            loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors, node.memory_bytes,
+                                  used_memory, low))
+        return loads
+
+    def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:
+        """Place ``wanted_total - current targets`` more allocations around the existing routes."""
+        loads = self.node_loads(excluding=deployment)
+        for index, load in enumerate(loads):  # this deployment's own routes occupy their node
+            route = deployment.routes.get(load.node_id)
+            if route is not None and not deployment.low_priority:
+                loads[index] = NodeLoad(load.node_id, load.processors,
+                                        load.used_processors + route.target * deployment.threads_per_allocation,
+                                        load.memory_bytes, load.used_memory_bytes, load.low_priority_deployments)
+        demand = Demand(max(wanted_total - deployment.total_target, 0), deployment.threads_per_allocation,
+                        deployment.low_priority, self.deployment_memory(deployment))
+        return place(demand, loads, set(deployment.routes))
+
+    def reduce_to(self, deployment: Deployment, wanted_total: int) -> None:
+        """§1.6 C.7: lower targets; kept routes keep ``current`` until they settle."""
+        targets = plan_reduction({node: route.target for node, route in deployment.routes.items()}, wanted_total)
+        settles_at = self.clock() + self.config.convergence_delay
+        for node_id in list(deployment.routes):
+            if node_id not in targets:
+                del deployment.routes[node_id]
+            elif deployment.routes[node_id].target != targets[node_id]:
+                deployment.routes[node_id].target = targets[node_id]
+                deployment.routes[node_id].settles_at = settles_at
+
+    def add_routes(self, deployment: Deployment, placement: Placement, failure: str | None) -> None:
+        """§2.4: new routes start with current = target, ``starting``; existing ones get a new target."""
+        settles_at = self.clock() + self.config.convergence_delay
+        for node in self.nodes:  # routing tables list nodes in cluster order
+            added = placement.added.get(node.id, 0)
+            if not added:
+                continue
+            route = deployment.routes.get(node.id)
+            if route is None:
+                state, reason = ("failed", failure) if failure else ("starting", "")
+                deployment.routes[node.id] = Route(added, added, state, reason, settles_at)
+            else:
+                route.target += added
+                route.settles_at = settles_at
+        deployment.routes = {node.id: deployment.routes[node.id] for node in self.nodes if node.id in deployment.routes}
+        deployment.record_max_assigned()
+
+    def unsatisfied_reason(self, placement: Placement) -> str:
+        return "|".join(placement.reasons)
+
+    # -- convergence (§2.4, §2.5, §3.4) -----------------------------------------------------
+
+    def settle(self, deployment: Deployment) -> None:
+        """Bring routes whose time has come to ``started`` with current = target."""
+        now = self.clock()
+        for route in deployment.routes.values():
+            if route.state == "failed" or now < route.settles_at:
+                continue
+            route.state = "started" if route.state == "starting" else route.state
+            route.current = route.target
+        deployment.record_max_assigned()
+
+    def settle_all(self) -> None:
+        for deployment in self.deployments.values():
+            self.settle(deployment)
+
+    def seconds_until_settled(self, deployment_id: str) -> float:
+        with self.lock:
+            deployment = self.deployments.get(deployment_id)
+            if deployment is None:
+                return 0.0
+            pending = [r.settles_at for r in deployment.routes.values() if r.state != "failed"]
+            return max([0.0] + [at - self.clock() for at in pending])
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def put_model(self, model_id: str, config: dict[str, Any]) -> TrainedModel:
+        with self.lock:
+            if model_id in self.models:
+                raise errors.EsError(400, "resource_already_exists_exception",
+                                     f"Trained machine learning model [{model_id}] already exists")
+            model = TrainedModel(model_id, config, int(self.clock() * 1000))
+            self.models[model_id] = model
+            return model
+
+    def model(self, model_id: str) -> TrainedModel:
+        model = self.models.get(model_id)
+        if model is None:
+            raise errors.missing_model(model_id)
+        return model
+
+    def put_vocabulary(self, model_id: str, vocabulary: list[str]) -> None:
+        with self.lock:
+            self.model(model_id).vocabulary = list(vocabulary)
+
+    def put_definition_part(self, model_id: str, part: int, data: bytes, total_parts: int, total_length: int) -> None:
+        with self.lock:
+            model = self.model(model_id)
+            if part >= total_parts:
+                raise errors.validation_failed(["[part] must be less than [total_parts]"])
+            model.total_parts = total_parts
+            model.total_definition_length = total_length
+            model.parts[part] = data
+
+    def find_models(self, pattern: str) -> list[TrainedModel]:
+        with self.lock:
+            return [self.models[i] for i in sorted(self.models) if _matches(pattern, i)]
+
+    def delete_model(self, model_id: str, force: bool) -> None:
+        with self.lock:
+            self.model(model_id)
+            deployed = [d for d in self.deployments.values() if d.model_id == model_id]
+            if deployed and not force:
+                raise errors.status_exception(409, f"Cannot delete model [{model_id}] as it is currently deployed")
+            for deployment in deployed:
+                self.remove_deployment(deployment)
+            del self.models[model_id]
+
+    # -- start (§1.7, §3.2, §5.1) ------------------------------------------------------------
+
+    def start_deployment(self, request: StartRequest) -> Deployment:
+        with self.lock:
+            model = self.model(request.model_id)
+            if not model.fully_defined:
+                raise errors.status_exception(400, f"Could not find trained model definition [{request.model_id}]")
+            self.check_deployment_id(request)
+            deployment = self.new_deployment(request, model)
+            placement = self.plan_increase(deployment, deployment.number_of_allocations)
+            if placement.total < deployment.number_of_allocations and not self.config.scaling_possible:
+                raise self.start_capacity_error(placement)
+            failure = None if model.is_torchscript() else (
+                "Failed to start deployment: the model definition is not a TorchScript archive")
+            self.add_routes(deployment, placement, failure)
+            if placement.total < deployment.number_of_allocations:
+                deployment.reason = self.unsatisfied_reason(placement)
+            self.deployments[deployment.deployment_id] = deployment
+            return deployment
+
+    def check_deployment_id(self, request: StartRequest) -> None:
+        if request.deployment_id in self.deployments:
+            raise errors.status_exception(
+                400, "Could not start model deployment because an existing deployment with the same id "
+                     f"[{request.deployment_id}] exist")
+        if request.deployment_id != request.model_id and request.deployment_id in self.models:
+            raise errors.status_exception(
+                400, f"Deployment id [{request.deployment_id}] is the same as an another model which is not the "
+                     "model being deployed. Deployment id can be the same as the model being deployed but cannot "
+                     "match a different model")
+
+    def new_deployment(self, request: StartRequest, model: TrainedModel) -> Deployment:
+        adaptive = _normalised(request.adaptive)
+        allocations = request.number_of_allocations
+        if allocations is None:  # §1.7 computeNumberOfAllocations
+            minimum = (adaptive or {}).get("min_number_of_allocations")
+            allocations = minimum if minimum else 1
+        return Deployment(
+            deployment_id=request.deployment_id, model_id=model.model_id, model_bytes=model.model_bytes,
+            threads_per_allocation=request.threads_per_allocation, number_of_allocations=allocations,
+            queue_capacity=request.queue_capacity, priority=request.priority, start_time_ns=time.time_ns(),
+            cache_size=request.cache_size, cache_size_bytes=request.cache_size_bytes,
+            adaptive_allocations=adaptive, inference_id=request.inference_id)
+
+    def start_capacity_error(self, placement: Placement) -> errors.EsError:
+        if placement.total == 0:
+            cause = errors.status_exception(
+                429, "Could not start deployment because no suitable nodes were found, allocation explanation "
+                     f"[{self.unsatisfied_reason(placement)}]")
+            return errors.EsError(429, "status_exception",
+                                  "Could not start deployment because no ML nodes with sufficient capacity were found",
+                                  cause)
+        return errors.status_exception(
+            429, "Could not start deployment because there are not enough resources to provide all requested "
+                 "allocations")
+
+    # -- update (§1.6) -------------------------------------------------------------------------
+
+    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
+        """§1.6 in order: A request validation, B inference check, C cluster-service steps."""
+        self.validate_update_request(request)
+        with self.lock:
+            self.check_not_inference_owned(deployment_id)
+            deployment = self.find_deployment(deployment_id)
+            self.settle(deployment)
+            merged = self.merge_adaptive(deployment.adaptive_allocations, request.adaptive)
+            self.validate_update(deployment, request, merged)
+            if not self.has_updates(deployment, request, merged):
+                return self.assignment_json(deployment)  # C.5: before the state check
+            if deployment.state != "started":
+                raise errors.status_exception(409, "cannot update deployment that is not in [started] state")
+            self.apply_update(deployment, request, merged)
+            return self.assignment_json(deployment)
+
+    def validate_update_request(self, request: UpdateRequest) -> None:
+        """§1.6 A: ``Request.validate()``, errors accumulated."""
+        messages: list[str] = []
+        allocations = request.number_of_allocations
+        if allocations is not None and allocations < 1:
+            messages.append("[number_of_allocations] must be a positive integer")
+        adaptive = request.adaptive if isinstance(request.adaptive, dict) else None
+        if allocations is not None and adaptive is not None and adaptive.get("enabled") is True:
+            messages.append("[number_of_allocations] cannot be set if adaptive allocations is enabled")
+        if adaptive is not None:
+            messages += adaptive_errors(adaptive)
+        if messages:
+            raise errors.validation_failed(messages)
+
+    def check_not_inference_owned(self, deployment_id: str) -> None:
+        """§1.6 B (newest versions): deployments of inference endpoints are updated elsewhere."""
+        if not self.behaviour.inference_endpoint_conflict:
+            return
+        endpoint = self.inference_endpoints.get(deployment_id)
+        if endpoint is not None and endpoint.service in INFERENCE_SERVICES:
+            raise errors.status_exception(
+                409, f"Cannot update deployment [{deployment_id}] as it was created by inference endpoint "
+                     f"[{deployment_id}]. This model deployment must be updated through the inference API.")
+
+    def find_deployment(self, deployment_id: str) -> Deployment:
+        """§1.2/§1.6 C.1: by deployment id (8.8+; before, deployment id = model id)."""
+        deployment = self.deployments.get(deployment_id)
+        if deployment is None:
+            raise errors.missing_deployment(deployment_id)
+        return deployment
+
+    def merge_adaptive(self, existing: dict[str, Any] | None, update: Any) -> dict[str, Any] | None:
+        """§1.4 merge: absent keeps, null removes, else field by field (``-1`` clears a bound)."""
+        if update is ABSENT:
+            return existing
+        if update is None:
+            return None
+        if existing is None:
+            return _normalised(update)
+        merged = dict(existing)
+        if update.get("enabled") is not None:
+            merged["enabled"] = update["enabled"]
+        for key in ("min_number_of_allocations", "max_number_of_allocations"):
+            if update.get(key) is not None:
+                merged[key] = None if update[key] == -1 else update[key]
+        return merged
+
+    def validate_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
+        """§1.6 C.3, C.4 and D, against the merged adaptive settings."""
+        if merged is not None and merged.get("enabled") is True and request.number_of_allocations is not None:
+            raise errors.validation_failed(
+                ["[number_of_allocations] cannot be set if adaptive allocations is enabled"], "validation_exception")
+        if merged is not None:
+            messages = adaptive_errors(merged)
+            if messages:
+                raise errors.validation_failed(messages)
+        if deployment.low_priority and self.behaviour.low_priority_update_rejected:
+            self.check_low_priority_update(deployment, request, merged)
+
+    def check_low_priority_update(self, deployment: Deployment, request: UpdateRequest,
+                                  merged: dict[str, Any] | None) -> None:
+        """§1.6 D. The real text and status are unknown (§9): a 400 naming `low` priority."""
+        if request.number_of_allocations is not None and request.number_of_allocations > 1:
+            raise errors.status_exception(
+                400, f"Cannot update low priority model deployment [{deployment.deployment_id}] to more than 1 "
+                     "allocation")
+        maximum = (merged or {}).get("max_number_of_allocations")
+        if maximum is not None and maximum > 1:
+            raise errors.status_exception(
+                400, f"Cannot set [max_number_of_allocations] above 1 for low priority model deployment "
+                     f"[{deployment.deployment_id}]")
+
+    def has_updates(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> bool:
+        """§1.6 C.5: a new allocation count or different adaptive settings."""
+        allocations = request.number_of_allocations
+        return (allocations is not None and allocations != deployment.number_of_allocations) or (
+            merged != deployment.adaptive_allocations)
+
+    def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
+        """§1.6 C.7/C.8: increase through the planner (429 changes nothing), decrease by the reducer."""
+        wanted = request.number_of_allocations
+        if wanted is not None and wanted > deployment.number_of_allocations:
+            self.increase(deployment, wanted)
+        elif wanted is not None and wanted < deployment.number_of_allocations:
+            self.decrease(deployment, wanted)
+        deployment.adaptive_allocations = merged
+
+    def increase(self, deployment: Deployment, wanted: int) -> None:
+        placement = self.plan_increase(deployment, wanted)
+        reachable = deployment.total_target + placement.total
+        if reachable < wanted and not self.config.scaling_possible:
+            raise errors.status_exception(
+                429, "Could not update deployment because there are not enough resources to provide all "
+                     "requested allocations")
+        self.add_routes(deployment, placement, failure=None)
+        deployment.number_of_allocations = wanted
+        deployment.reason = None if reachable >= wanted else self.unsatisfied_reason(placement)
+
+    def decrease(self, deployment: Deployment, wanted: int) -> None:
+        if wanted < deployment.total_target:
+            self.reduce_to(deployment, wanted)
+        if wanted <= deployment.total_target:
+            deployment.reason = None
+        deployment.number_of_allocations = wanted
+
+    # -- stop ------------------------------------------------------------------------------------
+
+    def stop_deployments(self, pattern: str, allow_no_match: bool) -> list[str]:
+        with self.lock:
+            matched = self.match_deployments(pattern)
+            if not matched and not allow_no_match:
+                raise errors.missing_deployment(pattern)
+            for deployment in matched:
+                self.remove_deployment(deployment)
+            return [d.deployment_id for d in matched]
+
+    def match_deployments(self, pattern: str) -> list[Deployment]:
+        found: dict[str, Deployment] = {}
+        for part in pattern.split(","):
+            direct = [d for d in self.deployments.values() if _matches(part, d.deployment_id)]
+            if not direct:  # a model id addresses its deployments
+                direct = [d for d in self.deployments.values() if d.model_id == part]
+            found.update((d.deployment_id, d) for d in direct)
+        return list(found.values())
+
+    def remove_deployment(self, deployment: Deployment) -> None:
+        self.deployments.pop(deployment.deployment_id, None)
+
+    # -- inference endpoints (§1.6 B) ------------------------------------------------------------
+
+    def put_inference_endpoint(self, endpoint: InferenceEndpoint, start: StartRequest) -> None:
+        with self.lock:
+            if endpoint.inference_id in self.inference_endpoints:
+                raise errors.status_exception(400, f"Inference endpoint [{endpoint.inference_id}] already exists")
+            self.start_deployment(start)
+            self.inference_endpoints[endpoint.inference_id] = endpoint
+
+    def delete_inference_endpoint(self, inference_id: str) -> None:
+        with self.lock:
+            if self.inference_endpoints.pop(inference_id, None) is None:
+                raise errors.not_found(f"Inference endpoint not found [{inference_id}]")
+            deployment = self.deployments.get(inference_id)
+            if deployment is not None:
+                self.remove_deployment(deployment)
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def deployment_view(self, deployment_id: str) -> dict[str, Any]:
+        """The settled assignment of one deployment (used after a start)."""
+        with self.lock:
+            deployment = self.find_deployment(deployment_id)
+            self.settle(deployment)
+            return self.assignment_json(deployment)
+
+    def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
+        """§2.2 field order; optional fields per version (§2.6)."""
+        return views.assignment_json(deployment, self.behaviour)
+
+
+def _normalised(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    if settings is None:
+        return None
+    return {
+        "enabled": settings.get("enabled"),
+        "min_number_of_allocations": None if settings.get("min_number_of_allocations") in (None, -1)
+        else settings["min_number_of_allocations"],
+        "max_number_of_allocations": None if settings.get("max_number_of_allocations") in (None, -1)
+        else settings["max_number_of_allocations"],
+    }
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return pattern in ("_all", "*", "") or fnmatch.fnmatchcase(value, pattern)

@@ -1,0 +1,377 @@
+"""The endpoint handlers. Each one parses (``prepare``) and returns an action to run.
+
+The split mirrors Elasticsearch's ``BaseRestHandler``: body and parameter parse errors
+come first, then unrecognized parameters, then an unread body, then the action (§1.3,
+§1.5). Handlers are thin: state changes are :class:`Cluster` methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from conformance.reference import errors, requests, views
+from conformance.reference.cluster import Cluster
+from conformance.reference.model import InferenceEndpoint, StartRequest
+from conformance.reference.planner import human_bytes
+from conformance.reference.protocol import param_as_bool, param_as_int
+from conformance.reference.requests import Call
+from conformance.reference.validation import start_errors
+
+Result = tuple[int, Any]
+Action = Callable[[], "Result | Awaitable[Result]"]
+Prepare = Callable[[Call], Action]
+
+_VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
+_BUILD_HASH = "0" * 40
+
+
+@dataclass(frozen=True)
+class Handler:
+    prepare: Prepare
+    params: frozenset[str]
+
+
+class Api:
+    """Handlers bound to one cluster. ``routes()`` is the table the app dispatches on."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.behaviour = cluster.behaviour
+        self.config = cluster.config
+
+    def routes(self) -> list[tuple[str, dict[str, Handler]]]:
+        b = self.behaviour
+        model_get = {"allow_no_match", "decompress_definition", "exclude_generated", "from", "size", "include",
+                     "tags", "include_model_definition", "model_id"}
+        stats = {"allow_no_match", "from", "size", "model_id"}
+        table: list[tuple[str, dict[str, Handler]]] = [
+            ("/", {"GET": Handler(self.root, frozenset())}),
+            ("/_nodes", {"GET": Handler(self.nodes, frozenset({"timeout"}))}),
+            ("/_ml/info", {"GET": Handler(self.ml_info, frozenset())}),
+            ("/_cluster/settings", {"GET": Handler(self.cluster_settings, frozenset(
+                {"include_defaults", "flat_settings", "master_timeout", "timeout"}))}),
+            ("/_ml/trained_models", {"GET": Handler(self.get_models, frozenset(model_get))}),
+            ("/_ml/trained_models/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
+            ("/_ml/trained_models/{model_id}/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
+            ("/_ml/trained_models/{model_id}", {
+                "GET": Handler(self.get_models, frozenset(model_get)),
+                "PUT": Handler(self.put_model, frozenset({"model_id", "defer_definition_decompression",
+                                                          "wait_for_completion", "timeout"})),
+                "DELETE": Handler(self.delete_model, frozenset({"model_id", "force", "timeout"})),
+            }),
+            ("/_ml/trained_models/{model_id}/vocabulary", {
+                "PUT": Handler(self.put_vocabulary, frozenset({"model_id"}))}),
+            ("/_ml/trained_models/{model_id}/definition/{part}", {
+                "PUT": Handler(self.put_definition, frozenset({"model_id", "part"}))}),
+            ("/_ml/trained_models/{model_id}/deployment/_start", {
+                "POST": Handler(self.start, requests.start_params(b))}),
+            ("/_ml/trained_models/{model_id}/deployment/_update", {
+                "POST": Handler(self.update, requests.update_params(b))}),
+            ("/_ml/trained_models/{model_id}/deployment/_stop", {
+                "POST": Handler(self.stop, frozenset({"model_id", "allow_no_match", "force", "timeout"}))}),
+        ]
+        if b.inference_endpoint_conflict:
+            inference = {"PUT": Handler(self.put_inference, frozenset({"task_type", "inference_id", "timeout"})),
+                         "DELETE": Handler(self.delete_inference, frozenset(
+                             {"task_type", "inference_id", "force", "dry_run"}))}
+            table.append(("/_inference/{task_type}/{inference_id}", inference))
+        return table
+
+    # -- discovery -----------------------------------------------------------------------
+
+    def root(self, call: Call) -> Action:
+        version = {
+            "number": str(self.behaviour.version), "build_flavor": "default", "build_type": "docker",
+            "build_hash": _BUILD_HASH, "build_date": "2026-01-01T00:00:00.000Z", "build_snapshot": False,
+            "lucene_version": "10.0.0", "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        }
+        body = {"name": self.config.nodes[0].id if self.config.nodes else "reference",
+                "cluster_name": self.config.cluster_name, "cluster_uuid": "reference-cluster-uuid",
+                "version": version, "tagline": "You Know, for Search"}
+        return lambda: (200, body)
+
+    def nodes(self, call: Call) -> Action:
+        nodes = {node.id: views.node_json(node, self.behaviour) for node in self.config.nodes}
+        body = {"_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
+                "cluster_name": self.config.cluster_name, "nodes": nodes}
+        return lambda: (200, body)
+
+    def ml_info(self, call: Call) -> Action:
+        nodes = self.config.nodes
+        largest = max((node.memory_bytes for node in nodes), default=0)
+        total = sum(node.memory_bytes for node in nodes)
+        limits = {
+            "max_single_ml_node_processors": max((self.cluster.node_capacity(n) for n in nodes), default=0),
+            "total_ml_processors": sum(self.cluster.node_capacity(n) for n in nodes),
+            "max_model_memory_limit": human_bytes(largest),
+            "effective_max_model_memory_limit": human_bytes(largest),
+            "total_ml_memory": human_bytes(total),
+        }
+        body = {"defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
+                "upgrade_mode": False,
+                "native_code": {"version": str(self.behaviour.version), "build_hash": _BUILD_HASH[:12]},
+                "limits": limits}
+        return lambda: (200, body)
+
+    def cluster_settings(self, call: Call) -> Action:
+        """Scaling is possible when ``xpack.ml.max_lazy_ml_nodes`` exceeds the ML nodes (§1.6 C.8)."""
+        flat = param_as_bool(call.params, "flat_settings", False)
+        include_defaults = param_as_bool(call.params, "include_defaults", False)
+        persistent = {}
+        if self.config.scaling_possible:
+            persistent["xpack.ml.max_lazy_ml_nodes"] = str(len(self.config.nodes) + 1)
+        defaults = {"xpack.ml.max_lazy_ml_nodes": "0", "xpack.ml.max_ml_node_size": "0b",
+                    "xpack.ml.allocated_processors_scale": "1"}
+        shape = (lambda settings: settings) if flat else _nest
+        body: dict[str, Any] = {"persistent": shape(persistent), "transient": {}}
+        if include_defaults:
+            body["defaults"] = shape({k: v for k, v in defaults.items() if k not in persistent})
+        return lambda: (200, body)
+
+    # -- models ----------------------------------------------------------------------------
+
+    def get_models(self, call: Call) -> Action:
+        pattern = call.path_params.get("model_id", "_all")
+        allow_no_match = param_as_bool(call.params, "allow_no_match", True)
+        start = param_as_int(call.params, "from", 0) or 0
+        size = param_as_int(call.params, "size", 100) or 0
+
+        def run() -> Result:
+            models = self.matching_models(pattern, allow_no_match)
+            configs = [views.model_config_json(m, self.behaviour) for m in models[start:start + size]]
+            return 200, {"count": len(models), "trained_model_configs": configs}
+        return run
+
+    def matching_models(self, pattern: str, allow_no_match: bool) -> list:
+        found = []
+        for part in pattern.split(","):
+            models = self.cluster.find_models(part)
+            if not models and (not _is_wildcard(part) or not allow_no_match):
+                raise errors.missing_model(part)
+            found += [m for m in models if m not in found]
+        return found
+
+    def put_model(self, call: Call) -> Action:
+        model_id = call.path_params["model_id"]
+        body = call.json_body()
+        _check_id("model_id", model_id)
+        check = body.get("model_id")
+        requests.check_consistent_id(check, model_id)
+        if not isinstance(body.get("inference_config"), dict):
+            raise errors.validation_failed(["[inference_config] must not be null."])
+        return lambda: (200, views.model_config_json(self.cluster.put_model(model_id, body), self.behaviour))
+
+    def put_vocabulary(self, call: Call) -> Action:
+        model_id = call.path_params["model_id"]
+        body = call.json_body()
+        vocabulary = body.get("vocabulary")
+        if not isinstance(vocabulary, list) or not all(isinstance(word, str) for word in vocabulary):
+            raise errors.validation_failed(["[vocabulary] must be an array of strings"])
+
+        def run() -> Result:
+            self.cluster.put_vocabulary(model_id, vocabulary)
+            return 200, {"acknowledged": True}
+        return run
+
+    def put_definition(self, call: Call) -> Action:
+        model_id = call.path_params["model_id"]
+        part = _path_int(call.path_params["part"], "part")
+        body = call.json_body()
+        problems = []
+        definition = body.get("definition")
+        total_parts = body.get("total_parts")
+        total_length = body.get("total_definition_length")
+        if not isinstance(definition, str):
+            problems.append("[definition] must not be null.")
+        if not isinstance(total_parts, int) or isinstance(total_parts, bool) or total_parts < 1:
+            problems.append("[total_parts] must be greater than 0")
+        if not isinstance(total_length, int) or isinstance(total_length, bool) or total_length < 1:
+            problems.append("[total_definition_length] must be greater than 0")
+        if part < 0:
+            problems.append("[part] must be greater or equal to 0")
+        if problems:
+            raise errors.validation_failed(problems)
+        try:
+            data = base64.b64decode(definition, validate=True)
+        except (binascii.Error, ValueError):
+            raise errors.x_content_parse("[1:1] [trained_model_definition_part] failed to parse field [definition]",
+                                         errors.illegal_argument("Illegal base64 character")) from None
+
+        def run() -> Result:
+            self.cluster.put_definition_part(model_id, part, data, total_parts, total_length)
+            return 200, {"acknowledged": True}
+        return run
+
+    def delete_model(self, call: Call) -> Action:
+        model_id = call.path_params["model_id"]
+        force = param_as_bool(call.params, "force", False)
+
+        def run() -> Result:
+            self.cluster.delete_model(model_id, force)
+            return 200, {"acknowledged": True}
+        return run
+
+    # -- deployments -----------------------------------------------------------------------
+
+    def start(self, call: Call) -> Action:
+        model_id = call.path_params["model_id"]
+        options = requests.parse_start(call, model_id)
+        if self.behaviour.deployment_ids:
+            _check_id("deployment_id", options.request.deployment_id)
+
+        async def run() -> Result:
+            problems = start_errors(options.request, options.wait_for, options.timeout)
+            if problems:
+                raise errors.validation_failed(problems)
+            deployment = self.cluster.start_deployment(options.request)
+            if options.wait_for != "starting":
+                await self.wait_for_routes(deployment.deployment_id, options.timeout)
+            return 200, {"assignment": self.cluster.deployment_view(deployment.deployment_id)}
+        return run
+
+    async def wait_for_routes(self, deployment_id: str, timeout: float) -> None:
+        """Wait (bounded by ``timeout``) until the routes settle; convergence time is known ahead."""
+        delay = self.cluster.seconds_until_settled(deployment_id)
+        if delay > 0:
+            await asyncio.sleep(min(delay, timeout) if timeout > 0 else delay)
+
+    def update(self, call: Call) -> Action:
+        deployment_id = call.path_params["model_id"]
+        request = requests.parse_update(call, deployment_id)
+        return lambda: (200, {"assignment": self.cluster.update_deployment(deployment_id, request)})
+
+    def stop(self, call: Call) -> Action:
+        pattern = call.path_params["model_id"]
+        allow_no_match = param_as_bool(call.params, "allow_no_match", True)
+        param_as_bool(call.params, "force", False)
+        if call.has_body:
+            body = call.json_body()
+            allow_no_match = body.get("allow_no_match", allow_no_match) is not False
+
+        def run() -> Result:
+            self.cluster.stop_deployments(pattern, allow_no_match)
+            return 200, {"stopped": True}
+        return run
+
+    def stats(self, call: Call) -> Action:
+        pattern = call.path_params.get("model_id", "_all")
+        allow_no_match = param_as_bool(call.params, "allow_no_match", True)
+        start = param_as_int(call.params, "from", 0) or 0
+        size = param_as_int(call.params, "size", 100) or 0
+
+        def run() -> Result:
+            entries = self.stats_entries(pattern, allow_no_match)
+            return 200, {"count": len(entries), "trained_model_stats": entries[start:start + size]}
+        return run
+
+    def stats_entries(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:
+        """One entry per deployment, one per undeployed model; ids may be model or deployment ids."""
+        cluster = self.cluster
+        nodes = {node.id: node for node in cluster.nodes}
+        with cluster.lock:
+            cluster.settle_all()
+            entries = []
+            for part in pattern.split(","):
+                deployments = cluster.match_deployments(part) if not _is_all(part) else list(
+                    cluster.deployments.values())
+                models = cluster.find_models(part)
+                if not deployments and not models and (not _is_wildcard(part) or not allow_no_match):
+                    raise errors.missing_model(part)
+                for deployment in deployments:
+                    model = cluster.models.get(deployment.model_id)
+                    if model is not None:
+                        entries.append(views.model_stats_json(model, deployment, nodes, self.behaviour))
+                deployed = {d.model_id for d in cluster.deployments.values()}
+                for model in models:
+                    if model.model_id not in deployed:
+                        entries.append(views.model_stats_json(model, None, nodes, self.behaviour))
+                    elif not deployments:
+                        for deployment in cluster.deployments.values():
+                            if deployment.model_id == model.model_id:
+                                entries.append(views.model_stats_json(model, deployment, nodes, self.behaviour))
+            return _unique(entries)
+
+    # -- inference endpoints (§1.6 B) --------------------------------------------------------
+
+    def put_inference(self, call: Call) -> Action:
+        task_type = call.path_params["task_type"]
+        inference_id = call.path_params["inference_id"]
+        body = call.json_body()
+        service = body.get("service")
+        settings = body.get("service_settings")
+        if service not in ("elasticsearch", "elser"):
+            raise errors.status_exception(400, f"Unknown service [{service}] for model [{inference_id}]")
+        if not isinstance(settings, dict) or not isinstance(settings.get("model_id"), str):
+            raise errors.validation_failed(["[service_settings] does not contain the required setting [model_id]"])
+        allocations = settings.get("num_allocations", 1)
+        threads = settings.get("num_threads", 1)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (allocations, threads)):
+            raise errors.validation_failed(["[num_allocations] and [num_threads] must be integers"])
+        _check_id("inference_id", inference_id)
+        start = StartRequest(model_id=settings["model_id"], deployment_id=inference_id,
+                             number_of_allocations=allocations, threads_per_allocation=threads,
+                             inference_id=inference_id)
+        endpoint = InferenceEndpoint(inference_id, task_type, service, dict(settings))
+
+        def run() -> Result:
+            problems = start_errors(start, "started", 30.0)
+            if problems:
+                raise errors.validation_failed(problems)
+            self.cluster.put_inference_endpoint(endpoint, start)
+            return 200, {"inference_id": inference_id, "task_type": task_type, "service": service,
+                         "service_settings": settings, "task_settings": {}}
+        return run
+
+    def delete_inference(self, call: Call) -> Action:
+        inference_id = call.path_params["inference_id"]
+
+        def run() -> Result:
+            self.cluster.delete_inference_endpoint(inference_id)
+            return 200, {"acknowledged": True, "pipelines": []}
+        return run
+
+
+def _nest(flat: dict[str, str]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return nested
+
+
+def _check_id(name: str, value: str) -> None:
+    if not _VALID_ID.match(value) or len(value) > 64:
+        raise errors.validation_failed([
+            f"Invalid {name}; '{value}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; "
+            "must start and end with alphanumeric"])
+
+
+def _path_int(text: str, name: str) -> int:
+    return param_as_int({name: text}, name) or 0
+
+
+def _is_all(pattern: str) -> bool:
+    return pattern in ("_all", "*", "")
+
+
+def _is_wildcard(pattern: str) -> bool:
+    return _is_all(pattern) or "*" in pattern
+
+
+def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, result = set(), []
+    for entry in entries:
+        key = (entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id"))
+        if key not in seen:
+            seen.add(key)
+            result.append(entry)
+    return result

@@ -1,0 +1,54 @@
+"""Serving the reference app over HTTP with uvicorn: blocking, or in a background thread.
+
+``running_server`` is what tests, the suite's embedded mode and the mutants use: it binds
+a free loopback port, waits until uvicorn reports it started, and shuts it down cleanly.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import uvicorn
+
+from conformance.reference.app import create_app
+from conformance.reference.config import ServerConfig
+
+STARTUP_TIMEOUT = 10.0
+
+
+def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200) -> None:
+    """Run the reference server until interrupted."""
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+
+
+@contextmanager
+def running_server(config: ServerConfig = ServerConfig(), app: Any = None, host: str = "127.0.0.1",
+                   port: int = 0) -> Iterator[str]:
+    """Serve ``app`` (default: ``create_app(config)``) in a thread; yields ``http://host:port``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), log_level="warning",
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="reference-server", daemon=True)
+    thread.start()
+    try:
+        _wait_until_started(server, thread)
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT)
+        sock.close()
+
+
+def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the reference server did not start")
+        time.sleep(0.01)

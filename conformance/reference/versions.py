@@ -1,0 +1,58 @@
+"""The emulated Elasticsearch version, reduced to one boolean per behaviour that changed.
+
+Every field is a row (or part of a row) of the version table in §4 of
+``elasticsearch-behaviour.md``; the server code asks these booleans, never the version
+number, so a difference between versions is named in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.context import Version
+
+_FIRST_SUPPORTED = Version(8, 6, 0)
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    version: Version
+    deployment_ids: bool
+    """8.8+: the `_update` path value is a deployment id; `deployment_id` in task params (§1.2, §2.6)."""
+    memory_fields: bool
+    """8.11+: `per_deployment_memory_bytes` / `per_allocation_memory_bytes` (§2.3, §2.6)."""
+    allocations_query_param: bool
+    """8.15+: `?number_of_allocations=` on `_update`; before, an unrecognized parameter (§1.3)."""
+    optional_number_of_allocations: bool
+    """8.15+: `number_of_allocations` is an `Integer`, so `{}` is a no-op; before, `{}` fails (§1.6 A.1)."""
+    truncated_json_is_400: bool
+    """8.15.2+: truncated JSON is a 400; up to 8.15.1 a 500 `x_content_e_o_f_exception` (§1.5, §10.2)."""
+    adaptive_allocations: bool
+    """8.16+: `adaptive_allocations` is accepted and always emitted (null when unset) (§1.4, §2.6)."""
+    inference_endpoint_conflict: bool
+    """Newest: `_update` of a deployment created by an inference endpoint is a 409 (§1.6 B).
+    §9: the first release is unverified (PR #130940, merged 2025-07); modelled from 9.2."""
+    low_priority_update_rejected: bool
+    """Newest: low-priority deployments cannot be updated above 1 allocation (§1.6 D).
+    §9: exact text/status unknown; backported to 8.19/9.2/9.3 per §1.6 D, modelled from 9.3."""
+    compatible_majors: tuple[int, ...]
+    """Majors accepted in `compatible-with=` media types (§10.4): always 8 and 9 here."""
+
+
+def behaviour_for(es_version: str) -> Behaviour:
+    """The behaviour of ``es_version``; ``ValueError`` for a version without `_update` (< 8.6)."""
+    version = Version.parse(es_version)
+    if version < _FIRST_SUPPORTED:
+        raise ValueError(f"Elasticsearch {version} has no _update API (added in 8.6.0, §4)")
+    return Behaviour(
+        version=version,
+        deployment_ids=version >= Version(8, 8),
+        memory_fields=version >= Version(8, 11),
+        allocations_query_param=version >= Version(8, 15),
+        optional_number_of_allocations=version >= Version(8, 15),
+        truncated_json_is_400=version >= Version(8, 15, 2),
+        adaptive_allocations=version >= Version(8, 16),
+        inference_endpoint_conflict=version >= Version(9, 2),
+        low_priority_update_rejected=version >= Version(9, 3),
+        compatible_majors=(8, 9),
+    )

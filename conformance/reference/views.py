@@ -1,0 +1,197 @@
+"""JSON renderings of cluster records, in Elasticsearch's field order (§2.2-§2.4, §5, §7)."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+from conformance.reference.config import NodeSpec
+from conformance.reference.model import Deployment, TrainedModel
+from conformance.reference.planner import memory_estimate
+from conformance.reference.versions import Behaviour
+
+ML_ROLES = ["ml", "remote_cluster_client"]
+
+
+def iso_instant(epoch_ns: int) -> str:
+    """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2)."""
+    seconds, nanos = divmod(epoch_ns, 1_000_000_000)
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{nanos:09d}".rstrip("0").ljust(3, "0")
+    return f"{stamp}.{fraction}Z"
+
+
+def task_parameters_json(deployment: Deployment, behaviour: Behaviour) -> dict[str, Any]:
+    """§2.3 emitted order; ``deployment_id`` from 8.8, memory fields from 8.11 (§2.6)."""
+    params: dict[str, Any] = {"model_id": deployment.model_id}
+    if behaviour.deployment_ids:
+        params["deployment_id"] = deployment.deployment_id
+    params["model_bytes"] = deployment.model_bytes
+    params["threads_per_allocation"] = deployment.threads_per_allocation
+    params["number_of_allocations"] = deployment.number_of_allocations
+    params["queue_capacity"] = deployment.queue_capacity
+    if deployment.cache_size is not None:
+        params["cache_size"] = deployment.cache_size
+    params["priority"] = deployment.priority
+    if behaviour.memory_fields:
+        params["per_deployment_memory_bytes"] = 0
+        params["per_allocation_memory_bytes"] = 0
+    return params
+
+
+def adaptive_json(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """§1.4 ``toXContent``: ``enabled`` always (false when null), bounds only when set."""
+    if settings is None:
+        return None
+    body: dict[str, Any] = {"enabled": bool(settings.get("enabled"))}
+    for key in ("min_number_of_allocations", "max_number_of_allocations"):
+        if settings.get(key) is not None:
+            body[key] = settings[key]
+    return body
+
+
+def assignment_json(deployment: Deployment, behaviour: Behaviour) -> dict[str, Any]:
+    """§2.2 ``TrainedModelAssignment.toXContent`` field order."""
+    routing_table = {}
+    for node_id, route in deployment.routes.items():
+        entry: dict[str, Any] = {"current_allocations": route.current, "target_allocations": route.target,
+                                 "routing_state": route.state}
+        if route.reason is not None:
+            entry["reason"] = route.reason
+        routing_table[node_id] = entry
+    body: dict[str, Any] = {
+        "task_parameters": task_parameters_json(deployment, behaviour),
+        "routing_table": routing_table,
+        "assignment_state": deployment.state,
+    }
+    if deployment.reason is not None:
+        body["reason"] = deployment.reason
+    body["start_time"] = iso_instant(deployment.start_time_ns)
+    body["max_assigned_allocations"] = deployment.max_assigned_allocations
+    if behaviour.adaptive_allocations:
+        body["adaptive_allocations"] = adaptive_json(deployment.adaptive_allocations)
+    return body
+
+
+def node_attributes(node: NodeSpec) -> dict[str, str]:
+    """``GET _nodes`` attributes are strings, as in Elasticsearch (§3.2, §10.6)."""
+    return {
+        "ml.allocated_processors_double": repr(float(node.allocated_processors)),
+        "ml.allocated_processors": str(math.ceil(node.allocated_processors)),
+        "ml.machine_memory": str(node.memory_bytes),
+        "ml.max_jvm_size": str(node.memory_bytes // 4),
+        "xpack.installed": "true",
+    }
+
+
+def node_json(node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
+    return {
+        "name": node.id,
+        "ephemeral_id": f"{node.id}-ephemeral",
+        "transport_address": "127.0.0.1:9300",
+        "host": "127.0.0.1",
+        "ip": "127.0.0.1",
+        "version": str(behaviour.version),
+        "build_flavor": "default",
+        "build_type": "docker",
+        "roles": list(ML_ROLES),
+        "attributes": node_attributes(node),
+    }
+
+
+def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], behaviour: Behaviour) -> dict[str, Any]:
+    """``deployment_stats`` of ``GET _stats``: start_time in epoch millis (§2.2, §10.5)."""
+    allocation_count = sum(r.current for r in deployment.routes.values() if r.state == "started" and r.current > 0)
+    target = deployment.number_of_allocations
+    body: dict[str, Any] = {}
+    if behaviour.deployment_ids:
+        body["deployment_id"] = deployment.deployment_id
+    body["model_id"] = deployment.model_id
+    body["threads_per_allocation"] = deployment.threads_per_allocation
+    body["number_of_allocations"] = deployment.number_of_allocations
+    if behaviour.adaptive_allocations and deployment.adaptive_allocations is not None:
+        body["adaptive_allocations"] = adaptive_json(deployment.adaptive_allocations)
+    body["queue_capacity"] = deployment.queue_capacity
+    if deployment.cache_size is not None:
+        body["cache_size"] = deployment.cache_size
+    body["priority"] = deployment.priority
+    body["start_time"] = deployment.start_time_ns // 1_000_000
+    body["state"] = deployment.state
+    if deployment.reason is not None:
+        body["reason"] = deployment.reason
+    body["allocation_status"] = {
+        "allocation_count": allocation_count,
+        "target_allocation_count": target,
+        "state": _allocation_state(allocation_count, target),
+    }
+    body.update({"error_count": 0, "inference_count": 0, "rejected_execution_count": 0, "timeout_count": 0,
+                 "peak_throughput_per_minute": 0, "throughput_last_minute": 0})
+    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id], behaviour)
+                     for node_id, route in deployment.routes.items() if node_id in nodes]
+    return body
+
+
+def _allocation_state(count: int, target: int) -> str:
+    """``AllocationStatus.calculateState`` (§2.5)."""
+    if count == 0 and target > 0:
+        return "starting"
+    return "started" if count < target else "fully_allocated"
+
+
+def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
+    routing_state: dict[str, Any] = {"routing_state": route.state}
+    if route.reason:
+        routing_state["reason"] = route.reason
+    entry: dict[str, Any] = {
+        "node": {node_id: {key: value for key, value in node_json(node, behaviour).items()
+                           if key in ("name", "ephemeral_id", "transport_address", "roles", "attributes")}},
+        "routing_state": routing_state,
+        "inference_count": 0,
+        "error_count": 0,
+        "rejected_execution_count": 0,
+        "timeout_count": 0,
+        "peak_throughput_per_minute": 0,
+        "throughput_last_minute": 0,
+        "number_of_pending_requests": 0,
+    }
+    if route.state == "started":  # the native process reports its thread settings once running (§3.4)
+        entry["number_of_allocations"] = route.current
+        entry["threads_per_allocation"] = deployment.threads_per_allocation
+        entry["start_time"] = deployment.start_time_ns // 1_000_000
+    return entry
+
+
+def model_config_json(model: TrainedModel, behaviour: Behaviour) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model_id": model.model_id,
+        "model_type": model.config.get("model_type", "pytorch"),
+        "created_by": "api_user",
+        "version": str(behaviour.version),
+        "create_time": model.create_time_ms,
+        "model_size_bytes": model.model_bytes,
+        "estimated_operations": 0,
+        "license_level": "platinum",
+    }
+    for key in ("description", "tags", "metadata", "input", "inference_config"):
+        if key in model.config:
+            body[key] = model.config[key]
+    body.setdefault("tags", [])
+    body.setdefault("input", {"field_names": ["text_field"]})
+    body["location"] = {"index": {"name": ".ml-inference-native-000002"}}
+    return body
+
+
+def model_stats_json(model: TrainedModel, deployment: Deployment | None, nodes: dict[str, NodeSpec],
+                     behaviour: Behaviour) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model_id": model.model_id,
+        "model_size_stats": {
+            "model_size_bytes": model.model_bytes,
+            "required_native_memory_bytes": memory_estimate(model.model_bytes, None),
+        },
+        "pipeline_count": 0,
+    }
+    if deployment is not None:
+        body["deployment_stats"] = deployment_stats_json(deployment, nodes, behaviour)
+    return body
