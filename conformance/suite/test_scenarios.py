@@ -167,7 +167,9 @@ def test_low_priority_update_to_two(run: Run) -> None:
 
 @pytest.mark.requires("adaptive_allocations")
 def test_adaptive_allocations_enable_merge_reset(run: Run, primary: str) -> None:
+    """Enabled settings own the count (C.3); partial settings merge; null removes them (§1.4)."""
     _update(run, primary, body=ADAPTIVE_ON)
+    _update(run, primary, body=COUNT_2)
     _update(run, primary, body={"adaptive_allocations": {"max_number_of_allocations": 3}})
     _update(run, primary, body={"adaptive_allocations": {"enabled": False}})
     _update(run, primary, body={"adaptive_allocations": None})

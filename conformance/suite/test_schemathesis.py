@@ -17,6 +17,7 @@ invalid case they are, so the rule that knows their error judges them.
 from __future__ import annotations
 
 from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -83,9 +84,8 @@ def _request_of(case: Case) -> dict[str, Any]:
     """The case as ``Run.update`` keywords: serialised like Schemathesis would send it."""
     sent = case.as_transport_kwargs(base_url="http://target")
     prepared = requests.Request("POST", sent["url"], params=sent.get("params")).prepare()
-    query = requests.utils.urlparse(prepared.url).query
     params: dict[str, list[str]] = {}
-    for key, value in requests.compat.parse_qsl(query, keep_blank_values=True):
+    for key, value in parse_qsl(urlsplit(prepared.url).query, keep_blank_values=True):
         params.setdefault(key, []).append(value)
     headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() == "content-type"}
     request: dict[str, Any] = {"params": params or None, "headers": headers or None}
