@@ -12,7 +12,7 @@ import pytest
 
 from conformance.rules.base import CATALOGUE
 
-from .conftest import PYTHON, cli_env, run_prefixed_objects, wait_until
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects, wait_until
 
 API_KEY = "apikey-TOPSECRET-1"
 PASSWORD = "password-TOPSECRET-2"

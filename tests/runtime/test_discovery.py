@@ -12,7 +12,7 @@ from conformance.reference.config import ServerConfig, parse_nodes
 from conformance.reference.server import running_server
 from conformance.target import SetupError, Target, TargetConfig
 
-from .conftest import PYTHON, cli_env, free_port
+from runtime_helpers import PYTHON, cli_env, free_port
 
 
 def test_discovers_version_nodes_processors_and_profile() -> None:

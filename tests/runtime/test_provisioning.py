@@ -13,7 +13,7 @@ from conformance.reference.server import running_server
 from conformance.suite.runner import RunSettings, open_run
 from conformance.target import Target, TargetConfig
 
-from .conftest import run_prefixed_objects
+from runtime_helpers import run_prefixed_objects
 
 
 @pytest.mark.parametrize("es_version", ["8.7.1", "9.3.0"])
