@@ -131,7 +131,7 @@ def reduce_to(routes: dict[str, int], wanted: int) -> dict[str, int]:
     while excess > 0 and targets:
         whole = [node for node, count in targets.items() if count <= excess]
         if whole:  # never empties the table: what stays is at least ``wanted``
-            node = max(whole, key=lambda n: (targets[n], n))
+            node = max(whole, key=lambda n: targets[n])  # ties: the first node in cluster order
             excess -= targets.pop(node)
         else:  # every route is larger than the excess: trim the smallest
             node = min(targets, key=lambda n: (targets[n], n))
