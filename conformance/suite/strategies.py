@@ -9,7 +9,7 @@ request the generators send has a rule that knows its expected error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
 
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from conformance.context import Context, Version
 from conformance.exchange import Exchange
+from conformance.oracle import NOT_SENT, merge_adaptive
 from conformance.rules.base import Verdict, evaluate
 from conformance.rules.errors import INVALID_CASES, InvalidCase
 from conformance.suite.runner import MISSING, Run
@@ -167,6 +168,30 @@ def invalid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
     if not cases:
         return st.nothing()
     return st.sampled_from(cases).map(invalid_request)
+
+
+def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | None) -> UpdateRequest:
+    """``request`` as the invalid case it is once merged with the stored adaptive settings.
+
+    A count is valid on its own but not while the merged settings are enabled (§1.6 C.3),
+    and min/max may each be valid but cross the stored other bound (§1.6 C.4). A state
+    machine only knows this from the deployment's last assignment, so it asks here.
+    """
+    if request.kind != "update":
+        return request
+    body = request.body if request.has_body and isinstance(request.body, Mapping) else {}
+    stored = (last_assignment or {}).get("adaptive_allocations")
+    merged = merge_adaptive(stored if isinstance(stored, Mapping) else None,
+                            body.get("adaptive_allocations", NOT_SENT))
+    if not merged:
+        return request
+    sends_count = "number_of_allocations" in body or "number_of_allocations" in request.params
+    if sends_count and merged.get("enabled"):
+        return replace(request, kind="update-invalid", detail="allocations-while-adaptive-enabled")
+    low, high = merged.get("min_number_of_allocations"), merged.get("max_number_of_allocations")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        return replace(request, kind="update-invalid", detail="adaptive-min-above-max")
+    return request
 
 
 def verdicts_of(run: Run, exchange: Exchange) -> list[Verdict]:

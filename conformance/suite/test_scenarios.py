@@ -46,29 +46,41 @@ def test_unknown_deployment_is_404(run: Run) -> None:
 @pytest.mark.requires("deployment_id")
 def test_model_id_of_a_differently_named_deployment_is_404(run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
-    other = run.start_deployment(deployment_id=f"{run.run_id}-renamed")
+    other = run.start_deployment(deployment_id=f"{run.run_id}-renamed", priority="low")  # no processors (§3.2)
     try:
         _update(run, other.model_id, body=COUNT_1, kind="update-by-model-id")
     finally:
         run.stop_deployment(other.deployment_id)
 
 
-# -- 409 and the no-op before it, then 404 for the model once stopped (§1.6 C.1, C.5, C.6) --------
+# -- 409, and the no-op answered before the state check (§1.6 C.5, C.6) ---------------------------
 
 
-def test_deployment_that_never_started(run: Run) -> None:
+def test_deployment_that_never_started(run: Run, primary: str) -> None:
     """A broken model's route fails, so its assignment stays ``starting``.
 
     A state-changing update gets 409 (C.6); the same count is a no-op that C.5 answers
-    with 200 before the state check; once stopped, its model exists but is not deployed
-    and gets 404 (C.1).
+    with 200 before the state check. It is a normal-priority deployment (a low-priority
+    one may be rejected for its priority first, §1.6 D), so it needs a processor beside
+    the primary's.
     """
+    _require_capacity(run, 2)
     broken = run.start_deployment(broken=True, wait_for="starting")
     try:
         _update(run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
         _update(run, broken.deployment_id, body=COUNT_1, kind="update-not-started", detail="no-op")
     finally:
         run.stop_deployment(broken.deployment_id)
+
+
+def test_model_that_is_not_deployed_is_404(run: Run) -> None:
+    """Once its only deployment stopped, a model exists but is not deployed (§1.6 C.1).
+
+    The broken model is used because the run's own model stays deployed as the primary;
+    low priority needs no processors (§3.2), so this works on the smallest target.
+    """
+    broken = run.start_deployment(broken=True, priority="low", wait_for="starting")
+    run.stop_deployment(broken.deployment_id)
     _update(run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
 
 
@@ -169,7 +181,7 @@ def test_low_priority_update_to_two(run: Run) -> None:
 def test_adaptive_allocations_enable_merge_reset(run: Run, primary: str) -> None:
     """Enabled settings own the count (C.3); partial settings merge; null removes them (§1.4)."""
     _update(run, primary, body=ADAPTIVE_ON)
-    _update(run, primary, body=COUNT_2)
+    _update(run, primary, body=COUNT_1)  # rejected although it equals the stored count (C.3 before C.5)
     _update(run, primary, body={"adaptive_allocations": {"max_number_of_allocations": 3}})
     _update(run, primary, body={"adaptive_allocations": {"enabled": False}})
     _update(run, primary, body={"adaptive_allocations": None})

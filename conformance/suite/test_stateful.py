@@ -11,7 +11,6 @@ re-read as a ``read-stats`` exchange so the read path is judged against the same
 from __future__ import annotations
 
 from hypothesis import HealthCheck, seed, settings
-from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from conformance.exchange import Intent
@@ -22,6 +21,7 @@ from conformance.suite.strategies import (
     adaptive_settings,
     allocation_counts,
     assert_conforms,
+    in_context_of,
     invalid_updates,
     send,
     stateless_invalid_cases,
@@ -41,30 +41,34 @@ def _machine(run: Run) -> type[RuleBasedStateMachine]:
             """Every sequence starts from 1 allocation and no adaptive settings (Hypothesis replays need it)."""
             run.restore(run.primary, 1)
 
+        def send_in_context(self, request: UpdateRequest) -> None:
+            """Send ``request`` named as the invalid case the stored settings make it, if any."""
+            send(run, run.primary, in_context_of(request, run.deployment(run.primary).last_assignment))
+
         @rule(request=valid_updates(ctx))
         def update(self, request: UpdateRequest) -> None:
-            send(run, run.primary, request)
+            self.send_in_context(request)
 
         @rule(count=allocation_counts(ctx))
         def set_count(self, count: int) -> None:
             """Increase, decrease, same value or over capacity, depending on the history."""
-            send(run, run.primary, UpdateRequest(body={"number_of_allocations": count}))
+            self.send_in_context(UpdateRequest(body={"number_of_allocations": count}))
 
         @rule()
         def repeat_last_count(self) -> None:
             """The count the last assignment already holds: a no-op (§1.6 C.5)."""
             last = run.deployment(run.primary).last_assignment or {}
             count = (last.get("task_parameters") or {}).get("number_of_allocations", 1)
-            send(run, run.primary, UpdateRequest(body={"number_of_allocations": count}))
+            self.send_in_context(UpdateRequest(body={"number_of_allocations": count}))
 
         @precondition(lambda self: has_adaptive)
         @rule(settings_=adaptive_settings(ctx))
         def adaptive(self, settings_: dict | None) -> None:
             """On, off, partial (merged with the stored settings) or null (reset) (§1.4)."""
-            send(run, run.primary, UpdateRequest(body={"adaptive_allocations": settings_}))
+            self.send_in_context(UpdateRequest(body={"adaptive_allocations": settings_}))
 
         @precondition(lambda self: has_invalid)
-        @rule(request=invalid_updates(ctx) if has_invalid else st.nothing())
+        @rule(request=invalid_updates(ctx))
         def invalid(self, request: UpdateRequest) -> None:
             send(run, run.primary, request)
 
