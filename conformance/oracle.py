@@ -34,6 +34,8 @@ OTHER_XCONTENT_TYPES = frozenset({
     "application/yaml", "application/cbor", "application/smile",
     "application/vnd.elasticsearch+yaml", "application/vnd.elasticsearch+cbor", "application/vnd.elasticsearch+smile",
 })
+TIME_VALUE = re.compile(r"-1|0|\d+(nanos|micros|ms|s|m|h|d)")
+FRACTIONAL_TIME_VALUE = re.compile(r"\d+\.\d+(nanos|micros|ms|s|m|h|d)")
 _UPDATE_PATH = re.compile(r"^/_ml/trained_models/(?P<id>[^/]+)/deployment/_update/?$")
 NOT_SENT: Any = object()  # a body field the request did not send (distinct from JSON null)
 
@@ -152,6 +154,12 @@ def _transport(request: Request) -> _Rejection | None:
 
 def _parse(request: Request, target_id: str, ctx: Context) -> _Rejection | None:
     """REST-layer errors in the order BaseRestHandler meets them (§1.3, §1.5)."""
+    for name, value in request.query:
+        if name in ("timeout", "master_timeout"):
+            if FRACTIONAL_TIME_VALUE.fullmatch(value):
+                return _reject(frozenset(), None, f"fractional time value {name}={value} is not modelled")
+            if not TIME_VALUE.fullmatch(value):
+                return _reject(400, None, f"§1.5: {name}={value!r} is no time value")
     query_allowed = ctx.has("query_number_of_allocations")
     query_count = dict(request.query).get("number_of_allocations") if query_allowed else None
     if query_count is not None:

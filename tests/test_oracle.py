@@ -132,3 +132,10 @@ def test_other_deployments_changing_makes_a_call_uncertain() -> None:
     assert others_changed(before, snapshot(observation(3), observation(1, deployment_id="x")), "dep") is False
     assert others_changed(before, snapshot(observation(1), observation(2, deployment_id="x")), "dep") is True
     assert others_changed(before, snapshot(observation(1)), "dep") is True
+
+
+@pytest.mark.parametrize(("query", "statuses"), [("timeout=", {400}), ("master_timeout=abc", {400}),
+                                                  ("timeout=30s&master_timeout=-1", {200})])
+def test_time_value_parameters(query, statuses) -> None:
+    predicted = predict_update(request({"number_of_allocations": 1}, query=query), info(assignment(1)), STARTED, context())
+    assert predicted.statuses == frozenset(statuses), predicted.why

@@ -36,8 +36,8 @@ def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None,
         return
     if error_type is not None and error.type != error_type:
         yield f"$.error.type: expected {error_type!r}, got {error.type!r}"
-    if not re.search(reason, error.reason or ""):
-        yield f"$.error.reason: expected to match /{reason}/, got {error.reason!r}"
+    if not any(re.search(reason, text) for text in (error.reason or "", *error.causes)):
+        yield f"$.error.reason (or a cause): expected to match /{reason}/, got {error.reason!r}"
 
 
 def _case_rule(case: InvalidCase) -> None:

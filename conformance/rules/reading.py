@@ -123,6 +123,21 @@ class ErrorBody:
     type: str | None
     reason: str | None
     status: Any
+    causes: tuple[str, ...] = ()  # reasons of root_cause entries and of the caused_by chain
+
+
+def _cause_reasons(error: dict) -> tuple[str, ...]:
+    """Nested parse errors keep the precise reason in ``caused_by``/``root_cause`` (§1.5)."""
+    found: list[str] = []
+    for cause in error.get("root_cause") or []:
+        if isinstance(cause, dict) and isinstance(cause.get("reason"), str):
+            found.append(cause["reason"])
+    chained = error.get("caused_by")
+    while isinstance(chained, dict):
+        if isinstance(chained.get("reason"), str):
+            found.append(chained["reason"])
+        chained = chained.get("caused_by")
+    return tuple(found)
 
 
 def error_in(response: Response | None) -> ErrorBody | None:
@@ -142,6 +157,7 @@ def error_in(response: Response | None) -> ErrorBody | None:
             kind if isinstance(kind, str) else None,
             reason if isinstance(reason, str) else None,
             doc.get("status"),
+            _cause_reasons(error),
         )
     return None
 
