@@ -1,4 +1,4 @@
-"""The ASGI application: one catch-all route and an Elasticsearch-style dispatcher.
+"""The ASGI application: a Starlette app whose router hands everything to one dispatcher.
 
 Starlette's router would redirect slashes and answer unknown paths and methods in its
 own words; Elasticsearch answers 400 ``no handler found``, 405 with ``Allow`` and the
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from conformance.reference import protocol
 from conformance.reference.cluster import Cluster
@@ -24,9 +24,6 @@ from conformance.reference.config import ServerConfig
 from conformance.reference.endpoints import Api, Handler
 from conformance.reference.errors import EsError, SimpleError
 from conformance.reference.requests import Call
-
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
-
 
 @dataclass(frozen=True)
 class CompiledRoute:
@@ -45,6 +42,11 @@ class Dispatcher:
         self.cluster = cluster
         self.behaviour = cluster.behaviour
         self.routes = [CompiledRoute(_compile(path), handlers) for path, handlers in Api(cluster).routes()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An ASGI app, so that Starlette hands over every method, even ones it does not know."""
+        response = await self.dispatch(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def dispatch(self, request: Request) -> Response:
         params = dict(parse_qsl(request.url.query, keep_blank_values=True))
@@ -102,7 +104,9 @@ class Dispatcher:
 def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" = None) -> Starlette:
     """A reference server for ``config``; pass ``cluster`` to use a (possibly broken) subclass."""
     dispatcher = Dispatcher(cluster if cluster is not None else Cluster(config))
-    app = Starlette(routes=[Route("/{path:path}", dispatcher.dispatch, methods=ALL_METHODS)])
+    app = Starlette()
+    app.router.default = dispatcher  # every path and method, even ones Starlette cannot route
+    app.router.redirect_slashes = False
     app.state.cluster = dispatcher.cluster
     return app
 
