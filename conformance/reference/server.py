@@ -31,6 +31,9 @@ def running_server(config: ServerConfig = ServerConfig(), app: Any = None, host:
     """Serve ``app`` (default: ``create_app(config)``) in a thread; yields ``http://host:port``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this; without it a pre-bound socket gets Nagle's
+    # algorithm, and every small response waits ~40 ms for a delayed ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), log_level="warning",
