@@ -7,11 +7,13 @@ check is `not_a_server_error`, plus `X-Elastic-Product` on every answer (§10.4)
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from conformance.reference.app import create_app
@@ -104,3 +106,30 @@ def test_negative_inputs_never_give_5xx(case, app) -> None:
     assert response.status_code < 500, case.as_curl_command()
     assert response.headers.get("x-elastic-product") == ["Elasticsearch"] or response.headers.get(
         "x-elastic-product") == "Elasticsearch"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=30), children, max_size=3),
+    max_leaves=8,
+)
+UPDATE_BODIES = st.one_of(
+    st.binary(max_size=64),
+    st.dictionaries(st.sampled_from(["number_of_allocations", "adaptive_allocations", "model_id", "timeout",
+                                     "model_threads", "enabled", "x"]), JSON_VALUES, max_size=3).map(
+        lambda body: json.dumps(body).encode()),
+    st.builds(lambda body, cut: json.dumps(body).encode()[:cut], st.dictionaries(st.text(max_size=5), JSON_VALUES),
+              st.integers(0, 40)),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=UPDATE_BODIES)
+def test_s1_5_arbitrary_update_bodies_get_elasticsearch_errors(app, body: bytes) -> None:
+    client = TestClient(app)
+    response = client.post("/_ml/trained_models/dep/deployment/_update", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code in (200, 400, 409, 429), (body, response.text)
+    if response.status_code != 200:
+        error = response.json()["error"]
+        assert error["root_cause"][0]["type"] == error["type"]
