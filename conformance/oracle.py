@@ -333,9 +333,14 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
         return _unchanged(stored, frozenset({200}), None, "§1.6 C.5: nothing to update (no-op)", certain=certain)
     if stored.state != "started":
         return _unchanged(stored, *_reject(409, "status_exception", f"§1.6 C.6: state is {stored.state}"), certain=certain)
-    if not count_changes or count < (stored.number_of_allocations or 0) or stored.priority == "low":
+    if not count_changes or count < (stored.number_of_allocations or 0):
         return Prediction(frozenset({200}), count if count_changes else stored.number_of_allocations, merged, True, certain,
-                          "§1.6 C.7: a decrease, a settings change or a low-priority update always applies")
+                          "§1.6 C.7: a decrease or a settings change always applies")
+    if stored.priority == "low":
+        # §1.6 D reports 200 before the fix; how the planner places more than one
+        # low-priority allocation per node is not documented (§3.2), so 429 is tolerated.
+        return Prediction(frozenset({200, 429}), None, merged, True, certain,
+                          "§1.6 D, §3.2: low priority uses no processors; its per-node placement is not documented")
     capacity = allocatable(ctx, before, target_id, stored.threads_per_allocation) if before is not None else None
     if capacity is None or count <= capacity:
         return Prediction(frozenset({200}), count, merged, True, capacity is not None and certain,
