@@ -41,15 +41,13 @@ def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None,
 
 
 def _case_rule(case: InvalidCase) -> None:
-    level = Level.MUST if case.error_type is not None or case.requires else Level.SHOULD
-
     def check(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield from expect_error(ex, case.statuses, case.error_type, case.reason)
 
     check.__doc__ = f"{case.what}: {_describe(case)}."
     rule(
         f"errors.invalid-{case.name}",
-        level=level,
+        level=Level.MUST,
         source=case.source,
         since=case.since,
         until=case.until,

@@ -7,24 +7,23 @@ protocol facts a schema cannot express (headers, envelope status).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.rules.base import Level, rule
+from conformance.rules.base import Applies, Level, rule
+from conformance.schemas import Profile, profile_named
 from conformance.rules.reading import error_in, is_update_call
 
 JSON_MEDIA_TYPES = ("application/json", "application/vnd.elasticsearch+json")
 SIMPLE_ERROR_STATUSES = frozenset({405, 406})  # RestController's {"error": "<text>", "status": N} (§1.1, §1.5)
 
 
-def _profile(ctx: Context):  # -> conformance.schemas.Profile
-    from conformance.schemas import profile_named  # imported late: schemas load files
-
+def _profile(ctx: Context) -> Profile:
     return profile_named(ctx.profile)
 
 
-def _update_answer(status_test):
+def _update_answer(status_test: Callable[[int], bool]) -> Applies:
     return lambda ex, ctx: ex.response is not None and is_update_call(ex.request) and status_test(ex.response.status)
 
 
