@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from conformance.reference import protocol
+from conformance.reference import errors, protocol
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
 from conformance.reference.endpoints import Api, Handler
 from conformance.reference.errors import EsError, SimpleError
-from conformance.reference.requests import Call
+from conformance.reference.parsing import Call
 
 @dataclass(frozen=True)
 class CompiledRoute:
@@ -56,6 +56,9 @@ class Dispatcher:
         except (EsError, SimpleError) as error:
             return protocol.render(error.to_json(), error.status, params, media_type, error.headers,
                                    include_body=request.method != "HEAD")
+        except Exception as bug:  # a reference-server bug: still answer like Elasticsearch would
+            failure = EsError(500, "exception", f"{type(bug).__name__}: {bug}")
+            return protocol.render(failure.to_json(), 500, params, media_type)
 
     async def handle(self, request: Request, params: dict[str, str], media_type: str) -> Response:
         method = request.method
@@ -83,7 +86,7 @@ class Dispatcher:
         action = handler.prepare(call)
         protocol.check_unrecognized(call.path, call.params, handler.params)
         if call.has_body and not call.body_consumed:
-            raise protocol.errors.illegal_argument(
+            raise errors.illegal_argument(
                 f"request [{call.method} {call.path}] does not support having a body")
         result = action()
         return await result if inspect.isawaitable(result) else result

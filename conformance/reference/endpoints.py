@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from conformance.reference import errors, requests, views
+from conformance.reference import errors, parsing, views
 from conformance.reference.cluster import Cluster
 from conformance.reference.model import InferenceEndpoint, StartRequest
 from conformance.reference.planner import human_bytes
 from conformance.reference.protocol import param_as_bool, param_as_int
-from conformance.reference.requests import Call
+from conformance.reference.parsing import Call
 from conformance.reference.validation import start_errors
 
 Result = tuple[int, Any]
@@ -69,9 +69,9 @@ class Api:
             ("/_ml/trained_models/{model_id}/definition/{part}", {
                 "PUT": Handler(self.put_definition, frozenset({"model_id", "part"}))}),
             ("/_ml/trained_models/{model_id}/deployment/_start", {
-                "POST": Handler(self.start, requests.start_params(b))}),
+                "POST": Handler(self.start, parsing.start_params(b))}),
             ("/_ml/trained_models/{model_id}/deployment/_update", {
-                "POST": Handler(self.update, requests.update_params(b))}),
+                "POST": Handler(self.update, parsing.update_params(b))}),
             ("/_ml/trained_models/{model_id}/deployment/_stop", {
                 "POST": Handler(self.stop, frozenset({"model_id", "allow_no_match", "force", "timeout"}))}),
         ]
@@ -162,7 +162,7 @@ class Api:
         body = call.json_body()
         _check_id("model_id", model_id)
         check = body.get("model_id")
-        requests.check_consistent_id(check, model_id)
+        parsing.check_consistent_id(check, model_id)
         if not isinstance(body.get("inference_config"), dict):
             raise errors.validation_failed(["[inference_config] must not be null."])
         return lambda: (200, views.model_config_json(self.cluster.put_model(model_id, body), self.behaviour))
@@ -221,7 +221,7 @@ class Api:
 
     def start(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
-        options = requests.parse_start(call, model_id)
+        options = parsing.parse_start(call, model_id)
         if self.behaviour.deployment_ids:
             _check_id("deployment_id", options.request.deployment_id)
 
@@ -243,7 +243,7 @@ class Api:
 
     def update(self, call: Call) -> Action:
         deployment_id = call.path_params["model_id"]
-        request = requests.parse_update(call, deployment_id)
+        request = parsing.parse_update(call, deployment_id)
         return lambda: (200, {"assignment": self.cluster.update_deployment(deployment_id, request)})
 
     def stop(self, call: Call) -> Action:

@@ -16,7 +16,7 @@ from conformance.reference import errors
 from conformance.reference.errors import EsError
 from conformance.reference.suggest import suggestion
 from conformance.reference.timevalue import parse_time_value
-from conformance.reference.xcontent import (END_OBJECT, FIELD_NAME, START_ARRAY, START_OBJECT,
+from conformance.reference.xcontent import (END_OBJECT, FIELD_NAME, START_OBJECT,
                                             VALUE_BOOLEAN, VALUE_NULL, VALUE_NUMBER, VALUE_STRING,
                                             PullParser, Token)
 
@@ -30,10 +30,7 @@ _ACCEPTS: dict[str, frozenset[str]] = {
     "string": frozenset({VALUE_STRING}),
     "string_or_number": frozenset({VALUE_STRING, VALUE_NUMBER}),
     "boolean": frozenset({VALUE_BOOLEAN, VALUE_STRING}),
-    "object": frozenset({START_OBJECT}),
     "object_or_null": frozenset({START_OBJECT, VALUE_NULL}),
-    "string_array": frozenset({START_ARRAY}),
-    "any": frozenset({START_OBJECT, START_ARRAY, VALUE_STRING, VALUE_NUMBER, VALUE_BOOLEAN, VALUE_NULL}),
 }
 
 
@@ -117,16 +114,11 @@ def _read(field_spec: FieldSpec, parser: PullParser, token: Token, result: Parse
         return int_value(token)
     if kind == "boolean":
         return boolean_value(token)
-    if kind in ("object", "object_or_null") and field_spec.sub_object is not None:
+    if kind == "object_or_null" and field_spec.sub_object is not None:
         return parse_object(field_spec.sub_object, parser, token, Parsed(warnings=result.warnings)).values
     if kind == "string_or_number":
         return token.text if token.kind == VALUE_NUMBER else token.value
-    if kind == "string_array":
-        values = parser.read_value(token)
-        if not all(isinstance(item, str) for item in values):
-            raise errors.illegal_argument(f"[{field_spec.name}] must be an array of strings")
-        return values
-    return parser.read_value(token)
+    return token.value
 
 
 def int_value(token: Token) -> int:

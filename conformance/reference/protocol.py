@@ -100,7 +100,3 @@ def render(body: Any, status: int, params: dict[str, str], media_type: str,
     all_headers = {PRODUCT_HEADER[0]: PRODUCT_HEADER[1], **(headers or {})}
     content = text.encode("utf-8", "replace") if include_body else b""
     return Response(content, status_code=status, headers=all_headers, media_type=media_type)
-
-
-def error_body(error: EsError | SimpleError) -> dict[str, Any]:
-    return error.to_json()

@@ -96,18 +96,6 @@ class PullParser:
             return self._in_object(frame)
         return self._in_array(frame)
 
-    def skip_children(self, token: Token) -> None:
-        """After a START_* token, consume everything up to its matching END_* token."""
-        if token.kind not in (START_OBJECT, START_ARRAY):
-            return
-        depth = 1
-        while depth:
-            inner = self._require_token()
-            if inner.kind in (START_OBJECT, START_ARRAY):
-                depth += 1
-            elif inner.kind in (END_OBJECT, END_ARRAY):
-                depth -= 1
-
     def read_value(self, token: Token) -> Any:
         """The plain Python value that starts at ``token`` (objects become dicts)."""
         if token.kind == START_OBJECT:
