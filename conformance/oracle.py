@@ -203,6 +203,12 @@ def _parse_body(request: Request, target_id: str, ctx: Context) -> _Rejection | 
         problem = _adaptive_parse_problem(adaptive)
         if problem:
             return _reject(400, "x_content_parse_exception", f"§1.4: {problem}")
+    if "timeout" in doc:
+        timeout = doc["timeout"]
+        if isinstance(timeout, str) and FRACTIONAL_TIME_VALUE.fullmatch(timeout):
+            return _reject(frozenset(), None, f"fractional time value timeout={timeout} is not modelled")
+        if not isinstance(timeout, str) or not TIME_VALUE.fullmatch(timeout):
+            return _reject(400, None, f"§1.4, §1.5: body timeout {timeout!r} is no time value")
     if "model_id" in doc and doc["model_id"] != target_id:
         return _reject(400, "status_exception", "§1.4: body model_id differs from the path")
     return None

@@ -142,3 +142,12 @@ def test_other_deployments_changing_makes_a_call_uncertain() -> None:
 def test_time_value_parameters(query, statuses) -> None:
     predicted = predict_update(request({"number_of_allocations": 1}, query=query), info(assignment(1)), STARTED, context())
     assert predicted.statuses == frozenset(statuses), predicted.why
+
+
+@pytest.mark.parametrize(("body", "statuses"), [({"number_of_allocations": 1, "timeout": "-1*"}, {400}),
+                                                 ({"number_of_allocations": 1, "timeout": 30}, {400}),
+                                                 ({"number_of_allocations": 1, "timeout": "30s"}, {200})])
+def test_time_value_in_the_body(body, statuses) -> None:
+    """§1.4: the body's timeout is parsed as a time value too; a bad one is a 400, not an update."""
+    predicted = predict_update(request(body), info(assignment(1)), STARTED, context())
+    assert predicted.statuses == frozenset(statuses), predicted.why

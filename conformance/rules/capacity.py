@@ -83,6 +83,10 @@ def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
                    f"processors of other deployments exceeds the node's {node.processor_capacity} processors")
 
 
+def _adaptive_enabled(settings: object) -> bool:
+    return isinstance(settings, dict) and settings.get("enabled") is True
+
+
 def _over_capacity(ex: Exchange, ctx: Context) -> bool:
     deployment = ex.intent.deployment
     if ex.intent.kind != "update" or deployment is None or ex.before is None or deployment.priority == "low":
@@ -91,6 +95,8 @@ def _over_capacity(ex: Exchange, ctx: Context) -> bool:
     requested = requested_allocations(ex.request)
     if observed is None or observed.state != "started" or requested is None or observed.number_of_allocations is None:
         return False
+    if _adaptive_enabled(observed.adaptive_allocations or (deployment.last_assignment or {}).get("adaptive_allocations")):
+        return False  # §1.6 C.3 rejects the count (400) before capacity is considered (C.8)
     if requested <= observed.number_of_allocations or not _stable_cluster(ex):
         return False
     return requested > allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)

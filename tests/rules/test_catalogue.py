@@ -295,3 +295,17 @@ def test_every_rule_is_proven() -> None:
 
 def test_every_invalid_case_has_a_sample_reason() -> None:
     assert set(SAMPLE_REASONS) == set(INVALID_CASES)
+
+
+def test_over_capacity_rule_defers_to_adaptive_rejection() -> None:
+    """§1.6 C.3 comes before C.8: with adaptive allocations stored as enabled, a count over
+    capacity is a 400, so the 429 rule must not judge that exchange."""
+    adaptive = {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4}
+    before = snapshot(observation(1, adaptive=adaptive),
+                      observation(2, {NODE: 2}, deployment_id="other"))
+    ex = exchange("update", request({"number_of_allocations": 5}),
+                  error(400, "validation_exception", "[number_of_allocations] cannot be set if adaptive allocations is enabled"),
+                  deployment=info(LAST), before=before, after=before)
+    rule = CATALOGUE["capacity.over-capacity-answer"]
+    assert evaluate(rule, ex, context()) is None
+    assert evaluate(rule, over_capacity(error(400, "validation_exception", "x")), context()).outcome is Outcome.FAIL
