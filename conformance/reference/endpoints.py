@@ -236,10 +236,13 @@ class Api:
         return run
 
     async def wait_for_routes(self, deployment_id: str, timeout: float) -> None:
-        """Wait (bounded by ``timeout``) until the routes settle; convergence time is known ahead."""
-        delay = self.cluster.seconds_until_settled(deployment_id)
-        if delay > 0:
-            await asyncio.sleep(min(delay, timeout) if timeout > 0 else delay)
+        """Wait (bounded by ``timeout``) until the routes settle; the cluster knows when that is."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout > 0 else None
+        while (remaining := self.cluster.seconds_until_settled(deployment_id)) > 0:
+            if deadline is not None and loop.time() >= deadline:
+                return
+            await asyncio.sleep(remaining if deadline is None else min(remaining, deadline - loop.time()))
 
     def update(self, call: Call) -> Action:
         deployment_id = call.path_params["model_id"]
