@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -88,8 +89,10 @@ class Dispatcher:
         if call.has_body and not call.body_consumed:
             raise errors.illegal_argument(
                 f"request [{call.method} {call.path}] does not support having a body")
-        result = action()
-        return await result if inspect.isawaitable(result) else result
+        if inspect.iscoroutinefunction(action):
+            return await action()
+        # Like Elasticsearch, requests really run concurrently: only the cluster's lock serialises them.
+        return await run_in_threadpool(action)
 
     def match(self, path: str) -> tuple[CompiledRoute | None, dict[str, str]]:
         if len(path) > 1 and path.endswith("/"):
