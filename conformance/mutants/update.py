@@ -1,0 +1,65 @@
+"""Update-semantics defects: a 200 that does not do what §1.6 C and §3.5 say it does."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conformance.mutants.base import mutant
+from conformance.reference.cluster import Cluster
+from conformance.reference.model import Deployment, UpdateRequest
+
+
+@mutant(family="update", expects="update.number-of-allocations-applied")
+class IgnoredCount(Cluster):
+    """A new ``number_of_allocations`` is acknowledged with 200 but never applied (§3.5-1)."""
+
+    def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
+        deployment.adaptive_allocations = merged
+
+
+@mutant(family="update", expects="update.number-of-allocations-applied")
+class OffByOneIncrease(Cluster):
+    """An increase stores and plans one allocation fewer than asked (a ``range`` end off by one, §3.5-1)."""
+
+    def increase(self, deployment: Deployment, wanted: int) -> None:
+        super().increase(deployment, max(wanted - 1, deployment.number_of_allocations))
+
+
+@mutant(family="update", expects="update.number-of-allocations-applied")
+class StaleAnswer(Cluster):
+    """The 200 carries the assignment read *before* the update was applied (§3.5-1)."""
+
+    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
+        with self.lock:
+            before = self.deployment_view(deployment_id) if deployment_id in self.deployments else None
+            applied = super().update_deployment(deployment_id, request)
+            return before if before is not None else applied
+
+
+@mutant(family="update", expects="update.immutable-fields-unchanged")
+class ThreadsFollowAllocations(Cluster):
+    """An update re-derives ``threads_per_allocation`` from the node size and the new count (§3.5-2: immutable)."""
+
+    def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
+        super().apply_update(deployment, request, merged)
+        largest = max(self.node_capacity(node) for node in self.nodes)
+        deployment.threads_per_allocation = max(1, largest // max(deployment.number_of_allocations, 1))
+
+
+@mutant(family="update", expects="update.immutable-fields-unchanged")
+class RestartedStartTime(Cluster):
+    """An update that changes something resets ``start_time`` to now, as if the deployment restarted (§3.5-2)."""
+
+    def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
+        super().apply_update(deployment, request, merged)
+        deployment.start_time_ns = time.time_ns()
+
+
+@mutant(family="update", expects="update.max-assigned-never-decreases")
+class MaxAssignedFollowsCurrent(Cluster):
+    """``max_assigned_allocations`` is recomputed from the current routes, so it drops after a decrease (§3.5-5)."""
+
+    def settle(self, deployment: Deployment) -> None:
+        super().settle(deployment)
+        deployment.max_assigned_allocations = deployment.total_current
