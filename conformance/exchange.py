@@ -147,6 +147,7 @@ class DeploymentInfo:
     priority: str = "normal"
     queue_capacity: int | None = None
     last_assignment: Mapping[str, Any] | None = None
+    created_by_inference_endpoint: bool = False  # §1.6 B: such deployments refuse _update
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,9 @@ def predict_update(
     rejected = _validate(sent, stored, ctx)
     if rejected is not None:
         return _unchanged(stored, *rejected)
+    if ctx.has("inference_endpoint_conflict") and deployment is not None and deployment.created_by_inference_endpoint:
+        return _unchanged(stored, frozenset({409}), "status_exception",
+                          "§1.6 B: the deployment belongs to an inference endpoint (checked before existence)")
     return _cluster_service(sent, stored, target_id, before, ctx)
 
 

@@ -25,6 +25,7 @@ from conformance.target import SetupError, Target
 SETUP = Intent("other", detail="provisioning")
 DEPLOYMENT_IDS_SINCE = Version(8, 8)  # §1.2: before 8.8 the deployment id is the model id
 ADAPTIVE_SINCE = Version(8, 16)  # §1.4: adaptive allocations generally usable from 8.16.0
+INFERENCE_PATH = "/_inference/text_embedding"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Provisioner:
         self.models: list[str] = []
         self.deployments: list[str] = []
         self.adopted: list[AdoptedDeployment] = []
+        self.inference_endpoints: list[str] = []
 
     @property
     def has_deployment_ids(self) -> bool:
@@ -102,6 +104,15 @@ class Provisioner:
             raise SetupError(f"starting deployment {deployment_id} returned no assignment")
         return assignment
 
+    def create_inference_endpoint(self, inference_id: str, model_id: str) -> Mapping[str, Any]:
+        """An endpoint of the ``elasticsearch`` service, which deploys ``model_id`` under the
+        deployment id ``inference_id`` (§1.6 B); removed before the deployments at clean-up."""
+        self.inference_endpoints.append(inference_id)
+        self.deployments.append(inference_id)
+        settings = {"model_id": model_id, "num_allocations": 1, "num_threads": 1}
+        return self._call("PUT", f"{INFERENCE_PATH}/{inference_id}",
+                          json={"service": "elasticsearch", "service_settings": settings})
+
     def stop(self, deployment_id: str) -> None:
         """Force-stop one of the run's deployments."""
         self._call("POST", f"/_ml/trained_models/{deployment_id}/deployment/_stop", params={"force": "true"})
@@ -138,6 +149,9 @@ class Provisioner:
             for adopted in self.adopted:
                 problems += self._restore(adopted)
             self.adopted.clear()
+            for inference_id in self.inference_endpoints:
+                problems += self._attempt("DELETE", f"{INFERENCE_PATH}/{inference_id}", missing_ok=True)
+            self.inference_endpoints.clear()
             for deployment_id in sorted(set(self.deployments) | set(self._live_prefixed_deployments())):
                 problems += self._attempt("POST", f"/_ml/trained_models/{deployment_id}/deployment/_stop",
                                           params={"force": "true"}, missing_ok=True)

@@ -151,3 +151,15 @@ def test_time_value_in_the_body(body, statuses) -> None:
     """§1.4: the body's timeout is parsed as a time value too; a bad one is a 400, not an update."""
     predicted = predict_update(request(body), info(assignment(1)), STARTED, context())
     assert predicted.statuses == frozenset(statuses), predicted.why
+
+
+def test_inference_endpoint_deployment_is_409_where_the_profile_has_the_check() -> None:
+    """§1.6 B: the transport action refuses deployments of inference endpoints before C runs;
+    older versions (no such check) update them like any other."""
+    from dataclasses import replace
+
+    owned = replace(info(assignment(1)), created_by_inference_endpoint=True)
+    newest = predict_update(request({"number_of_allocations": 2}), owned, STARTED, context())
+    assert newest.statuses == frozenset({409}) and newest.error_type == "status_exception", newest.why
+    older = predict_update(request({"number_of_allocations": 2}), owned, STARTED, context(profile="8.16"))
+    assert 409 not in older.statuses, older.why

@@ -145,6 +145,21 @@ class Run:
         self._known[deployment_id] = info
         return info
 
+    def start_inference_endpoint(self, name: str = "endpoint") -> DeploymentInfo:
+        """A deployment of the run's model created by an inference endpoint (§1.6 B).
+
+        Its deployment id is the endpoint's id; clean-up deletes the endpoint first.
+        """
+        inference_id = f"{self.run_id}-{name}"
+        if self.model_id not in self._uploaded:
+            self._provisioner.upload_model(self.model_id)
+            self._uploaded.add(self.model_id)
+        self._provisioner.create_inference_endpoint(inference_id, self.model_id)
+        info = DeploymentInfo(deployment_id=inference_id, model_id=self.model_id, threads_per_allocation=1,
+                              created_by_inference_endpoint=True)
+        self._known[inference_id] = info
+        return info
+
     def stop_deployment(self, deployment_id: str) -> None:
         self._provisioner.stop(deployment_id)
         self._known.pop(deployment_id, None)

@@ -101,6 +101,14 @@ def test_invalid_request_gets_its_error(run: Run, primary: str, name: str) -> No
     send(run, primary, invalid_request(case))
 
 
+@pytest.mark.requires("inference_endpoint_conflict")
+def test_deployment_of_an_inference_endpoint_is_409(run: Run) -> None:
+    """Newest versions refuse to update a deployment an inference endpoint owns (§1.6 B)."""
+    _require_capacity(run, 2)
+    owned = run.start_inference_endpoint()
+    send(run, owned.deployment_id, invalid_request(INVALID_CASES["inference-endpoint-deployment"]))
+
+
 def test_malformed_json_is_400(run: Run, primary: str) -> None:
     _update(run, primary, content=b'{"number_of_allocations": }', headers=dict(JSON_HEADERS),
             kind="update-malformed-json", detail="malformed")
