@@ -1,0 +1,356 @@
+"""Wall time and checked requests per second of a default run, next to a plain httpx loop.
+
+Run by hand (``.venv/bin/python bench/bench_suite.py [--runs N] [--updates K]``); never
+part of the tests (issue #4). It starts ``deployment-conformance serve`` once in its own
+process and measures, against that one server:
+
+- ``deployment-conformance run --target URL`` (N times, each in a subprocess);
+- ``deployment-conformance run`` without ``--target`` (the embedded server, N times);
+- a keep-alive ``httpx.Client`` sending K ``_update`` requests and judging nothing,
+  the ceiling any suite run could approach on this machine.
+
+Why a counting plugin: ``results.json`` records verdict counts per rule, and one exchange
+gets a verdict from every rule that applies to it, so the verdicts do not say how many
+exchanges were judged. Each timed run therefore loads this same file as a pytest plugin
+(``PYTEST_PLUGINS``, read by the ``pytest.main`` call inside the command); it counts calls
+to ``Run.judge`` and ``Target.request`` and writes the counts to ``BENCH_COUNTS_FILE``.
+It is one locked integer increment per call, so the timed command is otherwise unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+CLI = str(Path(sys.executable).with_name("deployment-conformance"))
+COUNTS_ENV = "BENCH_COUNTS_FILE"
+STARTUP_DEADLINE = 30.0  # seconds for the server to answer GET /
+RUN_DEADLINE = 600.0  # seconds for one suite run before it is killed
+MODEL_ID = "bench-plain-loop"
+PYTEST_SUMMARY = re.compile(rb"=+ .* in ([0-9.]+)s")  # "== 41 passed, 2 skipped in 7.82s =="
+
+
+# -- the counting plugin (loaded inside the timed command, not by this script) ----------------
+
+
+_counts = {"judged": 0, "judged_updates": 0, "requests": 0}
+_counts_lock = threading.Lock()
+
+
+def _count(name: str) -> None:
+    with _counts_lock:
+        _counts[name] += 1
+
+
+def pytest_configure(config: Any) -> None:
+    """Wrap ``Run.judge`` and ``Target.request`` with counters (only when asked to)."""
+    if not os.environ.get(COUNTS_ENV):
+        return
+    from conformance.suite.runner import Run
+    from conformance.target import Target
+
+    judge, request = Run.judge, Target.request
+
+    def counted_judge(self: Run, exchange: Any) -> Any:
+        _count("judged")
+        if exchange.request.url.split("?")[0].endswith("/deployment/_update"):
+            _count("judged_updates")
+        return judge(self, exchange)
+
+    def counted_request(self: Target, *args: Any, **kwargs: Any) -> Any:
+        _count("requests")
+        return request(self, *args, **kwargs)
+
+    Run.judge = counted_judge  # type: ignore[method-assign]
+    Target.request = counted_request  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: Any) -> None:
+    path = os.environ.get(COUNTS_ENV)
+    if path and not hasattr(config, "workerinput"):
+        Path(path).write_text(json.dumps(_counts), encoding="utf-8")
+
+
+# -- the reference server in its own process -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``deployment-conformance serve`` on a free loopback port, killed on exit."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = open(log_path, "wb")
+        self._process = subprocess.Popen(
+            [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def __enter__(self) -> "ServerProcess":
+        try:
+            self._wait_until_answering()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _wait_until_answering(self) -> None:
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        delay = 0.02
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {self._process.returncode}: {self._log_tail()}")
+            try:
+                if httpx.get(self.url + "/", timeout=2.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer GET / within {STARTUP_DEADLINE:g}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _log_tail(self) -> str:
+        self._log.flush()
+        lines = Path(self._log.name).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no output"
+
+    def stop(self) -> int:
+        """Terminate (then kill) the server; return its exit status."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._log.close()
+        return int(self._process.returncode)
+
+
+# -- timed suite runs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    wall: float
+    session: float  # pytest's own duration, without start-up, preflight and reports
+    exit_code: int
+    judged: int
+    judged_updates: int
+    requests: int
+    verdicts: int  # sum of the per-rule counts in results.json
+    cleanup_problems: tuple[str, ...]
+
+    @property
+    def checked_per_second(self) -> float:
+        return self.judged / self.wall
+
+
+def time_suite_run(extra_args: Sequence[str], scratch: Path, index: int) -> SuiteRun:
+    report_dir = scratch / f"reports-{index}"
+    counts_file = scratch / f"counts-{index}.json"
+    environment = dict(os.environ, PYTEST_PLUGINS="bench_suite", **{COUNTS_ENV: str(counts_file)})
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), environment.get("PYTHONPATH")]))
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [CLI, "run", *extra_args, "--report-dir", str(report_dir)],
+        env=environment, capture_output=True, timeout=RUN_DEADLINE,
+    )
+    wall = time.perf_counter() - started
+    if completed.returncode not in (0, 1):
+        sys.stderr.write(completed.stderr.decode(errors="replace")[-2000:])
+        raise RuntimeError(f"run {' '.join(extra_args) or '(embedded)'} exited {completed.returncode}")
+    results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    counts = json.loads(counts_file.read_text(encoding="utf-8"))
+    summary = PYTEST_SUMMARY.findall(completed.stdout)
+    return SuiteRun(
+        wall=wall,
+        session=float(summary[-1]) if summary else float("nan"),
+        exit_code=completed.returncode,
+        judged=counts["judged"],
+        judged_updates=counts["judged_updates"],
+        requests=counts["requests"],
+        verdicts=sum(sum(rule["counts"].values()) for rule in results["rules"]),
+        cleanup_problems=tuple(results["run"].get("cleanup_problems") or ()),
+    )
+
+
+# -- the plain httpx loop --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlainLoop:
+    updates: int
+    wall: float
+    non_200: int
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.wall
+
+
+def _ok(response: httpx.Response) -> httpx.Response:
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.request.method} {response.request.url.path}: "
+                           f"HTTP {response.status_code} {response.text[:300]}")
+    return response
+
+
+def provision(client: httpx.Client) -> str:
+    """Upload the tiny model and start its deployment (§5.3); return the deployment id."""
+    from conformance.assets import tiny_model
+
+    model = tiny_model()
+    base = f"/_ml/trained_models/{MODEL_ID}"
+    _ok(client.put(base, json=model.config))
+    _ok(client.put(f"{base}/vocabulary", json={"vocabulary": model.vocabulary}))
+    _ok(client.put(f"{base}/definition/0", json=model.definition_part()))
+    _ok(client.post(f"{base}/deployment/_start", params={"wait_for": "started"}))
+    return MODEL_ID
+
+
+def remove(client: httpx.Client) -> None:
+    """Stop the deployment and delete the model, whatever state provisioning reached."""
+    base = f"/_ml/trained_models/{MODEL_ID}"
+    client.post(f"{base}/deployment/_stop", params={"force": "true"})
+    client.delete(base, params={"force": "true"})
+
+
+def plain_loop(url: str, updates: int) -> PlainLoop:
+    """K updates alternating 1 and 2 allocations, so every one changes state (no no-op)."""
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        try:
+            path = f"/_ml/trained_models/{provision(client)}/deployment/_update"
+            non_200 = 0
+            started = time.perf_counter()
+            for index in range(updates):
+                response = client.post(path, json={"number_of_allocations": 1 + index % 2})
+                non_200 += response.status_code != 200
+            wall = time.perf_counter() - started
+        finally:
+            remove(client)
+    return PlainLoop(updates, wall, non_200)
+
+
+def leftovers(url: str) -> list[str]:
+    """Models and deployments still on the server after every measurement."""
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        models = _ok(client.get("/_ml/trained_models")).json().get("trained_model_configs", [])
+        stats = _ok(client.get("/_ml/trained_models/_stats")).json().get("trained_model_stats", [])
+    found = [f"model {m.get('model_id')}" for m in models]
+    found += [f"deployment {s['deployment_stats'].get('deployment_id')}" for s in stats if s.get("deployment_stats")]
+    return found
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def _median_int(counts: Iterable[int]) -> str:
+    values = list(counts)
+    low, high = min(values), max(values)
+    middle = statistics.median(values)
+    return f"{middle:.0f}" if low == high else f"{middle:.0f} ({low}–{high})"
+
+
+def suite_row(mode: str, runs: list[SuiteRun]) -> str:
+    walls = [r.wall for r in runs]
+    cells = [
+        mode, str(len(runs)),
+        f"{statistics.median(walls):.2f}", f"{min(walls):.2f}", f"{max(walls):.2f}",
+        f"{statistics.median(r.session for r in runs):.2f}",
+        _median_int(r.judged for r in runs), _median_int(r.judged_updates for r in runs),
+        _median_int(r.requests for r in runs), _median_int(r.verdicts for r in runs),
+        f"{statistics.median(r.checked_per_second for r in runs):.0f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def machine() -> str:
+    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}, 1-minute load average {os.getloadavg()[0]:.2f}")
+
+
+def print_report(target_runs: list[SuiteRun], embedded_runs: list[SuiteRun], loop: PlainLoop) -> None:
+    print(f"Machine: {machine()}\n")
+    print("| run mode | runs | wall s (median) | min | max | pytest session s | judged exchanges | judged `_update` "
+          "| HTTP requests sent | verdicts | checked requests/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(suite_row("`run --target URL` (server in its own process)", target_runs))
+    print(suite_row("`run` (embedded server)", embedded_runs))
+    print(f"\nPlain keep-alive `httpx.Client` loop, same server: {loop.updates} `_update` requests in "
+          f"{loop.wall:.2f} s = **{loop.per_second:.0f} requests/s** ({loop.non_200} non-200, nothing judged).")
+    print("\nMedians over the runs (range in brackets when runs differ: each run draws a new seed). "
+          "Checked requests/s = judged exchanges / wall time of the whole command, start-up included.")
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def measure(label: str, runs: int, action: Callable[[int], SuiteRun]) -> list[SuiteRun]:
+    measured = []
+    for index in range(runs):
+        result = action(index)
+        print(f"  {label} #{index + 1}: {result.wall:.2f} s, {result.judged} judged, exit {result.exit_code}",
+              file=sys.stderr)
+        if result.cleanup_problems:
+            raise RuntimeError(f"{label} left things behind: {result.cleanup_problems}")
+        measured.append(result)
+    return measured
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Turn ``kill`` into an exception, so that the server and the running child are stopped."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="suite runs per mode (default 3)")
+    parser.add_argument("--updates", type=int, default=2000, help="requests of the plain loop (default 2000)")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch_name:
+        scratch = Path(scratch_name)
+        with ServerProcess(scratch / "server.log") as server:
+            target_runs = measure("--target", args.runs,
+                                  lambda i: time_suite_run(["--target", server.url], scratch, i))
+            embedded_runs = measure("embedded", args.runs,
+                                    lambda i: time_suite_run([], scratch, args.runs + i))
+            loop = plain_loop(server.url, args.updates)
+            left = leftovers(server.url)
+    print_report(target_runs, embedded_runs, loop)
+    if left:
+        print(f"\nLeft on the server after the runs: {', '.join(left)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
