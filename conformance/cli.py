@@ -294,7 +294,9 @@ def _pytest_args(args: argparse.Namespace, url: str, run_id: str, seed: int, res
     argv = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider",
             "--target", url, "--run-id", run_id, "--seed", str(seed), "--hypothesis-seed", str(seed),
             "--max-examples", str(args.max_examples), "--profile", args.profile,
-            "--results-file", results_file]
+            "--results-file", results_file,
+            # The CLI has imported anyio (uvicorn) before pytest starts: harmless, but noisy.
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     argv += ["-v", "--color=no"] if plain else ["-q"]
     optional = {"--select": args.select, "--deployment-id": args.deployment_id,
                 "--request-timeout": args.request_timeout, "--time-budget": args.time_budget}
