@@ -19,9 +19,9 @@ from conformance.reference import errors, views
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
                                          UpdateRequest)
-from conformance.reference.validation import adaptive_errors
 from conformance.reference.planner import Demand, NodeLoad, Placement, memory_estimate, node_processors, place
 from conformance.reference.planner import reduce_to as plan_reduction
+from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
 
 INFERENCE_SERVICES = ("elasticsearch", "elser")

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable
 
 from conformance.reference import errors, parsing, views
 from conformance.reference.cluster import Cluster
-from conformance.reference.model import InferenceEndpoint, StartRequest
+from conformance.reference.model import InferenceEndpoint, StartRequest, TrainedModel
 from conformance.reference.planner import human_bytes
 from conformance.reference.protocol import param_as_bool, param_as_int
 from conformance.reference.parsing import Call
@@ -148,7 +148,7 @@ class Api:
             return 200, {"count": len(models), "trained_model_configs": configs}
         return run
 
-    def matching_models(self, pattern: str, allow_no_match: bool) -> list:
+    def matching_models(self, pattern: str, allow_no_match: bool) -> list[TrainedModel]:
         found = []
         for part in pattern.split(","):
             models = self.cluster.find_models(part)
