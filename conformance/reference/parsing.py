@@ -12,8 +12,8 @@ from typing import Any
 from conformance.reference import errors
 from conformance.reference.errors import EsError
 from conformance.reference.model import ABSENT, StartRequest, UpdateRequest
-from conformance.reference.protocol import param_as_int
 from conformance.reference.objectparser import FieldSpec, ObjectSpec, Parsed, parse_object, time_value
+from conformance.reference.protocol import param_as_int
 from conformance.reference.timevalue import parse_byte_size, parse_time_value
 from conformance.reference.versions import Behaviour
 from conformance.reference.xcontent import JsonSyntaxError, PullParser
