@@ -345,12 +345,10 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
     if not count_changes or count < (stored.number_of_allocations or 0):
         return Prediction(frozenset({200}), count if count_changes else stored.number_of_allocations, merged, True, certain,
                           "§1.6 C.7: a decrease or a settings change always applies")
-    if stored.priority == "low":
-        # §1.6 D reports 200 before the fix; how the planner places more than one
-        # low-priority allocation per node is not documented (§3.2), so 429 is tolerated.
-        return Prediction(frozenset({200, 429}), None, merged, True, certain,
-                          "§1.6 D, §3.2: low priority uses no processors; its per-node placement is not documented")
-    capacity = allocatable(ctx, before, target_id, stored.threads_per_allocation) if before is not None else None
+    low = stored.priority == "low"
+    capacity = None if before is None else (
+        low_priority_allocatable(ctx, before, target_id, stored.threads_per_allocation) if low
+        else allocatable(ctx, before, target_id, stored.threads_per_allocation))
     if capacity is None or count <= capacity:
         return Prediction(frozenset({200}), count, merged, True, capacity is not None and certain,
                           f"§1.6 C.7: an increase to {count} fits {capacity} allocatable allocations")
@@ -374,6 +372,25 @@ def allocatable(ctx: Context, before: Snapshot, deployment_id: str, threads_per_
     for node in ctx.nodes:
         used = used_processors(before, node.id, excluding=deployment_id)
         total += max(node.processor_capacity - used, 0) // threads
+    return total
+
+
+LOW_PRIORITY_CORES_PER_NODE = 100  # §3.2 MAX_LOW_PRIORITY_MODELS_PER_NODE
+
+
+def low_priority_allocatable(ctx: Context, before: Snapshot, deployment_id: str, threads_per_allocation: int) -> int:
+    """Allocations a low-priority deployment can get (§3.2): low priority is planned apart,
+    against a fixed 100 "cores" per node shared by the low-priority deployments there, so
+    it never competes with normal-priority processors (hence §1.6 D's 200 before the fix)."""
+    threads = max(threads_per_allocation, 1)
+    total = 0
+    for node in ctx.nodes:
+        used = 0
+        for other_id, observed in before.deployments.items():
+            placed = observed.nodes.get(node.id)
+            if other_id != deployment_id and observed.priority == "low" and placed is not None:
+                used += max(placed.allocations, 0) * max(placed.threads_per_allocation, 1)
+        total += max(LOW_PRIORITY_CORES_PER_NODE - used, 0) // threads
     return total
 
 

@@ -45,7 +45,7 @@ ADAPTIVE_ON = {"enabled": True, "min_number_of_allocations": 1, "max_number_of_a
         ("increase beyond capacity", request({"number_of_allocations": 5}), STARTED, "9.3", {429}, "status_exception"),
         ("query count", request(query="number_of_allocations=3"), STARTED, "8.15", {200}, None),
         ("low priority beyond 1 rejected", request({"number_of_allocations": 2}), snapshot(observation(1, priority="low")), "9.3", set(range(400, 500)), None),
-        ("low priority beyond 1 before the fix", request({"number_of_allocations": 9}), snapshot(observation(1, priority="low")), "9.2", {200, 429}, None),
+        ("low priority beyond 1 before the fix", request({"number_of_allocations": 9}), snapshot(observation(1, priority="low")), "9.2", {200}, None),
     ],
 )
 def test_order_of_checks(label, req, before, profile, statuses, error_type) -> None:
@@ -88,7 +88,10 @@ def test_low_priority_is_exempt_from_processor_capacity_before_the_fix() -> None
     before = snapshot(observation(1, priority="low"))
     predicted = predict_update(request({"number_of_allocations": 9}), info(assignment(1, priority="low"), priority="low"),
                                before, context("9.2"))
-    assert 200 in predicted.statuses
+    assert predicted.statuses == {200} and predicted.number_of_allocations == 9, predicted.why
+    beyond_pool = predict_update(request({"number_of_allocations": 101}),
+                                 info(assignment(1, priority="low"), priority="low"), before, context("9.2"))
+    assert beyond_pool.statuses == {429}, beyond_pool.why
     normal = predict_update(request({"number_of_allocations": 9}), info(assignment(1)), STARTED, context("9.2"))
     assert normal.statuses == {429}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 from conformance.reference import errors, views
@@ -57,10 +58,11 @@ class Cluster:
                 if deployment is excluding or route is None:
                     continue
                 used_memory += self.deployment_memory(deployment)
+                cores = route.target * deployment.threads_per_allocation
                 if deployment.low_priority:
-                    low += 1
+                    low += cores
                 else:
-                    used_processors += route.target * deployment.threads_per_allocation
+                    used_processors += cores
             loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors, node.memory_bytes,
                                   used_memory, low))
         return loads
@@ -70,10 +72,13 @@ class Cluster:
         loads = self.node_loads(excluding=deployment)
         for index, load in enumerate(loads):  # this deployment's own routes occupy their node
             route = deployment.routes.get(load.node_id)
-            if route is not None and not deployment.low_priority:
-                loads[index] = NodeLoad(load.node_id, load.processors,
-                                        load.used_processors + route.target * deployment.threads_per_allocation,
-                                        load.memory_bytes, load.used_memory_bytes, load.low_priority_deployments)
+            if route is None:
+                continue
+            cores = route.target * deployment.threads_per_allocation
+            if deployment.low_priority:
+                loads[index] = replace(load, used_low_priority_cores=load.used_low_priority_cores + cores)
+            else:
+                loads[index] = replace(load, used_processors=load.used_processors + cores)
         demand = Demand(max(wanted_total - deployment.total_target, 0), deployment.threads_per_allocation,
                         deployment.low_priority, self.deployment_memory(deployment))
         return place(demand, loads, set(deployment.routes))

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 MB = 2**20
 BASE_DEPLOYMENT_MEMORY = 240 * MB  # §3.2: 240MB + 2 x model_bytes per deployment per node
-MAX_LOW_PRIORITY_MODELS_PER_NODE = 100  # §3.2: low priority is planned against a fixed 100 "cores"
+# §3.2: low priority is planned apart, against a fixed 100 "cores" per node, so it never
+# takes processors from normal-priority deployments (nor they from it).
+MAX_LOW_PRIORITY_MODELS_PER_NODE = 100
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class NodeLoad:
     used_processors: int  # Σ allocations x threads of normal-priority deployments
     memory_bytes: int
     used_memory_bytes: int  # Σ memory of every deployment that has a route here
-    low_priority_deployments: int
+    used_low_priority_cores: int  # Σ allocations x threads of low-priority deployments
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,13 @@ def place(demand: Demand, nodes: list[NodeLoad], hosting: set[str]) -> Placement
     """Place up to ``demand.count`` allocations, one at a time, on the least loaded node that fits.
 
     ``hosting`` are the nodes already holding a route of this deployment: they need no more
-    memory. Normal priority needs ``threads_per_allocation`` free processors per allocation;
-    low priority only needs a free low-priority slot per node (one allocation, §3.2, §1.6 D).
+    memory. Every allocation needs ``threads_per_allocation`` free cores: processors for
+    normal priority, the node's fixed low-priority pool for low priority (§3.2). That is why,
+    before §1.6 D's fix, a low-priority deployment could be updated to many allocations.
     """
     free = {node.node_id: node.processors - node.used_processors for node in nodes}
     free_memory = {node.node_id: node.memory_bytes - node.used_memory_bytes for node in nodes}
-    low_slots = {node.node_id: MAX_LOW_PRIORITY_MODELS_PER_NODE - node.low_priority_deployments for node in nodes}
+    low_slots = {node.node_id: MAX_LOW_PRIORITY_MODELS_PER_NODE - node.used_low_priority_cores for node in nodes}
     hosts = set(hosting)
     added: dict[str, int] = {}
     for _ in range(demand.count):
@@ -89,9 +92,8 @@ def _fits(node_id: str, demand: Demand, free: dict[str, int], free_memory: dict[
           low_slots: dict[str, int], hosts: set[str]) -> bool:
     if node_id not in hosts and free_memory[node_id] < demand.memory_bytes:
         return False
-    if demand.low_priority:
-        return node_id not in hosts and low_slots[node_id] > 0
-    return free[node_id] >= demand.threads_per_allocation
+    pool = low_slots if demand.low_priority else free
+    return pool[node_id] >= demand.threads_per_allocation
 
 
 def _take(node_id: str, demand: Demand, free: dict[str, int], free_memory: dict[str, int],
@@ -99,10 +101,8 @@ def _take(node_id: str, demand: Demand, free: dict[str, int], free_memory: dict[
     if node_id not in hosts:
         free_memory[node_id] -= demand.memory_bytes
         hosts.add(node_id)
-        if demand.low_priority:
-            low_slots[node_id] -= 1
-    if not demand.low_priority:
-        free[node_id] -= demand.threads_per_allocation
+    pool = low_slots if demand.low_priority else free
+    pool[node_id] -= demand.threads_per_allocation
 
 
 def _reason(node: NodeLoad, demand: Demand, free: dict[str, int], free_memory: dict[str, int], hosts: set[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conformance.reference.config import NodeSpec
 from conformance.reference.planner import (BASE_DEPLOYMENT_MEMORY, Demand, NodeLoad, human_bytes, memory_estimate,
                                            place, reduce_to)
@@ -81,3 +83,18 @@ def test_s3_2_low_priority_deployments_fit_on_a_full_node() -> None:
     es.deploy(deployment_id="normal")
     es.start("tiny", deployment_id="low", priority="low")
     assert es.stats("low")["trained_model_stats"][0]["deployment_stats"]["priority"] == "low"
+
+
+@pytest.mark.parametrize(("version", "status"), [("9.2.0", 200), ("9.3.0", 400)])
+def test_s1_6_d_low_priority_increase_before_and_after_the_fix(version: str, status: int) -> None:
+    """§3.2: low priority draws on a fixed pool of 100 cores per node, so before §1.6 D's fix a
+    low-priority deployment on a one-processor node could be updated to many allocations (200);
+    from the fix on the update is refused for its priority."""
+    es = make_es(config(es_version=version, nodes=(NodeSpec("a", 1),)))
+    es.deploy(deployment_id="normal")
+    es.start("tiny", deployment_id="low", priority="low")
+    answer = es.update("low", {"number_of_allocations": 5})
+    assert answer.status_code == status
+    if status == 200:
+        routes = answer.json()["assignment"]["routing_table"]
+        assert routes["a"]["target_allocations"] == 5
