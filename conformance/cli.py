@@ -326,7 +326,9 @@ def _read_results(path: str, pytest_status: int) -> Results:
 
 def _summary(results: Results, report: str) -> str:
     totals = ", ".join(f"{count} {outcome}" for outcome, count in sorted(results.totals().items()))
-    lines = [f"{PROG}: {len(results.rules)} rules: {totals}"]
+    judged = results.run.get("judged_exchanges")
+    exchanges = f" over {judged} judged exchanges" if judged is not None else ""
+    lines = [f"{PROG}: {len(results.rules)} rules{exchanges}: {totals}"]
     for result in results.failures():
         messages = (result.evidence or {}).get("messages") or ["failed"]
         known = " (known, baseline)" if result.baselined else ""

@@ -71,12 +71,16 @@ def _text(body: bytes | None) -> str | None:
 
 @dataclass
 class Tally:
-    """Counts per rule and outcome, and the first evidence per rule and non-pass outcome."""
+    """Counts per rule and outcome, the first evidence per rule and non-pass outcome, and
+    how many exchanges were judged (one :meth:`add` per exchange)."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     evidence: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    exchanges: int = 0
 
     def add(self, verdicts: Iterable[Verdict], *, test: str, seed: int | None) -> None:
+        """Record the verdicts on one exchange."""
+        self.exchanges += 1
         for verdict in verdicts:
             outcome = verdict.outcome.value
             per_rule = self.counts.setdefault(verdict.rule_id, {})
@@ -87,6 +91,7 @@ class Tally:
                     kept[outcome] = evidence_of(verdict, test=test, seed=seed)
 
     def merge(self, other: "Tally") -> None:
+        self.exchanges += other.exchanges
         for rule_id, per_rule in other.counts.items():
             mine = self.counts.setdefault(rule_id, {})
             for outcome, count in per_rule.items():
@@ -97,15 +102,16 @@ class Tally:
                 mine_kept.setdefault(outcome, record)
 
     def __bool__(self) -> bool:
-        return bool(self.counts)
+        return bool(self.counts) or self.exchanges > 0
 
     def to_json(self) -> str:
-        return json.dumps({"counts": self.counts, "evidence": self.evidence}, separators=(",", ":"))
+        return json.dumps({"counts": self.counts, "evidence": self.evidence, "exchanges": self.exchanges},
+                          separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "Tally":
         data = json.loads(text)
-        return cls(counts=data["counts"], evidence=data["evidence"])
+        return cls(counts=data["counts"], evidence=data["evidence"], exchanges=data["exchanges"])
 
 
 @dataclass(frozen=True)

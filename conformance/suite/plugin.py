@@ -252,6 +252,7 @@ class _SessionState:
                 "seed": option.seed,
                 "max_examples": option.max_examples,
                 "select": option.select,
+                "judged_exchanges": self.tally.exchanges,
                 "pytest_exit_status": int(exitstatus),
                 "cleanup_problems": self.cleanup_problems,
                 "context": _context_to_dict(self.ctx) if self.ctx else None,

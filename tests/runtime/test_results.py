@@ -87,6 +87,13 @@ def test_tally_survives_json_and_merge_keeps_first_evidence() -> None:
     first.merge(second)
     assert first.counts == {"a.must-fails": {"fail": 2}, "b.passes": {"pass": 1}}
     assert first.evidence["a.must-fails"]["fail"]["test"] == "t::x"
+    assert first.exchanges == 2  # one exchange per tally, carried through JSON and summed
+
+
+def test_an_exchange_every_rule_ignored_still_counts_as_judged() -> None:
+    tally = Tally()
+    tally.add([], test="t::x", seed=1)
+    assert tally.exchanges == 1 and bool(tally)
 
 
 def test_results_round_trip_through_their_json_form() -> None:
