@@ -9,12 +9,8 @@ process and measures, against that one server:
 - a keep-alive ``httpx.Client`` sending K ``_update`` requests and judging nothing,
   the ceiling any suite run could approach on this machine.
 
-Why a counting plugin: ``results.json`` records verdict counts per rule, and one exchange
-gets a verdict from every rule that applies to it, so the verdicts do not say how many
-exchanges were judged. Each timed run therefore loads this same file as a pytest plugin
-(``PYTEST_PLUGINS``, read by the ``pytest.main`` call inside the command); it counts calls
-to ``Run.judge`` and ``Target.request`` and writes the counts to ``BENCH_COUNTS_FILE``.
-It is one locked integer increment per call, so the timed command is otherwise unchanged.
+"Checked" requests are the exchanges the suite judged (``run.judged_exchanges`` in each
+run's ``results.json``); the snapshots and set-up calls around them are not counted.
 """
 
 from __future__ import annotations
@@ -30,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,52 +35,10 @@ import httpx
 
 BENCH_DIR = Path(__file__).resolve().parent
 CLI = str(Path(sys.executable).with_name("deployment-conformance"))
-COUNTS_ENV = "BENCH_COUNTS_FILE"
 STARTUP_DEADLINE = 30.0  # seconds for the server to answer GET /
 RUN_DEADLINE = 600.0  # seconds for one suite run before it is killed
 MODEL_ID = "bench-plain-loop"
 PYTEST_SUMMARY = re.compile(rb"=+ .* in ([0-9.]+)s")  # "== 41 passed, 2 skipped in 7.82s =="
-
-
-# -- the counting plugin (loaded inside the timed command, not by this script) ----------------
-
-
-_counts = {"judged": 0, "judged_updates": 0, "requests": 0}
-_counts_lock = threading.Lock()
-
-
-def _count(name: str) -> None:
-    with _counts_lock:
-        _counts[name] += 1
-
-
-def pytest_configure(config: Any) -> None:
-    """Wrap ``Run.judge`` and ``Target.request`` with counters (only when asked to)."""
-    if not os.environ.get(COUNTS_ENV):
-        return
-    from conformance.suite.runner import Run
-    from conformance.target import Target
-
-    judge, request = Run.judge, Target.request
-
-    def counted_judge(self: Run, exchange: Any) -> Any:
-        _count("judged")
-        if exchange.request.url.split("?")[0].endswith("/deployment/_update"):
-            _count("judged_updates")
-        return judge(self, exchange)
-
-    def counted_request(self: Target, *args: Any, **kwargs: Any) -> Any:
-        _count("requests")
-        return request(self, *args, **kwargs)
-
-    Run.judge = counted_judge  # type: ignore[method-assign]
-    Target.request = counted_request  # type: ignore[method-assign]
-
-
-def pytest_unconfigure(config: Any) -> None:
-    path = os.environ.get(COUNTS_ENV)
-    if path and not hasattr(config, "workerinput"):
-        Path(path).write_text(json.dumps(_counts), encoding="utf-8")
 
 
 # -- the reference server in its own process -------------------------------------------------
@@ -163,8 +116,6 @@ class SuiteRun:
     session: float  # pytest's own duration, without start-up, preflight and reports
     exit_code: int
     judged: int
-    judged_updates: int
-    requests: int
     verdicts: int  # sum of the per-rule counts in results.json
     cleanup_problems: tuple[str, ...]
 
@@ -175,28 +126,22 @@ class SuiteRun:
 
 def time_suite_run(extra_args: Sequence[str], scratch: Path, index: int) -> SuiteRun:
     report_dir = scratch / f"reports-{index}"
-    counts_file = scratch / f"counts-{index}.json"
-    environment = dict(os.environ, PYTEST_PLUGINS="bench_suite", **{COUNTS_ENV: str(counts_file)})
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), environment.get("PYTHONPATH")]))
     started = time.perf_counter()
     completed = subprocess.run(
         [CLI, "run", *extra_args, "--report-dir", str(report_dir)],
-        env=environment, capture_output=True, timeout=RUN_DEADLINE,
+        capture_output=True, timeout=RUN_DEADLINE,
     )
     wall = time.perf_counter() - started
     if completed.returncode not in (0, 1):
         sys.stderr.write(completed.stderr.decode(errors="replace")[-2000:])
         raise RuntimeError(f"run {' '.join(extra_args) or '(embedded)'} exited {completed.returncode}")
     results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
-    counts = json.loads(counts_file.read_text(encoding="utf-8"))
     summary = PYTEST_SUMMARY.findall(completed.stdout)
     return SuiteRun(
         wall=wall,
         session=float(summary[-1]) if summary else float("nan"),
         exit_code=completed.returncode,
-        judged=counts["judged"],
-        judged_updates=counts["judged_updates"],
-        requests=counts["requests"],
+        judged=results["run"]["judged_exchanges"],
         verdicts=sum(sum(rule["counts"].values()) for rule in results["rules"]),
         cleanup_problems=tuple(results["run"].get("cleanup_problems") or ()),
     )
@@ -285,8 +230,7 @@ def suite_row(mode: str, runs: list[SuiteRun]) -> str:
         mode, str(len(runs)),
         f"{statistics.median(walls):.2f}", f"{min(walls):.2f}", f"{max(walls):.2f}",
         f"{statistics.median(r.session for r in runs):.2f}",
-        _median_int(r.judged for r in runs), _median_int(r.judged_updates for r in runs),
-        _median_int(r.requests for r in runs), _median_int(r.verdicts for r in runs),
+        _median_int(r.judged for r in runs), _median_int(r.verdicts for r in runs),
         f"{statistics.median(r.checked_per_second for r in runs):.0f}",
     ]
     return "| " + " | ".join(cells) + " |"
@@ -299,9 +243,9 @@ def machine() -> str:
 
 def print_report(target_runs: list[SuiteRun], embedded_runs: list[SuiteRun], loop: PlainLoop) -> None:
     print(f"Machine: {machine()}\n")
-    print("| run mode | runs | wall s (median) | min | max | pytest session s | judged exchanges | judged `_update` "
-          "| HTTP requests sent | verdicts | checked requests/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| run mode | runs | wall s (median) | min | max | pytest session s | judged exchanges "
+          "| verdicts | checked requests/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(suite_row("`run --target URL` (server in its own process)", target_runs))
     print(suite_row("`run` (embedded server)", embedded_runs))
     print(f"\nPlain keep-alive `httpx.Client` loop, same server: {loop.updates} `_update` requests in "
