@@ -61,6 +61,7 @@ class Context:
     nodes: tuple[MlNode, ...]
     scaling_possible: bool | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
+    reported_version: Version | None = None  # what GET / said, when --profile forces another
 
     def has(self, feature: str) -> bool:
         return feature in self.features

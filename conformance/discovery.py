@@ -34,6 +34,7 @@ def discover(target: Target, profile: str = "auto") -> Context:
         nodes=nodes,
         scaling_possible=scaling,
         limits=limits,
+        reported_version=version,
     )
 
 

@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "<redacted>"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+# Headers curl sets on its own: repeating them only makes a reproducer harder to read.
+TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent"})
 
 _NOT_JSON = object()
 
@@ -65,7 +67,8 @@ class Request:
         """A shell command that repeats this request, with secrets redacted."""
         parts = ["curl", "-sS", "-X", self.method]
         for name, value in redacted_headers(self.headers):
-            parts += ["-H", f"{name}: {value}"]
+            if name.lower() not in TRANSPORT_HEADERS:
+                parts += ["-H", f"{name}: {value}"]
         if self.body:
             parts += ["--data-binary", self.body.decode("utf-8", "replace")]
         parts.append(self.url)

@@ -15,7 +15,8 @@ STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.fail{background:#fdd}.error{background:#fec}.pass{background:#dfd}
-.skip,.not-exercised,.indeterminate{background:#eee}pre{white-space:pre-wrap;background:#f7f7f7;padding:6px}
+.skip,.not-exercised,.indeterminate{background:#eee}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f7f7;padding:6px}
 .summary span{margin-right:1.5em}
 """
 
@@ -45,8 +46,12 @@ def _summary(results: Results) -> str:
     totals = "".join(f"<span>{escape(k)}: <b>{v}</b></span>" for k, v in sorted(results.totals().items()))
     run = results.run
     facts = (f"target {escape(str(run.get('target')))}, version {escape(str(run.get('version')))}, "
-             f"profile {escape(str(run.get('profile')))}, run id {escape(str(run.get('run_id')))}, "
-             f"seed {escape(str(run.get('seed')))}")
+             f"judged by profile {escape(str(run.get('profile')))}, run id {escape(str(run.get('run_id')))}, "
+             f"seed {escape(str(run.get('seed')))}, {escape(str(run.get('judged_exchanges')))} exchanges judged")
+    failed = [r for r in results.rules if r.outcome in ("fail", "error")]
+    if failed:
+        links = ", ".join(f"<a href='#ev-{escape(r.id)}'>{escape(r.id)}</a>" for r in failed)
+        facts += f"</p><p>Failed: {links}"
     fixed = ""
     if results.fixed_baseline:
         fixed = "<p>Baseline rules that now pass: " + escape(", ".join(results.fixed_baseline)) + "</p>"
@@ -92,4 +97,12 @@ def _evidence(result: RuleResult) -> str:
 
 def _format_message(first: str, second: str, message: dict) -> str:
     headers = "\n".join(f"{name}: {value}" for name, value in message.get("headers", []))
-    return f"{first} {second}\n{headers}\n\n{message.get('body') or ''}"
+    return f"{first} {second}\n{headers}\n\n{_readable(message.get('body') or '')}"
+
+
+def _readable(body: str) -> str:
+    """JSON bodies indented for reading; anything else exactly as it was."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body

@@ -246,7 +246,8 @@ class _SessionState:
             run={
                 "run_id": self.base_run_id,
                 "target": option.target or os.environ.get("DC_TARGET"),
-                "version": str(self.ctx.version) if self.ctx else None,
+                "version": str(self.ctx.reported_version or self.ctx.version) if self.ctx else None,
+                "judged_as": str(self.ctx.version) if self.ctx else None,
                 "flavor": self.ctx.flavor if self.ctx else None,
                 "profile": self.ctx.profile if self.ctx else option.profile,
                 "seed": option.seed,
@@ -271,6 +272,7 @@ _ACTIVE: dict[str, _SessionState] = {}  # the session whose reports are being ag
 def _context_to_dict(ctx: Context) -> dict[str, Any]:
     data = asdict(ctx)
     data["version"] = str(ctx.version)
+    data["reported_version"] = str(ctx.reported_version) if ctx.reported_version else None
     data["features"] = sorted(ctx.features)
     data["limits"] = dict(ctx.limits)
     return data
@@ -285,4 +287,5 @@ def _context_from_dict(data: dict[str, Any]) -> Context:
         nodes=tuple(MlNode(**node) for node in data["nodes"]),
         scaling_possible=data["scaling_possible"],
         limits=data["limits"],
+        reported_version=Version.parse(data["reported_version"]) if data.get("reported_version") else None,
     )
