@@ -31,9 +31,33 @@ def _parse_json(body: bytes | None) -> Any:
         return _NOT_JSON
 
 
+class _Message:
+    """What requests and responses share: ordered headers, looked up case-insensitively,
+    and a body read as JSON at most once."""
+
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    @cached_property
+    def _json(self) -> Any:
+        return _parse_json(self.body)
+
+    @property
+    def has_json(self) -> bool:
+        return self._json is not _NOT_JSON
+
+    def json(self) -> Any:
+        """The parsed JSON body, or ``None`` when there is none or it is not JSON."""
+        return None if self._json is _NOT_JSON else self._json
+
+
 @dataclass(frozen=True)
-class Request:
-    """An HTTP request as sent. ``headers`` keep their order; names compare case-insensitively."""
+class Request(_Message):
+    """An HTTP request as sent."""
 
     method: str
     url: str
@@ -48,21 +72,6 @@ class Request:
     def query(self) -> tuple[tuple[str, str], ...]:
         return tuple(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
 
-    def header(self, name: str) -> str | None:
-        return _header(self.headers, name)
-
-    @cached_property
-    def _json(self) -> Any:
-        return _parse_json(self.body)
-
-    @property
-    def has_json(self) -> bool:
-        return self._json is not _NOT_JSON
-
-    def json(self) -> Any:
-        """The parsed JSON body, or ``None`` when there is none or it is not JSON."""
-        return None if self._json is _NOT_JSON else self._json
-
     def as_curl(self) -> str:
         """A shell command that repeats this request, with secrets redacted."""
         parts = ["curl", "-sS", "-X", self.method]
@@ -76,25 +85,10 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Response:
+class Response(_Message):
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        return _header(self.headers, name)
-
-    @cached_property
-    def _json(self) -> Any:
-        return _parse_json(self.body)
-
-    @property
-    def has_json(self) -> bool:
-        return self._json is not _NOT_JSON
-
-    def json(self) -> Any:
-        """The parsed JSON body, or ``None`` when there is none or it is not JSON."""
-        return None if self._json is _NOT_JSON else self._json
 
 
 @dataclass(frozen=True)
@@ -207,14 +201,6 @@ class Exchange:
     def __post_init__(self) -> None:
         if self.intent.kind not in INTENT_KINDS:
             raise ValueError(f"unknown intent kind {self.intent.kind!r}")
-
-
-def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers:
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def redacted_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
