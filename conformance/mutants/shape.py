@@ -45,15 +45,13 @@ class AllocationsAsString(Cluster):
 
 
 @mutant(family="shape", expects="shape.assignment-schema")
-class FloatAllocations(Cluster):
-    """Allocation counts are serialised as doubles (``1.0``), not integers (§2.3, §2.4: Java ``int``)."""
+class AveragedAllocations(Cluster):
+    """A route's ``current_allocations`` is the mean of current and target while it converges (``1.5``), not an integer (§2.4)."""
 
     def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
         body = super().assignment_json(deployment)
-        body["task_parameters"]["number_of_allocations"] = float(deployment.number_of_allocations)
         for route in body["routing_table"].values():
-            route["current_allocations"] = float(route["current_allocations"])
-            route["target_allocations"] = float(route["target_allocations"])
+            route["current_allocations"] = (route["current_allocations"] + route["target_allocations"]) / 2
         return body
 
 

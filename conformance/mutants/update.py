@@ -28,23 +28,28 @@ class OffByOneIncrease(Cluster):
 
 @mutant(family="update", expects="update.number-of-allocations-applied")
 class StaleAnswer(Cluster):
-    """The 200 carries the assignment read *before* the update was applied (§3.5-1)."""
+    """The 200 to an increase carries the assignment read *before* the planner added allocations (§3.5-1)."""
+
+    def increase(self, deployment: Deployment, wanted: int) -> None:
+        self.read_before_increase = self.assignment_json(deployment)
+        super().increase(deployment, wanted)
 
     def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
         with self.lock:
-            before = self.deployment_view(deployment_id) if deployment_id in self.deployments else None
+            self.read_before_increase = None
             applied = super().update_deployment(deployment_id, request)
-            return before if before is not None else applied
+            return self.read_before_increase or applied
 
 
 @mutant(family="update", expects="update.immutable-fields-unchanged")
 class ThreadsFollowAllocations(Cluster):
-    """An update re-derives ``threads_per_allocation`` from the node size and the new count (§3.5-2: immutable)."""
+    """The assignment reports ``threads_per_allocation`` re-derived from the node size and the count (§3.5-2: immutable)."""
 
-    def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
-        super().apply_update(deployment, request, merged)
+    def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
+        body = super().assignment_json(deployment)
         largest = max(self.node_capacity(node) for node in self.nodes)
-        deployment.threads_per_allocation = max(1, largest // max(deployment.number_of_allocations, 1))
+        body["task_parameters"]["threads_per_allocation"] = max(1, largest // max(deployment.number_of_allocations, 1))
+        return body
 
 
 @mutant(family="update", expects="update.immutable-fields-unchanged")

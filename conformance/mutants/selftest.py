@@ -1,0 +1,225 @@
+"""``deployment-conformance selftest``: the suite proves its power on the mutants.
+
+The suite runs against the unmodified reference server (it must pass: no rule may fail)
+and against every mutant (each must be caught: a rule fails, or the run refuses to
+judge when that is what the mutant expects). Each target is served and judged in a
+process of its own (:mod:`conformance.mutants.worker`), two at a time by default, with
+a fixed seed so that two selftests give the same table. A short request timeout makes
+the mutant that never answers end its run instead of hanging it.
+
+Writes ``selftest.json`` and ``selftest.md`` under ``--report-dir`` (each target's own
+reports and pytest output go in a sub-folder named after it). Exit code 0 when the
+reference passed and every mutant was caught, 1 otherwise, 2 for a bad flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from conformance.mutants.base import REGISTRY, UNJUDGED
+from conformance.mutants.worker import REFERENCE
+
+DEFAULT_SEED = 20240601
+DEFAULT_MAX_EXAMPLES = 10
+DEFAULT_REQUEST_TIMEOUT = 3.0
+WALL_LIMIT = 600.0  # a run that takes longer is killed and counted as hung: the suite must end by itself
+EXIT_UNJUDGED = 3
+_FAILED_TEST = re.compile(r"\b(FAILED|ERROR|SUBFAILED)\b")
+
+
+@dataclass(frozen=True)
+class Settings:
+    report_dir: Path
+    names: tuple[str, ...]
+    jobs: int
+    max_examples: int
+    seed: int
+    request_timeout: float
+
+
+@dataclass
+class Outcome:
+    """What one suite run against one target showed."""
+
+    name: str
+    family: str
+    expects: str
+    exit_code: int | None  # None: killed at the wall limit
+    failed_rules: list[str] = field(default_factory=list)  # "rule.id (MUST)"
+    unjudged: str | None = None
+    first_failure_s: float | None = None
+    wall_s: float = 0.0
+    gap: str | None = None  # the registry's note on what the suite lacks to catch this mutant
+
+    @property
+    def is_reference(self) -> bool:
+        return self.name == REFERENCE
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_code is None:
+            return "hung"
+        if self.is_reference:
+            return "pass" if self.exit_code == 0 and not self.failed_rules else "FALSE FAILURE"
+        if self.exit_code != 0 or self.failed_rules:
+            return "caught"
+        return "SURVIVED (known gap)" if self.gap else "SURVIVED"
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in ("pass", "caught")
+
+    @property
+    def expected_seen(self) -> bool:
+        if self.expects == UNJUDGED:
+            return self.exit_code == EXIT_UNJUDGED
+        return any(rule.split(" ", 1)[0] == self.expects for rule in self.failed_rules)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        settings = _parse(argv)
+    except ValueError as exc:
+        print(f"deployment-conformance selftest: error: {exc}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    outcomes = run_all(settings)
+    elapsed = time.monotonic() - started
+    table = markdown(outcomes, settings, elapsed)
+    settings.report_dir.mkdir(parents=True, exist_ok=True)
+    (settings.report_dir / "selftest.md").write_text(table, encoding="utf-8")
+    (settings.report_dir / "selftest.json").write_text(json.dumps(as_json(outcomes, settings, elapsed), indent=2),
+                                                       encoding="utf-8")
+    print(table)
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+def _parse(argv: Sequence[str]) -> Settings:
+    import conformance.mutants  # noqa: F401 - registers every mutant
+
+    parser = _Parser(prog="deployment-conformance selftest",
+                     description="Run the suite against the reference server and every mutant.")
+    parser.add_argument("--report-dir", default="reports/selftest")
+    parser.add_argument("--only", help="comma-separated target names (mutants, or 'reference')")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT)
+    args = parser.parse_args(list(argv))
+    if args.jobs < 1 or args.max_examples < 1 or args.seed < 0 or not args.request_timeout > 0:
+        raise ValueError("--jobs, --max-examples and --request-timeout must be positive, --seed non-negative")
+    known = (REFERENCE, *REGISTRY)
+    names = tuple(known) if args.only is None else tuple(n.strip() for n in args.only.split(",") if n.strip())
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise ValueError(f"--only: unknown target(s) {', '.join(unknown) or '(none given)'}; "
+                         f"known: {', '.join(known)}")
+    return Settings(Path(args.report_dir), names, args.jobs, args.max_examples, args.seed, args.request_timeout)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ValueError(message)
+
+
+def run_all(settings: Settings) -> list[Outcome]:
+    """Every target's outcome, in the order asked for (runs go ``jobs`` at a time)."""
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        return list(pool.map(lambda name: run_one(name, settings), settings.names))
+
+
+def run_one(name: str, settings: Settings) -> Outcome:
+    """Serve ``name`` and run the suite against it in a subprocess; read its results."""
+    mutant = REGISTRY.get(name)
+    outcome = Outcome(name, mutant.family if mutant else "-", mutant.expects if mutant else "(must pass)", None,
+                      gap=mutant.gap if mutant else None)
+    directory = settings.report_dir / name
+    directory.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "conformance.mutants.worker", name, "--report-dir", str(directory),
+               "--seed", str(settings.seed), "--max-examples", str(settings.max_examples),
+               "--request-timeout", f"{settings.request_timeout:g}"]
+    environment = {**os.environ, "PYTHONHASHSEED": "0", "CI": "1"}
+    started = time.monotonic()
+    with open(directory / "output.log", "w", encoding="utf-8") as log, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment,
+    ) as process:
+        watchdog = threading.Timer(WALL_LIMIT, process.kill)
+        watchdog.start()
+        try:
+            for line in process.stdout:  # type: ignore[union-attr]
+                log.write(line)
+                if outcome.first_failure_s is None and _FAILED_TEST.search(line):
+                    outcome.first_failure_s = round(time.monotonic() - started, 1)
+            code = process.wait()
+        finally:
+            watchdog.cancel()
+        outcome.exit_code = None if code < 0 else code
+    outcome.wall_s = round(time.monotonic() - started, 1)
+    _read_results(directory / "results.json", outcome)
+    return outcome
+
+
+def _read_results(path: Path, outcome: Outcome) -> None:
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        outcome.unjudged = outcome.unjudged or "no results.json was written"
+        return
+    outcome.failed_rules = [f"{rule['id']} ({rule['level']})" for rule in results.get("rules", [])
+                            if rule.get("outcome") == "fail"]
+    outcome.unjudged = results.get("unjudged")
+
+
+# -- reports ----------------------------------------------------------------------------
+
+
+def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str:
+    mutants = [o for o in outcomes if not o.is_reference]
+    caught = sum(1 for o in mutants if o.verdict == "caught")
+    expected = sum(1 for o in mutants if o.expected_seen)
+    lines = [
+        "# deployment-conformance selftest",
+        "",
+        f"seed {settings.seed}, max-examples {settings.max_examples}, request timeout {settings.request_timeout:g}s, "
+        f"{settings.jobs} job(s), wall time {elapsed:.0f}s",
+        "",
+        f"**{caught}/{len(mutants)} mutants caught**, expected rule among the failures for {expected}/{len(mutants)}.",
+        "",
+        "| target | family | verdict | exit | expected rule | seen | failed rules / unjudged | first failure s | wall s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for o in outcomes:
+        seen = "-" if o.is_reference else ("yes" if o.expected_seen else "no")
+        found = ", ".join(o.failed_rules) or ""
+        if o.unjudged:
+            found = f"{found}; unjudged: {o.unjudged}" if found else f"unjudged: {o.unjudged}"
+        first = "-" if o.first_failure_s is None else f"{o.first_failure_s:g}"
+        exit_code = "killed" if o.exit_code is None else str(o.exit_code)
+        lines.append(f"| {o.name} | {o.family} | {o.verdict} | {exit_code} | {o.expects} | {seen} | "
+                     f"{found.replace('|', '/')} | {first} | {o.wall_s:g} |")
+    gaps = [o for o in outcomes if o.gap]
+    if gaps:
+        lines += ["", "Known gaps of the suite (mutants it cannot catch yet):", ""]
+        lines += [f"- `{o.name}` ({o.verdict}): {o.gap}" for o in gaps]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict:
+    return {
+        "settings": {"seed": settings.seed, "max_examples": settings.max_examples, "jobs": settings.jobs,
+                     "request_timeout": settings.request_timeout},
+        "wall_s": round(elapsed, 1),
+        "ok": all(o.ok for o in outcomes),
+        "targets": [{**asdict(o), "verdict": o.verdict, "expected_seen": o.expected_seen} for o in outcomes],
+    }
