@@ -27,7 +27,7 @@ COUNT_PLANNER_SECONDS = 0.1
         gap="the rule skips adaptive_allocations absent from the stats (absent = unset, so the lost settings go "
             "unseen) and the burst writes the count the deployment already had (1), so a reverted count looks written")
 class LostUpdate(Cluster):
-    """Update reads the deployment, plans outside the lock, then writes the whole stale record back."""
+    """Update reads the deployment, plans outside the lock, then writes the whole stale record back (§1.6 C.9)."""
 
     def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
         self.validate_update_request(request)

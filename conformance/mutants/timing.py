@@ -13,7 +13,7 @@ from conformance.reference.config import ServerConfig
 
 @mutant(family="time", expects=UNJUDGED)
 class UpdateNeverAnswers:
-    """The ``_update`` handler awaits a reply (from a planner that is gone) forever: no answer ever comes."""
+    """The ``_update`` handler awaits a planner that is gone: no answer comes, whatever the ack ``timeout`` (§1.3)."""
 
     def __init__(self, app: AsgiApp) -> None:
         self.app = app

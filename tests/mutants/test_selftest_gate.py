@@ -1,0 +1,44 @@
+"""The CI gate: the suite passes the unmodified server and catches every mutant.
+
+Each test runs ``deployment-conformance selftest`` (the fast profile) on a slice of the
+registry, so a failure names the family whose mutants got through. A change that
+weakens the suite makes a mutant survive here. A mutant marked with a ``gap`` (a
+documented weakness of the suite) must keep surviving: once the suite catches it, the
+mark has to go, and from then on the mutant is gated like the others.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.mutants import FAMILIES, REGISTRY
+from conformance.mutants.selftest import main as selftest
+from conformance.mutants.worker import REFERENCE
+
+FAST = ["--max-examples", "5", "--jobs", "2"]
+
+
+def _selftest(names: list[str], report_dir: Path) -> dict[str, dict]:
+    selftest(["--only", ",".join(names), "--report-dir", str(report_dir), *FAST])
+    table = json.loads((report_dir / "selftest.json").read_text())
+    return {target["name"]: target for target in table["targets"]}
+
+
+def test_reference_server_passes(tmp_path: Path) -> None:
+    outcome = _selftest([REFERENCE], tmp_path)[REFERENCE]
+    assert outcome["verdict"] == "pass", outcome
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_mutant_of_the_family_is_caught(family: str, tmp_path: Path) -> None:
+    names = [m.name for m in REGISTRY.values() if m.family == family]
+    outcomes = _selftest(names, tmp_path)
+    for name in names:
+        outcome, gap = outcomes[name], REGISTRY[name].gap
+        if gap is None:
+            assert outcome["verdict"] == "caught", f"{name} survived: {REGISTRY[name].defect}"
+        else:
+            assert outcome["verdict"] != "caught", f"{name} is caught now: remove its gap note ({gap})"
