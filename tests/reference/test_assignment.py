@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.reference.conftest import VERSIONS, at_least, config, make_es
+from reference.conftest import VERSIONS, at_least, config, make_es
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3,9}Z$")
 

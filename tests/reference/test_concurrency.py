@@ -12,7 +12,7 @@ import httpx
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import UpdateRequest
 from conformance.reference.server import running_server
-from tests.reference.conftest import MODEL_CONFIG, make_es, torchscript_archive
+from reference.conftest import MODEL_CONFIG, make_es, torchscript_archive
 
 UPDATES = 200
 THREADS = 8

@@ -4,7 +4,7 @@ state is `started` iff some route is started — modelled lazily with a fake clo
 from __future__ import annotations
 
 from conformance.reference.config import ServerConfig
-from tests.reference.conftest import FakeClock, config, error_of, make_es
+from reference.conftest import FakeClock, config, error_of, make_es
 
 
 def slow(clock: FakeClock, delay: float = 5.0):

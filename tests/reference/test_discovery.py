@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.reference.config import NodeSpec, ServerConfig
-from tests.reference.conftest import config, make_es
+from reference.conftest import config, make_es
 
 
 def test_root_reports_version_and_flavor() -> None:

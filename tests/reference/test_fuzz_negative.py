@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from conformance.reference.app import create_app
-from tests.reference.conftest import Es
+from reference.conftest import Es
 
 INT = {"type": "integer"}
 STRING = {"type": "string"}

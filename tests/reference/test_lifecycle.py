@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.config import NodeSpec, ServerConfig, parse_nodes
-from tests.reference.conftest import Es, config, error_of, make_es
+from reference.conftest import Es, config, error_of, make_es
 
 START = "/_ml/trained_models/tiny/deployment/_start"
 

@@ -12,7 +12,7 @@ elasticsearch = pytest.importorskip("elasticsearch")
 
 from conformance.reference.config import ServerConfig  # noqa: E402
 from conformance.reference.server import running_server  # noqa: E402
-from tests.reference.conftest import MODEL_CONFIG, VOCABULARY, torchscript_archive  # noqa: E402
+from reference.conftest import MODEL_CONFIG, VOCABULARY, torchscript_archive  # noqa: E402
 
 
 @pytest.fixture(scope="module")

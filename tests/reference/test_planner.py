@@ -7,7 +7,7 @@ import pytest
 from conformance.reference.config import NodeSpec
 from conformance.reference.planner import (BASE_DEPLOYMENT_MEMORY, Demand, NodeLoad, human_bytes, memory_estimate,
                                            place, reduce_to)
-from tests.reference.conftest import config, error_of, make_es
+from reference.conftest import config, error_of, make_es
 
 
 def load(node_id: str, processors: int, used: int = 0, memory: int = 16 * 2**30, used_memory: int = 0,

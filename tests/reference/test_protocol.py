@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.reference.conftest import Es, error_of
+from reference.conftest import Es, error_of
 
 
 @pytest.fixture

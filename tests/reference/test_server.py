@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
-from tests.reference.conftest import MODEL_CONFIG, torchscript_archive
+from reference.conftest import MODEL_CONFIG, torchscript_archive
 
 
 def test_serves_on_loopback_and_stops() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.config import ServerConfig
-from tests.reference.conftest import VERSIONS, Es, at_least, config, error_of, make_es
+from reference.conftest import VERSIONS, Es, at_least, config, error_of, make_es
 
 PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
 
