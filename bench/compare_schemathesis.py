@@ -110,8 +110,11 @@ def table(rows: list[tuple[str, list[str], float, bool, float]]) -> str:
     for name, st_checks, st_wall, suite_failed, suite_wall in rows:
         suite_word = "fails" if suite_failed else "passes"
         lines.append(f"| {name} | {', '.join(st_checks) or 'passes'} | {st_wall:.1f} | {suite_word} | {suite_wall:.1f} |")
+    noise = set(reference[0][1]) if reference else set()
+    distinct = sum(1 for r in mutants if set(r[1]) - noise)
     lines += [
         "",
+        f"mutants with a failure beyond schemathesis' own false failures on the unmodified server: {distinct}/{len(mutants)}",
         f"mutants caught: schemathesis {sum(bool(r[1]) for r in mutants)}/{len(mutants)}, "
         f"deployment-conformance {sum(r[3] for r in mutants)}/{len(mutants)}",
         f"false failures on the unmodified server: schemathesis {sum(bool(r[1]) for r in reference)}, "
