@@ -48,20 +48,15 @@ class Mutant:
     build: Callable[[ServerConfig], AsgiApp]
     config: ServerConfig = field(default_factory=ServerConfig)
     doc: str = ""
-    gap: str | None = None  # why the suite cannot catch it yet (a known weakness of the suite, reported)
 
 
 REGISTRY: dict[str, Mutant] = {}
 
 
-def mutant(*, family: str, expects: str, config: ServerConfig | None = None,
-           gap: str | None = None) -> Callable[[type], type]:
+def mutant(*, family: str, expects: str, config: ServerConfig | None = None) -> Callable[[type], type]:
     """Register a ``Cluster`` subclass or a ``Rewrite`` subclass as a mutant.
 
     The name is the class name in kebab case; the defect is the docstring's first line.
-    ``gap`` marks a mutant the suite is known not to catch yet, saying what it lacks:
-    ``selftest`` still counts it as a survivor, and the project's tests insist that it
-    keeps surviving until the gap is closed (then the mark must go).
     """
 
     def register(cls: type) -> type:
@@ -72,7 +67,7 @@ def mutant(*, family: str, expects: str, config: ServerConfig | None = None,
             raise ValueError(f"duplicate mutant {name!r}")
         doc = (cls.__doc__ or "").strip()
         REGISTRY[name] = Mutant(name=name, family=family, defect=doc.split("\n")[0], expects=expects,
-                                build=_builder(cls), config=config or ServerConfig(), doc=doc, gap=gap)
+                                build=_builder(cls), config=config or ServerConfig(), doc=doc)
         return cls
 
     return register

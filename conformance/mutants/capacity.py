@@ -51,8 +51,7 @@ class RoundedUpPlacement(Cluster):
         return super().plan_increase(deployment, wanted_total + 1)
 
 
-@mutant(family="capacity", expects="capacity.node-processors-not-exceeded",
-        gap="the suite only starts deployments with threads_per_allocation 1, where this defect is invisible")
+@mutant(family="capacity", expects="capacity.node-processors-not-exceeded")
 class ThreadsIgnoredByPlanner(Cluster):
     """The planner charges one processor per allocation whatever its ``threads_per_allocation`` (§3.2)."""
 

@@ -55,6 +55,18 @@ class AveragedAllocations(Cluster):
         return body
 
 
+@mutant(family="shape", expects="shape.integers-written-as-integers")
+class IntegralFloats(Cluster):
+    """Allocation counts are written as integral floats (``2.0``): valid JSON Schema integers, but not what §2.3/§2.4 emit."""
+
+    def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
+        body = super().assignment_json(deployment)
+        body["task_parameters"]["number_of_allocations"] = float(body["task_parameters"]["number_of_allocations"])
+        for route in body["routing_table"].values():
+            route["target_allocations"] = float(route["target_allocations"])
+        return body
+
+
 @mutant(family="shape", expects="shape.assignment-schema")
 class EpochStartTime(Cluster):
     """``start_time`` is written as epoch milliseconds (the stats form) instead of an ISO-8601 instant (§2.2)."""

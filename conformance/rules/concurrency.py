@@ -32,8 +32,13 @@ def last_writers(log: Sequence[Mapping[str, Any]], field: str) -> list[Mapping[s
     return maximal + [entry for entry in mine if entry.get("status") is None]
 
 
-def final_values(ex: Exchange) -> Mapping[str, Any]:
-    """The deployment's final count and adaptive settings, from a stats or assignment answer."""
+def final_values(ex: Exchange, ctx: Context) -> Mapping[str, Any]:
+    """The deployment's final count and adaptive settings, from a stats or assignment answer.
+
+    Stats leave ``adaptive_allocations`` out when none are set, so where the profile has
+    adaptive allocations an absent field reads as "unset" (``None``): settings that a lost
+    update wiped out must not pass for settings the read did not show.
+    """
     assignment = assignment_in(ex.response)
     if assignment is not None:
         params = assignment.get("task_parameters") or {}
@@ -42,7 +47,10 @@ def final_values(ex: Exchange) -> Mapping[str, Any]:
     found = stats_deployments(ex.response.json()).get(addressed_deployment(ex) or "")
     if found is None:
         return {}
-    return {"number_of_allocations": found.number_of_allocations, "adaptive_allocations": found.adaptive_allocations}
+    adaptive = found.adaptive_allocations
+    if adaptive is ABSENT and ctx.has("adaptive_allocations"):
+        adaptive = None
+    return {"number_of_allocations": found.number_of_allocations, "adaptive_allocations": adaptive}
 
 
 def _same(field: str, written: Any, final: Any) -> bool:
@@ -56,7 +64,7 @@ def _same(field: str, written: Any, final: Any) -> bool:
 def no_lost_update(ex: Exchange, ctx: Context) -> Iterator[str]:
     """After a burst, each field holds the value of a last acknowledged write (no lost update)."""
     log = ex.intent.expected.get("log") or []
-    finals = final_values(ex)
+    finals = final_values(ex, ctx)
     if not finals:
         yield f"the final read has no state for deployment {addressed_deployment(ex)!r}"
         return

@@ -7,7 +7,8 @@ protocol facts a schema cannot express (headers, envelope status).
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import json
+from typing import Any, Callable, Iterator
 
 from conformance.context import Context
 from conformance.exchange import Exchange
@@ -45,6 +46,41 @@ def assignment_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
         return
     for problem in _profile(ctx).validate_assignment_response(doc):
         yield f"assignment response: {problem}"
+
+
+class _Fractional(str):
+    """A JSON number literal written with a fraction or an exponent (``2.0``, ``2e0``)."""
+
+
+def _fractional_numbers(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, _Fractional):
+        yield path, str(node)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _fractional_numbers(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _fractional_numbers(value, f"{path}[{index}]")
+
+
+@rule(
+    "shape.integers-written-as-integers",
+    level=Level.MUST,
+    source="§2.3",
+    applies=_update_answer(lambda status: status == 200),
+)
+def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Every number of an assignment is an int or long written as one (`2`, never `2.0`, §2.3, §2.4).
+
+    JSON Schema 2020-12 counts `2.0` as an integer, so the schema cannot see this; clients
+    that decode into integer types (Go, Java) reject it.
+    """
+    try:
+        doc = json.loads(ex.response.body, parse_float=_Fractional)
+    except ValueError:
+        return  # not JSON: shape.json-content-type and shape.assignment-schema say so
+    for path, literal in _fractional_numbers(doc, "$"):
+        yield f"{path}: written as {literal}; Elasticsearch writes an integer here"
 
 
 @rule(

@@ -59,10 +59,13 @@ def plan(ctx: Context, size: int) -> list[BurstRequest]:
     """``size`` requests alternating between the count and, where the profile has them,
     adaptive settings that stay disabled (so they never conflict with a count, §1.6 C.3).
 
-    Counts stay within capacity (§3.2) so that most of them can succeed; min/max differ
-    per request so that a lost write is visible.
+    Counts stay within capacity (§3.2) so that most of them can succeed, and avoid the
+    count the deployment starts the burst with (1) where capacity allows, so that a write
+    reverted to the old value cannot pass for a new one; min/max differ per request so
+    that a lost write is visible.
     """
     top = max(ctx.total_processors, 1)
+    counts = list(range(2, top + 1)) or [1]
     requests: list[BurstRequest] = []
     for index in range(size):
         if ctx.has(ADAPTIVE) and index % 2:
@@ -70,7 +73,7 @@ def plan(ctx: Context, size: int) -> list[BurstRequest]:
             requests.append(BurstRequest(ADAPTIVE, {"enabled": False, "min_number_of_allocations": low,
                                                     "max_number_of_allocations": low + 1 + index}))
         else:
-            requests.append(BurstRequest(COUNT, 1 + index % top))
+            requests.append(BurstRequest(COUNT, counts[index % len(counts)]))
     return requests
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.oracle import allocatable, used_processors
 from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
 from conformance.suite.runner import Run
 from conformance.suite.strategies import (
@@ -139,6 +140,29 @@ def test_text_plain_is_406(run: Run, primary: str) -> None:
 def test_over_capacity_increase(run: Run, primary: str) -> None:
     """One allocation more than all processors hold: 429 and nothing changed, or a partial 200."""
     _update(run, primary, body={"number_of_allocations": capacity(run.ctx) + 1})
+
+
+WIDE_THREADS = 2
+
+
+def test_threads_per_allocation_bound_capacity(run: Run) -> None:
+    """Each allocation of a two-thread deployment takes two processors (§3.2, §3.5-11).
+
+    What still fits it is floor(free processors / 2) per node: asking for exactly that
+    must be placed within every node's processors, and one more must get 429 (or a
+    partial 200 where the cluster could scale), never a silent over-commit.
+    """
+    free = [node.processor_capacity - used_processors(run.snapshot(), node.id) for node in run.ctx.nodes]
+    if max(free, default=0) < WIDE_THREADS:
+        pytest.skip(f"no ML node has {WIDE_THREADS} free processors for a {WIDE_THREADS}-thread allocation")
+    wide = run.start_deployment(deployment_id=f"{run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
+    try:
+        fits = allocatable(run.ctx, run.snapshot(), wide.deployment_id, WIDE_THREADS)
+        _update(run, wide.deployment_id, body={"number_of_allocations": fits + 1})
+        if fits > 1:
+            _update(run, wide.deployment_id, body={"number_of_allocations": fits})
+    finally:
+        run.stop_deployment(wide.deployment_id)
 
 
 # -- state transitions (§1.6 C.5, C.7; §2.2 max_assigned_allocations; §3.5) -------------------

@@ -2,9 +2,7 @@
 
 Each test runs ``deployment-conformance selftest`` (the fast profile) on a slice of the
 registry, so a failure names the family whose mutants got through. A change that
-weakens the suite makes a mutant survive here. A mutant marked with a ``gap`` (a
-documented weakness of the suite) must keep surviving: once the suite catches it, the
-mark has to go, and from then on the mutant is gated like the others.
+weakens the suite makes a mutant survive here.
 """
 
 from __future__ import annotations
@@ -37,8 +35,4 @@ def test_every_mutant_of_the_family_is_caught(family: str, tmp_path: Path) -> No
     names = [m.name for m in REGISTRY.values() if m.family == family]
     outcomes = _selftest(names, tmp_path)
     for name in names:
-        outcome, gap = outcomes[name], REGISTRY[name].gap
-        if gap is None:
-            assert outcome["verdict"] == "caught", f"{name} survived: {REGISTRY[name].defect}"
-        else:
-            assert outcome["verdict"] != "caught", f"{name} is caught now: remove its gap note ({gap})"
+        assert outcomes[name]["verdict"] == "caught", f"{name} survived: {REGISTRY[name].defect}"

@@ -114,6 +114,10 @@ def proofs() -> list[Proof]:
     rows = [
         Proof("shape.assignment-schema",
               update({"number_of_allocations": 2}, ok(changed(assignment(2), "start_time", 12))), fine),
+        Proof("shape.integers-written-as-integers",
+              update({"number_of_allocations": 2},
+                     ok(changed(assignment(2), "routing_table.uckeG3R8TLe2MMNBQ6AGrw.target_allocations", 2.0))),
+              fine),
         Proof("shape.error-envelope",
               update({"number_of_allocations": 0}, response(400, {"message": "bad"})),
               update({"number_of_allocations": 0}, error(400, "action_request_validation_exception", "x"))),
@@ -309,3 +313,21 @@ def test_over_capacity_rule_defers_to_adaptive_rejection() -> None:
     rule = CATALOGUE["capacity.over-capacity-answer"]
     assert evaluate(rule, ex, context()) is None
     assert evaluate(rule, over_capacity(error(400, "validation_exception", "x")), context()).outcome is Outcome.FAIL
+
+
+def test_settings_absent_from_stats_after_a_burst_are_a_lost_update() -> None:
+    """Stats omit adaptive_allocations when none are set: after an acknowledged settings
+    write, an omitted field means the write was lost (§1.6 C.9), not that it is unknown."""
+    settings = {"enabled": False, "min_number_of_allocations": 1, "max_number_of_allocations": 3}
+    log = [{"field": "adaptive_allocations", "value": settings, "status": 200, "started": 0.0, "ended": 1.0},
+           {"field": "number_of_allocations", "value": 2, "status": 200, "started": 0.5, "ended": 1.5}]
+
+    def burst(doc):
+        return exchange("burst-final", stats_request(), response(200, doc), deployment=info(LAST),
+                        expected={"log": log})
+
+    rule = CATALOGUE["concurrency.no-lost-update"]
+    wiped = evaluate(rule, burst(stats_doc(("dep", 2, {NODE: 2}))), context())
+    assert wiped.outcome is Outcome.FAIL and "adaptive_allocations" in wiped.messages[0]
+    kept = evaluate(rule, burst(stats_doc(("dep", 2, {NODE: 2}), adaptive=settings)), context())
+    assert kept.outcome is Outcome.PASS
