@@ -73,30 +73,40 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
-    run.add_argument("--target")
+    run.add_argument("--target", metavar="URL", help="the server to judge (default: DC_TARGET, else the embedded reference server)")
     auth = run.add_mutually_exclusive_group()
-    auth.add_argument("--api-key")
-    auth.add_argument("--user")
-    auth.add_argument("--bearer-token")
-    run.add_argument("--password")
-    run.add_argument("--ca-cert")
-    run.add_argument("--insecure", action="store_true", default=None)
-    run.add_argument("--profile", default="auto")
-    run.add_argument("--report-dir", default="reports")
-    run.add_argument("--seed", type=_natural("--seed", allow_zero=True), default=None)
-    run.add_argument("--max-examples", type=_natural("--max-examples"), default=25)
-    run.add_argument("--deployment-id")
-    run.add_argument("--select")
-    run.add_argument("--workers", type=_natural("--workers"), default=1)
-    run.add_argument("--baseline")
-    run.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None)
-    run.add_argument("--time-budget", type=_seconds("--time-budget"), default=None)
+    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
+    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
+    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
+    run.add_argument("--password", help="basic auth password")
+    run.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
+    run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
+    run.add_argument("--profile", default="auto", metavar="auto|VERSION",
+                     help="the version whose contract to judge by (default: what GET / reports)")
+    run.add_argument("--report-dir", default="reports", metavar="DIR",
+                     help="where results.json, junit.xml and report.html go (default: reports)")
+    run.add_argument("--seed", type=_natural("--seed", allow_zero=True), default=None, metavar="N",
+                     help="seed for generated traffic, to repeat a run (default: random, printed in the report)")
+    run.add_argument("--max-examples", type=_natural("--max-examples"), default=25, metavar="N",
+                     help="examples per generated test (default: 25)")
+    run.add_argument("--deployment-id", metavar="ID",
+                     help="adopt this existing deployment instead of creating one; its settings are restored")
+    run.add_argument("--select", metavar="EXPR",
+                     help="comma-separated globs of rule ids or families, e.g. 'errors.*,capacity'")
+    run.add_argument("--workers", type=_natural("--workers"), default=1, metavar="N",
+                     help="run the traffic in N pytest-xdist processes (default: 1)")
+    run.add_argument("--baseline", metavar="FILE",
+                     help="JSON list of rule ids known to fail: they do not fail the run")
+    run.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
+                     help="a request slower than this is judged indeterminate")
+    run.add_argument("--time-budget", type=_seconds("--time-budget"), default=None, metavar="S",
+                     help="stop with exit code 3 when the run takes longer")
     _add_server_flags(run, embedded_only=True)
     run.set_defaults(handler=_run)
 
     serve = commands.add_parser("serve", help="serve the reference server (blocking)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_natural("--port"), default=9200)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_natural("--port"), default=9200, help="port to bind (default: 9200)")
     _add_server_flags(serve, embedded_only=False)
     serve.set_defaults(handler=_serve)
 
@@ -105,10 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -> None:
-    parser.add_argument("--nodes")
-    parser.add_argument("--es-version")
-    parser.add_argument("--scaling-possible", action="store_true", default=None)
-    parser.add_argument("--convergence-delay", type=_seconds("--convergence-delay", allow_zero=True), default=None)
+    parser.add_argument("--nodes", metavar="ID:PROCS[,...]",
+                        help="ML nodes and their allocated processors (default: ml-0:4,ml-1:4)")
+    parser.add_argument("--es-version", metavar="VERSION", help="the Elasticsearch version to behave as (default: 9.3.0)")
+    parser.add_argument("--scaling-possible", action="store_true", default=None,
+                        help="answer an increase beyond capacity with a partial assignment, not 429")
+    parser.add_argument("--convergence-delay", type=_seconds("--convergence-delay", allow_zero=True), default=None,
+                        metavar="S", help="seconds before routes start and allocations converge (default: 0)")
     parser.set_defaults(embedded_only=embedded_only)
 
 

@@ -109,12 +109,15 @@ def _parse(argv: Sequence[str]) -> Settings:
 
     parser = _Parser(prog="deployment-conformance selftest",
                      description="Run the suite against the reference server and every mutant.")
-    parser.add_argument("--report-dir", default="reports/selftest")
-    parser.add_argument("--only", help="comma-separated target names (mutants, or 'reference')")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT)
+    parser.add_argument("--report-dir", default="reports/selftest", metavar="DIR",
+                        help="where selftest.md, selftest.json and each target's reports go (default: reports/selftest)")
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated target names (mutants, or 'reference')")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="targets judged at once (default: 2)")
+    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N",
+                        help=f"examples per generated test (default: {DEFAULT_MAX_EXAMPLES})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"seed of every run (default: {DEFAULT_SEED})")
+    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="S",
+                        help=f"seconds before a request is indeterminate (default: {DEFAULT_REQUEST_TIMEOUT:g})")
     args = parser.parse_args(list(argv))
     if args.jobs < 1 or args.max_examples < 1 or args.seed < 0 or not args.request_timeout > 0:
         raise ValueError("--jobs, --max-examples and --request-timeout must be positive, --seed non-negative")

@@ -40,3 +40,32 @@ def test_baseline_must_be_a_list_of_rule_ids(tmp_path, capsys: pytest.CaptureFix
     baseline.write_text('{"rule": 1}')
     assert main(["run", "--baseline", str(baseline)]) == 2
     assert "JSON list of rule ids" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["selftest", "--jobs", "0"], "--jobs"),
+        (["selftest", "--only", "no-such-mutant"], "unknown target(s) no-such-mutant"),
+        (["selftest", "--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_selftest_bad_flags_exit_2_with_one_line(argv: list[str], needle: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("deployment-conformance selftest: error: ")
+    assert needle in err
+
+
+def test_help_states_the_embedded_servers_real_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.reference.config import ServerConfig
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = ServerConfig()
+    assert f"(default: {defaults.es_version})" in text
+    assert "(default: " + ",".join(f"{n.id}:{n.allocated_processors:g}" for n in defaults.nodes) + ")" in text
+    assert f"converge (default: {defaults.convergence_delay:g})" in text
