@@ -8,11 +8,8 @@ In-process calls go through Starlette's TestClient; HTTP uses one keep-alive
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import time
 import warnings
-import zipfile
 from typing import Callable
 
 import httpx
@@ -21,29 +18,21 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from conformance.assets import tiny_model  # noqa: E402
 from conformance.reference.app import create_app  # noqa: E402
 from conformance.reference.config import NodeSpec, ServerConfig  # noqa: E402
 from conformance.reference.server import running_server  # noqa: E402
 
 CONFIG = ServerConfig(nodes=(NodeSpec("ml-0", 16), NodeSpec("ml-1", 16)))
-MODEL = {"model_type": "pytorch", "inference_config": {"pass_through": {}}}
 UPDATE = "/_ml/trained_models/bench/deployment/_update"
 
 
-def _archive() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("bench/data.pkl", b"\x80\x02}q\x00.")
-        archive.writestr("bench/version", b"3\n")
-    return buffer.getvalue()
-
-
 def _deploy(post: Callable, put: Callable) -> None:
-    data = _archive()
-    put("/_ml/trained_models/bench-model", json=MODEL).raise_for_status()
-    put("/_ml/trained_models/bench-model/definition/0", json={
-        "definition": base64.b64encode(data).decode(), "total_definition_length": len(data), "total_parts": 1,
-    }).raise_for_status()
+    """The project's tiny model (config and definition: the reference server needs no
+    vocabulary to start), deployed as ``bench``."""
+    model = tiny_model()
+    put("/_ml/trained_models/bench-model", json=model.config).raise_for_status()
+    put("/_ml/trained_models/bench-model/definition/0", json=model.definition_part()).raise_for_status()
     post("/_ml/trained_models/bench-model/deployment/_start", params={"deployment_id": "bench"}).raise_for_status()
 
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from conformance.mutants import REGISTRY
-from conformance.mutants.selftest import Settings, run_one
+from conformance.mutants.selftest import DEFAULT_SEED, Settings, run_one
 from conformance.mutants.worker import REFERENCE, target
 from conformance.provisioning import Provisioner
 from conformance.reference import running_server
@@ -35,7 +35,6 @@ from conformance.target import Target, TargetConfig
 from conformance.discovery import discover
 
 OFFICIAL_EXTRACT = Path(__file__).resolve().parents[2] / "shared" / "spec" / "es-openapi-update-deployment.json"
-SEED = 20240601
 DEPLOYMENT_ID = "bench-primary"
 FAILED_CHECK = re.compile(r"❌ ((?:ST\d+ )?[^:\n]+): \d+")
 
@@ -54,7 +53,8 @@ def main(argv: list[str]) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="dc-bench-"))
     rows = []
     try:
-        settings = Settings(scratch / "suite", tuple(names), 1, args.suite_max_examples, SEED, args.request_timeout)
+        settings = Settings(scratch / "suite", tuple(names), 1, args.suite_max_examples, DEFAULT_SEED,
+                            args.request_timeout)
         for name in names:
             st_checks, st_wall = schemathesis_run(name, scratch / "st" / name, args.max_examples, args.request_timeout)
             suite = run_one(name, settings)
@@ -77,7 +77,7 @@ def schemathesis_run(name: str, directory: Path, max_examples: int, request_time
     with running_server(config, app=app) as url:
         provision(url)
         command = [str(Path(sys.executable).with_name("st")), "--config-file", str(config_file), "run",
-                   str(OFFICIAL_EXTRACT), "--url", url, "--seed", str(SEED), "--max-examples", str(max_examples),
+                   str(OFFICIAL_EXTRACT), "--url", url, "--seed", str(DEFAULT_SEED), "--max-examples", str(max_examples),
                    "--request-timeout", f"{request_timeout:g}", "--generation-deterministic", "--no-color",
                    "--report-dir", str(directory)]
         started = time.monotonic()

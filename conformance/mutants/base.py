@@ -78,9 +78,7 @@ def _builder(cls: type) -> Callable[[ServerConfig], AsgiApp]:
         return lambda config: create_app(config, cluster=cls(config))
     if issubclass(cls, Rewrite):
         return lambda config: cls(create_app(config))
-    if callable(getattr(cls, "build", None)):
-        return cls.build
-    raise TypeError(f"{cls.__name__} is neither a Cluster, a Rewrite nor has a build(config)")
+    raise TypeError(f"{cls.__name__} is neither a Cluster nor a Rewrite")
 
 
 # -- ASGI rewriting -----------------------------------------------------------------------
@@ -102,9 +100,6 @@ class Answer:
 
     def with_json(self, document: Any) -> "Answer":
         return replace(self, body=json.dumps(document, separators=(",", ":")).encode())
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
     def with_header(self, name: str, value: str | None) -> "Answer":
         """Set (or, with ``None``, remove) one header."""
@@ -197,12 +192,6 @@ async def _send(send: Send, answer: Answer) -> None:
     headers.append((b"content-length", str(len(answer.body)).encode()))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
-
-
-def assignment_of(document: Any) -> dict[str, Any] | None:
-    """The ``assignment`` object of an ``_update`` answer, if there is one."""
-    assignment = document.get("assignment") if isinstance(document, dict) else None
-    return assignment if isinstance(assignment, dict) else None
 
 
 def each_deployment_stats(document: Any) -> list[dict[str, Any]]:

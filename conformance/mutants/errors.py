@@ -9,12 +9,18 @@ from urllib.parse import parse_qs
 
 from conformance.mutants.base import Answer, Asked, Rewrite, mutant
 from conformance.reference.cluster import Cluster
+from conformance.reference.config import ServerConfig
 from conformance.reference.errors import EsError
 from conformance.reference.model import Deployment, UpdateRequest
+from conformance.reference.parsing import start_parser, update_parser
+from conformance.reference.versions import behaviour_for
 
-UPDATABLE_FIELDS = frozenset({"number_of_allocations", "adaptive_allocations", "timeout", "model_id"})
-START_ONLY_FIELDS = frozenset({"threads_per_allocation", "queue_capacity", "priority", "cache_size",
-                               "deployment_id", "wait_for"})
+# The body fields the reference parsers know, deprecated aliases included, read from their
+# specs so that a lenient mutant drops exactly the unknown ones. The rewriting mutants below
+# are served with the default configuration, hence its version.
+_SERVED = behaviour_for(ServerConfig().es_version)
+UPDATABLE_FIELDS = frozenset(update_parser(_SERVED).all_names)
+START_ONLY_FIELDS = frozenset(start_parser(_SERVED).all_names) - UPDATABLE_FIELDS
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
@@ -40,16 +46,8 @@ class UnknownDeployment400(Cluster):
 class NotStartedAccepted(Cluster):
     """An update of a deployment that is still ``starting`` is applied instead of getting 409 (§1.6 C.6)."""
 
-    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
-        try:
-            return super().update_deployment(deployment_id, request)
-        except EsError as error:
-            if error.status != 409:
-                raise
-        with self.lock:
-            deployment = self.find_deployment(deployment_id)
-            self.apply_update(deployment, request, self.merge_adaptive(deployment.adaptive_allocations, request.adaptive))
-            return self.assignment_json(deployment)
+    def check_started(self, deployment: Deployment) -> None:
+        pass
 
 
 @mutant(family="errors", expects="errors.invalid-zero")

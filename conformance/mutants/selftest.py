@@ -1,10 +1,10 @@
 """``deployment-conformance selftest``: the suite proves its power on the mutants.
 
-The suite runs against the unmodified reference server (it must pass: no rule may fail)
-and against every mutant (each must be caught: a rule fails, or the run refuses to
-judge when that is what the mutant expects). Each target is served and judged in a
-process of its own (:mod:`conformance.mutants.worker`), two at a time by default, with
-a fixed seed so that two selftests give the same table. A short request timeout makes
+The suite runs against the unmodified reference server (it must pass: exchanges judged,
+no rule failed or errored) and against every mutant (each must be caught: a rule fails,
+or the run refuses to judge; a run that crashes catches nothing). Each target is served
+and judged in a process of its own (:mod:`conformance.mutants.worker`), two at a time by
+default, with a fixed seed so that two selftests give the same table. A short request timeout makes
 the mutant that never answers end its run instead of hanging it.
 
 Writes ``selftest.json`` and ``selftest.md`` under ``--report-dir`` (each target's own
@@ -29,12 +29,12 @@ from typing import Sequence
 
 from conformance.mutants.base import REGISTRY, UNJUDGED
 from conformance.mutants.worker import REFERENCE
+from conformance.results import EXIT_UNJUDGED
 
 DEFAULT_SEED = 20240601
 DEFAULT_MAX_EXAMPLES = 10
 DEFAULT_REQUEST_TIMEOUT = 3.0
 WALL_LIMIT = 600.0  # a run that takes longer is killed and counted as hung: the suite must end by itself
-EXIT_UNJUDGED = 3
 _FAILED_TEST = re.compile(r"\b(FAILED|ERROR|SUBFAILED)\b")
 
 
@@ -57,6 +57,8 @@ class Outcome:
     expects: str
     exit_code: int | None  # None: killed at the wall limit
     failed_rules: list[str] = field(default_factory=list)  # "rule.id (MUST)"
+    errored_rules: list[str] = field(default_factory=list)  # rules whose check raised: "rule.id (MUST)"
+    judged_exchanges: int = 0
     unjudged: str | None = None
     first_failure_s: float | None = None
     wall_s: float = 0.0
@@ -67,13 +69,17 @@ class Outcome:
 
     @property
     def verdict(self) -> str:
+        """Only a failed rule or a refusal to judge catches a mutant: a run that crashed
+        (exit 1 without a failed rule, exit 2) proves nothing, nor does a reference run
+        that judged nothing or whose checks raised."""
         if self.exit_code is None:
             return "hung"
         if self.is_reference:
-            return "pass" if self.exit_code == 0 and not self.failed_rules else "FALSE FAILURE"
-        if self.exit_code != 0 or self.failed_rules:
+            clean = self.exit_code == 0 and not self.failed_rules and not self.errored_rules
+            return "pass" if clean and self.judged_exchanges > 0 else "FALSE FAILURE"
+        if self.failed_rules or self.exit_code == EXIT_UNJUDGED:
             return "caught"
-        return "SURVIVED"
+        return "SURVIVED" if self.exit_code == 0 else "CRASHED"
 
     @property
     def ok(self) -> bool:
@@ -177,8 +183,10 @@ def _read_results(path: Path, outcome: Outcome) -> None:
     except (OSError, ValueError):
         outcome.unjudged = outcome.unjudged or "no results.json was written"
         return
-    outcome.failed_rules = [f"{rule['id']} ({rule['level']})" for rule in results.get("rules", [])
-                            if rule.get("outcome") == "fail"]
+    rules = results.get("rules", [])
+    outcome.failed_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == "fail"]
+    outcome.errored_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == "error"]
+    outcome.judged_exchanges = int(results.get("run", {}).get("judged_exchanges") or 0)
     outcome.unjudged = results.get("unjudged")
 
 
@@ -202,14 +210,24 @@ def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str
     ]
     for o in outcomes:
         seen = "-" if o.is_reference else ("yes" if o.expected_seen else "no")
-        found = ", ".join(o.failed_rules) or ""
-        if o.unjudged:
-            found = f"{found}; unjudged: {o.unjudged}" if found else f"unjudged: {o.unjudged}"
+        found = "; ".join(_findings(o))
         first = "-" if o.first_failure_s is None else f"{o.first_failure_s:g}"
         exit_code = "killed" if o.exit_code is None else str(o.exit_code)
         lines.append(f"| {o.name} | {o.family} | {o.verdict} | {exit_code} | {o.expects} | {seen} | "
                      f"{found.replace('|', '/')} | {first} | {o.wall_s:g} |")
     return "\n".join(lines) + "\n"
+
+
+def _findings(o: Outcome) -> list[str]:
+    """What the "failed rules / unjudged" cell says, including why a reference run did not pass."""
+    found = [", ".join(o.failed_rules)] if o.failed_rules else []
+    if o.errored_rules:
+        found.append(f"errored: {', '.join(o.errored_rules)}")
+    if o.unjudged:
+        found.append(f"unjudged: {o.unjudged}")
+    elif o.is_reference and o.judged_exchanges == 0:
+        found.append("no exchange judged")
+    return found
 
 
 def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict:

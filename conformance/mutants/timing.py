@@ -6,21 +6,16 @@ cannot judge, and it says so with exit code 3.
 
 from __future__ import annotations
 
-from conformance.mutants.base import UNJUDGED, AsgiApp, Receive, Scope, Send, UPDATE_PATH, mutant
-from conformance.reference.app import create_app
-from conformance.reference.config import ServerConfig
+from conformance.mutants.base import UNJUDGED, Receive, Rewrite, Scope, Send, UPDATE_PATH, mutant
 
 
 @mutant(family="time", expects=UNJUDGED)
-class UpdateNeverAnswers:
-    """The ``_update`` handler awaits a planner that is gone: no answer comes, whatever the ack ``timeout`` (§1.3)."""
+class UpdateNeverAnswers(Rewrite):
+    """The ``_update`` handler awaits a planner that is gone: no answer comes, whatever the ack ``timeout`` (§1.3).
 
-    def __init__(self, app: AsgiApp) -> None:
-        self.app = app
-
-    @classmethod
-    def build(cls, config: ServerConfig) -> AsgiApp:
-        return cls(create_app(config))
+    Overrides the whole call, not :meth:`Rewrite.request`: that can only answer, never stay silent.
+    Every other request goes straight to the reference app, unbuffered.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and UPDATE_PATH.match(scope["path"]):

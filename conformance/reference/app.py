@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from conformance.reference import errors, protocol
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
-from conformance.reference.endpoints import Api, Handler
+from conformance.reference.endpoints import BUILD_HASH, Api, Handler
 from conformance.reference.errors import EsError, SimpleError
 from conformance.reference.parsing import Call
 
@@ -71,11 +71,12 @@ class Dispatcher:
             raise SimpleError(400, f"no handler found for uri [{uri}] and method [{method}]")
         handler = route.handlers.get("GET" if method == "HEAD" else method)
         if handler is None:
-            allow = ",".join(route.allowed)
+            allowed = route.allowed
+            allow = ",".join(allowed)
             if method == "OPTIONS":
                 return Response(status_code=200, headers={"Allow": allow, **dict([protocol.PRODUCT_HEADER])})
             raise SimpleError(405, f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: "
-                                   f"[{', '.join(route.allowed)}]", {"Allow": allow})
+                                   f"[{', '.join(allowed)}]", {"Allow": allow})
         body = await request.body()
         protocol.check_content_type(request.headers.get("content-type"), bool(body), self.behaviour.compatible_majors)
         call = Call(method, path, uri, params, path_params, body, self.behaviour)
@@ -104,7 +105,7 @@ class Dispatcher:
         return None, {}
 
     def warning(self, messages: list[str]) -> str:
-        return ", ".join(f'299 Elasticsearch-{self.behaviour.version}-{"0" * 40} "{m}"' for m in messages)
+        return ", ".join(f'299 Elasticsearch-{self.behaviour.version}-{BUILD_HASH} "{m}"' for m in messages)
 
 
 def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" = None) -> Starlette:

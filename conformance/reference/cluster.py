@@ -26,6 +26,7 @@ from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
 
 INFERENCE_SERVICES = ("elasticsearch", "elser")
+"""Services whose endpoints deploy a trained model (§1.6 B); ``PUT _inference`` refuses any other."""
 
 
 class Cluster:
@@ -36,10 +37,14 @@ class Cluster:
         self.behaviour: Behaviour = behaviour_for(config.es_version)
         self.clock = clock
         self.lock = threading.RLock()
-        self.nodes: tuple[NodeSpec, ...] = config.nodes
         self.models: dict[str, TrainedModel] = {}
         self.deployments: dict[str, Deployment] = {}
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
+
+    @property
+    def nodes(self) -> tuple[NodeSpec, ...]:
+        """The ML nodes, in cluster order: fixed by the configuration."""
+        return self.config.nodes
 
     # -- capacity (§3.2) -------------------------------------------------------------------
 
@@ -251,8 +256,7 @@ class Cluster:
             self.validate_update(deployment, request, merged)
             if not self.has_updates(deployment, request, merged):
                 return self.assignment_json(deployment)  # C.5: before the state check
-            if deployment.state != "started":
-                raise errors.status_exception(409, "cannot update deployment that is not in [started] state")
+            self.check_started(deployment)
             self.apply_update(deployment, request, merged)
             return self.assignment_json(deployment)
 
@@ -270,12 +274,18 @@ class Cluster:
         if messages:
             raise errors.validation_failed(messages)
 
+    def check_started(self, deployment: Deployment) -> None:
+        """§1.6 C.6: only a ``started`` deployment can change. A method of its own so that a
+        mutant can drop exactly this 409 and no other (e.g. not the §1.6 B one)."""
+        if deployment.state != "started":
+            raise errors.status_exception(409, "cannot update deployment that is not in [started] state")
+
     def check_not_inference_owned(self, deployment_id: str) -> None:
         """§1.6 B (newest versions): deployments of inference endpoints are updated elsewhere."""
         if not self.behaviour.inference_endpoint_conflict:
             return
         endpoint = self.inference_endpoints.get(deployment_id)
-        if endpoint is not None and endpoint.service in INFERENCE_SERVICES:
+        if endpoint is not None:  # only INFERENCE_SERVICES endpoints exist: others are refused at PUT
             raise errors.status_exception(
                 409, f"Cannot update deployment [{deployment_id}] as it was created by inference endpoint "
                      f"[{deployment_id}]. This model deployment must be updated through the inference API.")
@@ -363,14 +373,13 @@ class Cluster:
 
     # -- stop ------------------------------------------------------------------------------------
 
-    def stop_deployments(self, pattern: str, allow_no_match: bool) -> list[str]:
+    def stop_deployments(self, pattern: str, allow_no_match: bool) -> None:
         with self.lock:
             matched = self.match_deployments(pattern)
             if not matched and not allow_no_match:
                 raise errors.missing_deployment(pattern)
             for deployment in matched:
                 self.remove_deployment(deployment)
-            return [d.deployment_id for d in matched]
 
     def match_deployments(self, pattern: str) -> list[Deployment]:
         found: dict[str, Deployment] = {}

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from conformance.reference import errors, parsing, views
-from conformance.reference.cluster import Cluster
-from conformance.reference.model import InferenceEndpoint, StartRequest, TrainedModel
+from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
+from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
 from conformance.reference.planner import human_bytes
-from conformance.reference.protocol import param_as_bool, param_as_int
+from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
 from conformance.reference.parsing import Call
 from conformance.reference.validation import start_errors
 
@@ -27,7 +27,8 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
-_BUILD_HASH = "0" * 40
+BUILD_HASH = "0" * 40
+"""The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Api:
     def root(self, call: Call) -> Action:
         version = {
             "number": str(self.behaviour.version), "build_flavor": "default", "build_type": "docker",
-            "build_hash": _BUILD_HASH, "build_date": "2026-01-01T00:00:00.000Z", "build_snapshot": False,
+            "build_hash": BUILD_HASH, "build_date": "2026-01-01T00:00:00.000Z", "build_snapshot": False,
             "lucene_version": "10.0.0", "minimum_wire_compatibility_version": "7.17.0",
             "minimum_index_compatibility_version": "7.0.0",
         }
@@ -115,7 +116,7 @@ class Api:
         }
         body = {"defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
                 "upgrade_mode": False,
-                "native_code": {"version": str(self.behaviour.version), "build_hash": _BUILD_HASH[:12]},
+                "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
                 "limits": limits}
         return lambda: (200, body)
 
@@ -138,9 +139,7 @@ class Api:
 
     def get_models(self, call: Call) -> Action:
         pattern = call.path_params.get("model_id", "_all")
-        allow_no_match = param_as_bool(call.params, "allow_no_match", True)
-        start = param_as_int(call.params, "from", 0) or 0
-        size = param_as_int(call.params, "size", 100) or 0
+        allow_no_match, start, size = _listing_params(call)
 
         def run() -> Result:
             models = self.matching_models(pattern, allow_no_match)
@@ -181,7 +180,7 @@ class Api:
 
     def put_definition(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
-        part = _path_int(call.path_params["part"], "part")
+        part = parse_int(call.path_params["part"], "part")
         body = call.json_body()
         problems = []
         definition = body.get("definition")
@@ -264,9 +263,7 @@ class Api:
 
     def stats(self, call: Call) -> Action:
         pattern = call.path_params.get("model_id", "_all")
-        allow_no_match = param_as_bool(call.params, "allow_no_match", True)
-        start = param_as_int(call.params, "from", 0) or 0
-        size = param_as_int(call.params, "size", 100) or 0
+        allow_no_match, start, size = _listing_params(call)
 
         def run() -> Result:
             entries = self.stats_entries(pattern, allow_no_match)
@@ -279,10 +276,12 @@ class Api:
         nodes = {node.id: node for node in cluster.nodes}
         with cluster.lock:
             cluster.settle_all()
+            by_model: dict[str, list[Deployment]] = {}
+            for deployment in cluster.deployments.values():
+                by_model.setdefault(deployment.model_id, []).append(deployment)
             entries = []
             for part in pattern.split(","):
-                deployments = cluster.match_deployments(part) if not _is_all(part) else list(
-                    cluster.deployments.values())
+                deployments = cluster.match_deployments(part)
                 models = cluster.find_models(part)
                 if not deployments and not models and (not _is_wildcard(part) or not allow_no_match):
                     raise errors.missing_model(part)
@@ -290,14 +289,12 @@ class Api:
                     model = cluster.models.get(deployment.model_id)
                     if model is not None:
                         entries.append(views.model_stats_json(model, deployment, nodes, self.behaviour))
-                deployed = {d.model_id for d in cluster.deployments.values()}
                 for model in models:
-                    if model.model_id not in deployed:
+                    own = by_model.get(model.model_id, [])
+                    if not own:
                         entries.append(views.model_stats_json(model, None, nodes, self.behaviour))
-                    elif not deployments:
-                        for deployment in cluster.deployments.values():
-                            if deployment.model_id == model.model_id:
-                                entries.append(views.model_stats_json(model, deployment, nodes, self.behaviour))
+                    elif not deployments:  # a model id matched no deployment id: list the model's deployments
+                        entries += [views.model_stats_json(model, d, nodes, self.behaviour) for d in own]
             return _unique(entries)
 
     # -- inference endpoints (§1.6 B) --------------------------------------------------------
@@ -308,7 +305,7 @@ class Api:
         body = call.json_body()
         service = body.get("service")
         settings = body.get("service_settings")
-        if service not in ("elasticsearch", "elser"):
+        if service not in INFERENCE_SERVICES:
             raise errors.status_exception(400, f"Unknown service [{service}] for model [{inference_id}]")
         if not isinstance(settings, dict) or not isinstance(settings.get("model_id"), str):
             raise errors.validation_failed(["[service_settings] does not contain the required setting [model_id]"])
@@ -358,16 +355,16 @@ def _check_id(name: str, value: str) -> None:
             "must start and end with alphanumeric"])
 
 
-def _path_int(text: str, name: str) -> int:
-    return param_as_int({name: text}, name) or 0
-
-
-def _is_all(pattern: str) -> bool:
-    return pattern in ("_all", "*", "")
+def _listing_params(call: Call) -> tuple[bool, int, int]:
+    """``allow_no_match``, ``from`` and ``size`` of the two listing endpoints, parsed (and
+    failing) in the same order, with Elasticsearch's defaults (``true``, 0, 100)."""
+    allow_no_match = param_as_bool(call.params, "allow_no_match", True)
+    return allow_no_match, param_as_int(call.params, "from", 0), param_as_int(call.params, "size", 100)
 
 
 def _is_wildcard(pattern: str) -> bool:
-    return _is_all(pattern) or "*" in pattern
+    """``_all``, empty or with a ``*``: may match nothing without a 404 when ``allow_no_match``."""
+    return pattern in ("_all", "") or "*" in pattern
 
 
 def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,13 +14,13 @@ from typing import Any, Callable
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
+from conformance.reference.protocol import INT_MAX, INT_MIN
 from conformance.reference.suggest import suggestion
 from conformance.reference.timevalue import parse_time_value
 from conformance.reference.xcontent import (END_OBJECT, FIELD_NAME, START_OBJECT,
                                             VALUE_BOOLEAN, VALUE_NULL, VALUE_NUMBER, VALUE_STRING,
                                             PullParser, Token)
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _JAVA_DOUBLE = re.compile(r"^[+-]?(NaN|Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?)$")
 
 # The token types each kind of field accepts (ES ``ObjectParser.ValueType``).

@@ -7,7 +7,8 @@ raising the exact Elasticsearch parse errors. Semantic validation lives in the c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Callable, TypeVar
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
@@ -20,6 +21,8 @@ from conformance.reference.xcontent import JsonSyntaxError, PullParser
 
 UPDATE_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
 START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
+
+_T = TypeVar("_T")
 
 
 AUTOSCALING_SETTINGS = ObjectSpec("autoscaling_settings", (
@@ -49,30 +52,31 @@ class Call:
 
     def parse_body(self, spec: ObjectSpec) -> dict[str, Any]:
         """``restRequest.contentParser()`` + ``ObjectParser``: 400 ``request body is required`` when empty."""
-        if not self.has_body:
-            raise errors.parse_exception("request body is required")
-        self.body_consumed = True
-        parsed = Parsed(warnings=self.warnings)
-        try:
-            parser = PullParser(self.body)
-            parse_object(spec, parser, parser.next_token(), parsed)
-        except JsonSyntaxError as error:
-            raise syntax_error(error, self.behaviour) from None
-        return parsed.values
+        parsed = Parsed(warnings=self.warnings)  # deprecation warnings land in the call's own list
+        return self._read_body(lambda parser: parse_object(spec, parser, parser.next_token(), parsed)).values
 
     def json_body(self) -> dict[str, Any]:
         """A required body read as a plain JSON object (for the set-up endpoints)."""
+        return self._read_body(_plain_object)
+
+    def _read_body(self, read: Callable[[PullParser], _T]) -> _T:
+        """What every body reader shares: the body is required, counts as read, and Jackson's
+        syntax errors become Elasticsearch's (§1.5); ``read`` does the rest."""
         if not self.has_body:
             raise errors.parse_exception("request body is required")
         self.body_consumed = True
         try:
-            parser = PullParser(self.body)
-            first = parser.next_token()
-            if first is None or first.kind != "START_OBJECT":
-                raise errors.x_content_parse(f"{first.location if first else '[1:1]'} Expected START_OBJECT")
-            return parser.read_value(first)
+            return read(PullParser(self.body))
         except JsonSyntaxError as error:
             raise syntax_error(error, self.behaviour) from None
+
+
+def _plain_object(parser: PullParser) -> dict[str, Any]:
+    """The whole body as a dict; a body that is not an object fails with ``Expected START_OBJECT``."""
+    first = parser.next_token()
+    if first is None or first.kind != "START_OBJECT":
+        raise errors.x_content_parse(f"{first.location if first else '[1:1]'} Expected START_OBJECT")
+    return parser.read_value(first)
 
 
 def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:
@@ -85,8 +89,12 @@ def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:
     return errors.x_content_parse(where + error.message, EsError(400, "json_parse_exception", error.message))
 
 
+@cache
 def update_parser(behaviour: Behaviour) -> ObjectSpec:
-    """§1.4: ``adaptive_allocations`` only from 8.16 (before, an unknown field)."""
+    """§1.4: ``adaptive_allocations`` only from 8.16 (before, an unknown field).
+
+    Cached: the spec depends only on the frozen behaviour, so it is built once per version.
+    """
     fields = [
         FieldSpec("model_id", "string"),
         FieldSpec("number_of_allocations", "int", deprecated_names=("model_threads",)),
@@ -141,7 +149,9 @@ def check_consistent_id(body_id: str | None, path_id: str) -> None:
                  "a URL argument")
 
 
+@cache
 def start_parser(behaviour: Behaviour) -> ObjectSpec:
+    """§1.7 ``_start`` body fields; cached per behaviour like :func:`update_parser`."""
     fields = [
         FieldSpec("model_id", "string"),
         FieldSpec("timeout", "string", convert=time_value("timeout")),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 from starlette.responses import Response
 
@@ -25,6 +25,7 @@ _MEDIA_TYPE = re.compile(
 _COMPATIBLE = re.compile(r"compatible-with\s*=\s*(\d+)", re.IGNORECASE)
 _JAVA_INT = re.compile(r"^[+-]?\d+$")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""Java ``int`` bounds, for query parameters here and body fields in :mod:`.objectparser`."""
 
 
 def check_content_type(header: str | None, has_body: bool, majors: Iterable[int]) -> None:
@@ -65,11 +66,21 @@ def check_unrecognized(path: str, given: Iterable[str], supported: Iterable[str]
     raise errors.illegal_argument(f"request [{path}] contains unrecognized parameter{plural}: {described}")
 
 
+@overload
+def param_as_int(params: dict[str, str], name: str, default: int) -> int: ...
+
+
+@overload
+def param_as_int(params: dict[str, str], name: str, default: None = None) -> int | None: ...
+
+
 def param_as_int(params: dict[str, str], name: str, default: int | None = None) -> int | None:
-    """``RestRequest.paramAsInt``: Java ``Integer.parseInt`` rules (§1.3)."""
-    if name not in params:
-        return default
-    text = params[name]
+    """``RestRequest.paramAsInt``: ``default`` when absent, else :func:`parse_int` (§1.3)."""
+    return parse_int(params[name], name) if name in params else default
+
+
+def parse_int(text: str, name: str) -> int:
+    """Java ``Integer.parseInt`` rules, failing with ``paramAsInt``'s message (also for path parts)."""
     if _JAVA_INT.match(text) and INT_MIN <= int(text) <= INT_MAX:
         return int(text)
     cause = EsError(400, "number_format_exception", f'For input string: "{text}"')

@@ -12,6 +12,7 @@ from conformance.reference.planner import memory_estimate
 from conformance.reference.versions import Behaviour
 
 ML_ROLES = ["ml", "remote_cluster_client"]
+_LOOPBACK = "127.0.0.1"
 
 
 def iso_instant(epoch_ns: int) -> str:
@@ -85,19 +86,28 @@ def node_attributes(node: NodeSpec) -> dict[str, str]:
     }
 
 
+def _node_identity(node: NodeSpec) -> dict[str, str]:
+    """The fields every rendering of a node starts with."""
+    return {"name": node.id, "ephemeral_id": f"{node.id}-ephemeral", "transport_address": f"{_LOOPBACK}:9300"}
+
+
 def node_json(node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
+    """A node of ``GET _nodes``."""
     return {
-        "name": node.id,
-        "ephemeral_id": f"{node.id}-ephemeral",
-        "transport_address": "127.0.0.1:9300",
-        "host": "127.0.0.1",
-        "ip": "127.0.0.1",
+        **_node_identity(node),
+        "host": _LOOPBACK,
+        "ip": _LOOPBACK,
         "version": str(behaviour.version),
         "build_flavor": "default",
         "build_type": "docker",
         "roles": list(ML_ROLES),
         "attributes": node_attributes(node),
     }
+
+
+def _stats_node(node: NodeSpec) -> dict[str, Any]:
+    """A node as ``_stats`` lists it per route: :func:`node_json` without host, ip, version and build."""
+    return {**_node_identity(node), "roles": list(ML_ROLES), "attributes": node_attributes(node)}
 
 
 def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], behaviour: Behaviour) -> dict[str, Any]:
@@ -127,8 +137,8 @@ def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], be
     }
     body.update({"error_count": 0, "inference_count": 0, "rejected_execution_count": 0, "timeout_count": 0,
                  "peak_throughput_per_minute": 0, "throughput_last_minute": 0})
-    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id], behaviour)
-                     for node_id, route in deployment.routes.items() if node_id in nodes]
+    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id])  # routes exist on known nodes only
+                     for node_id, route in deployment.routes.items()]
     return body
 
 
@@ -139,13 +149,12 @@ def _allocation_state(count: int, target: int) -> str:
     return "started" if count < target else "fully_allocated"
 
 
-def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
+def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec) -> dict[str, Any]:
     routing_state: dict[str, Any] = {"routing_state": route.state}
     if route.reason:
         routing_state["reason"] = route.reason
     entry: dict[str, Any] = {
-        "node": {node_id: {key: value for key, value in node_json(node, behaviour).items()
-                           if key in ("name", "ephemeral_id", "transport_address", "roles", "attributes")}},
+        "node": {node_id: _stats_node(node)},
         "routing_state": routing_state,
         "inference_count": 0,
         "error_count": 0,

@@ -59,7 +59,7 @@ class _Frame:
     kind: str  # START_OBJECT or START_ARRAY
     line: int
     col: int
-    expect: str  # "first", "value", "comma", "name", "colon"
+    expect: str  # "first" (just opened), "value" (objects only: after a field name), "comma"
     keys: set[str]
 
 
@@ -152,8 +152,8 @@ class PullParser:
     def _in_object(self, frame: _Frame) -> Token:
         if frame.expect == "value":
             return self._value_token()
-        char = self._peek()
-        if frame.expect in ("first", "comma") and char == "}":
+        char = self._peek()  # expecting "first" or "comma" here
+        if char == "}":
             return self._close(frame)
         if frame.expect == "comma":
             if char != ",":
@@ -174,8 +174,8 @@ class PullParser:
         return Token(FIELD_NAME, name, line, col)
 
     def _in_array(self, frame: _Frame) -> Token:
-        char = self._peek()
-        if frame.expect in ("first", "comma") and char == "]":
+        char = self._peek()  # an array frame only ever expects "first" or "comma"
+        if char == "]":
             return self._close(frame)
         if frame.expect == "comma":
             if char != ",":
