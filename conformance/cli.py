@@ -7,7 +7,7 @@ writes the reports and maps the results to an exit code (DESIGN "Command-line co
 3 the run could not judge. Every error is one line on stderr, never a usage dump.
 
 Secrets reach the pytest session through ``DC_*`` environment variables of this
-process, never through its argument list.
+process, never through its argument list; so does the context the pre-flight discovered.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from conformance.results import (
     load_baseline,
     results_from_dict,
 )
-from conformance.target import ConfigError, SetupError, TargetConfig
+from conformance.context import Context
+from conformance.target import ENV_NAMES, SECRET_FIELDS, ConfigError, SetupError, TargetConfig, flags_of
 
 PROG = "deployment-conformance"
-SECRET_ENV = {"api_key": "DC_API_KEY", "password": "DC_PASSWORD", "bearer_token": "DC_BEARER_TOKEN"}
+SECRET_ENV = {name: ENV_NAMES[name] for name in sorted(SECRET_FIELDS)}
 
 
 class UsageError(Exception):
@@ -146,7 +147,8 @@ def _seconds(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped
         except ValueError:
             value = -1.0
         if not value >= 0 or (value == 0 and not allow_zero) or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive number of seconds")
+            kind = "a non-negative" if allow_zero else "a positive"
+            raise argparse.ArgumentTypeError(f"{flag} must be {kind} number of seconds")
         return value
 
     return parse
@@ -171,28 +173,21 @@ def _run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
-        _preflight(config, args.profile)
-        with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _secret_environment(config):
+        ctx = _preflight(config, args.profile)
+        with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
             results_file = os.path.join(scratch, "results.json")
             status = _pytest(_pytest_args(args, url, run_id, seed, results_file))
             results = _read_results(results_file, status)
     results = apply_baseline(results, baseline)
-    written = write_reports(results, args.report_dir, scrubber(config.secrets()))
-    print(scrubber(config.secrets())(_summary(results, written["report.html"])))
+    scrub = scrubber(config.secrets())
+    written = write_reports(results, args.report_dir, scrub)
+    print(scrub(_summary(results, written["report.html"])))
     return results.exit_code
-
-
-def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "url": args.target, "api_key": args.api_key, "user": args.user, "password": args.password,
-        "bearer_token": args.bearer_token, "ca_cert": args.ca_cert, "insecure": args.insecure,
-        "read_timeout": args.request_timeout,
-    }
 
 
 def _target_config(args: argparse.Namespace) -> TargetConfig:
     try:
-        return TargetConfig.from_sources(_flags(args))
+        return TargetConfig.from_sources(flags_of(args))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -237,13 +232,12 @@ def _baseline(path: str | None) -> frozenset[str]:
 def _check_select(expression: str | None) -> None:
     if expression is None:
         return
-    import conformance.rules  # noqa: F401 - registers every rule family
     from conformance.rules.base import CATALOGUE
     from conformance.suite.runner import select_rules
 
     if not [p for p in expression.split(",") if p.strip()]:
         raise UsageError("--select needs at least one pattern")
-    if len(CATALOGUE) and not select_rules(CATALOGUE, expression):
+    if not select_rules(CATALOGUE, expression):
         raise UsageError(f"--select {expression!r} matches no rule id or family")
 
 
@@ -273,23 +267,28 @@ def _target_url(config: TargetConfig, server_config: Any) -> Iterator[str]:
         yield url
 
 
-def _preflight(config: TargetConfig, profile: str) -> None:
-    """Fail fast, with one line, when the target cannot be read (exit 3)."""
+def _preflight(config: TargetConfig, profile: str) -> Context:
+    """Fail fast, with one line, when the target cannot be read (exit 3); return what it is."""
     from conformance.discovery import discover
     from conformance.target import Target
 
     with Target(config) as target:
-        discover(target, profile)
+        return discover(target, profile)
 
 
 @contextlib.contextmanager
-def _secret_environment(config: TargetConfig) -> Iterator[None]:
-    """Hand credentials to the pytest session (and its xdist workers) through the environment."""
+def _session_environment(config: TargetConfig, ctx: Context) -> Iterator[None]:
+    """Hand credentials and the discovered context to the pytest session (and its xdist
+    workers) through the environment: secrets stay out of argument lists, and the
+    session need not discover the target a second time."""
+    from conformance.discovery import CONTEXT_ENV, context_to_dict
+
     values = {env: getattr(config, name) for name, env in SECRET_ENV.items() if getattr(config, name)}
     if config.user is not None:
         values["DC_USER"] = config.user
     if config.ca_cert is not None:
         values["DC_CA_CERT"] = config.ca_cert
+    values[CONTEXT_ENV] = json.dumps(context_to_dict(ctx))
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

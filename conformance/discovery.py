@@ -5,10 +5,15 @@ its ML nodes and their allocated processors (capacity comes from ``GET _nodes``,
 from the machine the suite runs on, DESIGN "Capacity comes from the target"), its ML
 limits and whether it could scale up (§1.6 C.8: that decides between 429 and a partial
 200 for an over-capacity increase).
+
+What discovery learned travels as JSON (:func:`context_to_dict`): from pytest-xdist
+workers to the controller, into the results file, and from the CLI, which discovers
+before it starts pytest, to the pytest session (``DC_CONTEXT``), so it is read once.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Mapping
 
 from conformance.context import Context, MlNode, Version
@@ -16,6 +21,7 @@ from conformance.exchange import Exchange, Intent
 from conformance.target import SetupError, Target
 
 SETUP = Intent("other", detail="discovery")
+CONTEXT_ENV = "DC_CONTEXT"
 
 
 def discover(target: Target, profile: str = "auto") -> Context:
@@ -35,6 +41,29 @@ def discover(target: Target, profile: str = "auto") -> Context:
         scaling_possible=scaling,
         limits=limits,
         reported_version=version,
+    )
+
+
+def context_to_dict(ctx: Context) -> dict[str, Any]:
+    """``ctx`` as JSON-encodable values; :func:`context_from_dict` reads it back."""
+    data = asdict(ctx)
+    data["version"] = str(ctx.version)
+    data["reported_version"] = str(ctx.reported_version) if ctx.reported_version else None
+    data["features"] = sorted(ctx.features)
+    data["limits"] = dict(ctx.limits)
+    return data
+
+
+def context_from_dict(data: Mapping[str, Any]) -> Context:
+    return Context(
+        version=Version.parse(data["version"]),
+        flavor=data["flavor"],
+        profile=data["profile"],
+        features=frozenset(data["features"]),
+        nodes=tuple(MlNode(**node) for node in data["nodes"]),
+        scaling_possible=data["scaling_possible"],
+        limits=data["limits"],
+        reported_version=Version.parse(data["reported_version"]) if data.get("reported_version") else None,
     )
 
 

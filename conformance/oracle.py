@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from conformance.context import Context
 from conformance.exchange import DeploymentInfo, Request, Snapshot
+from conformance.update_request import ABSENT, body_field, int_field, path_id, query_value, requested_allocations
 
 ADAPTIVE_KEYS = ("enabled", "min_number_of_allocations", "max_number_of_allocations")
 BODY_FIELDS = frozenset({"model_id", "number_of_allocations", "model_threads", "adaptive_allocations", "timeout"})
@@ -36,8 +37,7 @@ OTHER_XCONTENT_TYPES = frozenset({
 })
 TIME_VALUE = re.compile(r"-1|0|\d+(nanos|micros|ms|s|m|h|d)")
 FRACTIONAL_TIME_VALUE = re.compile(r"\d+\.\d+(nanos|micros|ms|s|m|h|d)")
-_UPDATE_PATH = re.compile(r"^/_ml/trained_models/(?P<id>[^/]+)/deployment/_update/?$")
-NOT_SENT: Any = object()  # a body field the request did not send (distinct from JSON null)
+UNKNOWN: Any = object()  # settings after a call whose answer (200 or 429) the oracle cannot tell
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,13 @@ class Prediction:
     unknown settings allow more than one). ``number_of_allocations`` and
     ``adaptive_allocations`` are the stored values after the call (``None`` for the
     count when it cannot be known; adaptive settings in their output form, ``None``
-    when unset). ``certain`` is ``False`` when the model lacks facts to judge by.
+    when unset, :data:`UNKNOWN` when they cannot be known). ``certain`` is ``False``
+    when the model lacks facts to judge by.
     """
 
     statuses: frozenset[int]
     number_of_allocations: int | None
-    adaptive_allocations: Mapping[str, Any] | None
+    adaptive_allocations: Any  # Mapping[str, Any] | None | UNKNOWN
     changes_state: bool
     certain: bool
     why: str
@@ -85,8 +86,7 @@ def predict_update(
     call. Without ``before`` the existence, state and stored count come from
     ``deployment.last_assignment`` and the prediction is marked uncertain.
     """
-    found = _UPDATE_PATH.match(request.path)
-    target_id = found.group("id") if found else ""
+    target_id = path_id(request) or ""
     stored = _stored(target_id, deployment, before)
     rejected = _transport(request) or _parse(request, target_id, ctx)
     if rejected is not None:
@@ -105,14 +105,15 @@ def predict_update(
 @dataclass(frozen=True)
 class _Sent:
     number_of_allocations: int | None
-    adaptive_allocations: Any  # NOT_SENT, None (reset) or the raw object
+    adaptive_allocations: Any  # ABSENT, None (reset) or the raw object
 
 
 def _stored(target_id: str, deployment: DeploymentInfo | None, before: Snapshot | None) -> _Stored:
     last = deployment.last_assignment if deployment else None
     params = (last or {}).get("task_parameters") or {}
     observed = before.get(target_id) if before is not None else None
-    adaptive = observed.adaptive_allocations if observed and observed.adaptive_allocations is not None else (last or {}).get("adaptive_allocations")
+    # Stats leave unset settings out, so an observed deployment without them has none.
+    adaptive = observed.adaptive_allocations if observed is not None else (last or {}).get("adaptive_allocations")
     return _Stored(
         exists=observed is not None if before is not None else deployment is not None,
         number_of_allocations=(
@@ -164,9 +165,9 @@ def _parse(request: Request, target_id: str, ctx: Context) -> _Rejection | None:
             if not TIME_VALUE.fullmatch(value):
                 return _reject(400, None, f"§1.5: {name}={value!r} is no time value")
     query_allowed = ctx.has("query_number_of_allocations")
-    query_count = dict(request.query).get("number_of_allocations") if query_allowed else None
+    query_count = query_value(request, "number_of_allocations") if query_allowed else None
     if query_count is not None:
-        if not re.fullmatch(r"[+-]?\d+", query_count) or not -2**31 <= int(query_count) < 2**31:
+        if requested_allocations(request) is None:
             return _reject(400, "illegal_argument_exception", "§1.3: the query count is no int")
     else:
         body_error = _parse_body(request, target_id, ctx)
@@ -199,10 +200,10 @@ def _parse_body(request: Request, target_id: str, ctx: Context) -> _Rejection | 
     if unknown:
         return _reject(400, "x_content_parse_exception", f"§1.4: unknown field [{unknown[0]}]")
     for name in ("number_of_allocations", "model_threads"):
-        if name in doc and _as_int(doc[name]) is None:
+        if name in doc and int_field(doc[name]) is None:
             return _reject(400, "x_content_parse_exception", f"§1.5: {name} {doc[name]!r} is no int")
-    adaptive = doc.get("adaptive_allocations", NOT_SENT)
-    if adaptive is not NOT_SENT and adaptive is not None:
+    adaptive = doc.get("adaptive_allocations", ABSENT)
+    if adaptive is not ABSENT and adaptive is not None:
         problem = _adaptive_parse_problem(adaptive)
         if problem:
             return _reject(400, "x_content_parse_exception", f"§1.4: {problem}")
@@ -225,36 +226,14 @@ def _adaptive_parse_problem(adaptive: Any) -> str | None:
             return f"[autoscaling_settings] unknown field [{key}]"
         if key == "enabled" and value is not None and not isinstance(value, bool):
             return "adaptive_allocations.enabled is no boolean"
-        if key != "enabled" and value is not None and _as_int(value) is None:
+        if key != "enabled" and value is not None and int_field(value) is None:
             return f"adaptive_allocations.{key} is no int"
     return None
 
 
-def _as_int(value: Any) -> int | None:
-    """Elasticsearch's coercing int parse (§1.4): numbers truncate, numeric strings parse."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        number = value
-    elif isinstance(value, str):
-        try:
-            number = float(value) if not re.fullmatch(r"[+-]?\d+", value.strip()) else int(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if number != number or abs(number) >= 2**31:
-        return None
-    return int(number)
-
-
 def _sent(request: Request) -> _Sent:
-    query_count = dict(request.query).get("number_of_allocations")
-    if query_count is not None:
-        return _Sent(int(query_count), NOT_SENT)
-    doc = request.json() or {}
-    raw = doc.get("number_of_allocations", doc.get("model_threads"))
-    return _Sent(_as_int(raw) if raw is not None else None, doc.get("adaptive_allocations", NOT_SENT))
+    """What a request that passed parsing asks for (a query count comes without a body)."""
+    return _Sent(requested_allocations(request), body_field(request, "adaptive_allocations"))
 
 
 def _validate(sent: _Sent, stored: _Stored, ctx: Context) -> _Rejection | None:
@@ -280,7 +259,7 @@ def _validate(sent: _Sent, stored: _Stored, ctx: Context) -> _Rejection | None:
 
 def _bound(settings: Mapping[str, Any], key: str) -> int | None:
     """A min/max bound, ``None`` when unset (JSON null and -1 both mean unset, §1.4)."""
-    value = _as_int(settings.get(key))
+    value = int_field(settings.get(key))
     return None if value is None or value == -1 else value
 
 
@@ -297,7 +276,7 @@ def _bounds_problem(settings: Mapping[str, Any]) -> str | None:
 
 def merge_adaptive(stored: Mapping[str, Any] | None, sent: Any) -> Mapping[str, Any] | None:
     """Adaptive settings after an update (§1.4): absent keeps, null resets, objects merge by field."""
-    if sent is NOT_SENT:
+    if sent is ABSENT:
         return stored
     if sent is None:
         return None
@@ -357,7 +336,8 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
         return _unchanged(stored, frozenset({429}), "status_exception", why + " and scaling is not possible")
     if ctx.scaling_possible is True:
         return Prediction(frozenset({200}), count, merged, True, certain, why + "; scaling is possible: partial 200")
-    return Prediction(frozenset({200, 429}), None, None, True, certain, why + "; scaling possibility unknown")
+    settings = merged if merged == stored.adaptive_allocations else UNKNOWN  # a 429 keeps the stored ones
+    return Prediction(frozenset({200, 429}), None, settings, True, certain, why + "; scaling possibility unknown")
 
 
 def allocatable(ctx: Context, before: Snapshot, deployment_id: str, threads_per_allocation: int) -> int:

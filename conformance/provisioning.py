@@ -26,6 +26,7 @@ SETUP = Intent("other", detail="provisioning")
 DEPLOYMENT_IDS_SINCE = Version(8, 8)  # §1.2: before 8.8 the deployment id is the model id
 ADAPTIVE_SINCE = Version(8, 16)  # §1.4: adaptive allocations generally usable from 8.16.0
 INFERENCE_PATH = "/_inference/text_embedding"
+STATS_PATH = "/_ml/trained_models/_stats"
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class Provisioner:
         return problems
 
     def _restore(self, adopted: AdoptedDeployment) -> list[str]:
-        path = f"/_ml/trained_models/{adopted.deployment_id}/deployment/_update"
+        path = update_path(adopted.deployment_id)
         if self.version < ADAPTIVE_SINCE:
             return self._attempt("POST", path, json={"number_of_allocations": adopted.number_of_allocations})
         if adopted.adaptive_allocations:
@@ -173,7 +174,7 @@ class Provisioner:
         )
 
     def _live_prefixed_deployments(self) -> list[str]:
-        exchange = self.target.request("GET", "/_ml/trained_models/_stats", intent=SETUP)
+        exchange = self.target.request("GET", STATS_PATH, intent=SETUP)
         body = exchange.response.json() if exchange.response is not None else None
         if not isinstance(body, Mapping):
             return []
@@ -200,6 +201,10 @@ class Provisioner:
             reason = _reason(exchange.response.json())
             raise SetupError(f"{method} {path} answered HTTP {exchange.response.status}{reason}")
         return json_of(exchange, f"{method} {path}")
+
+
+def update_path(deployment_id: str) -> str:
+    return f"/_ml/trained_models/{deployment_id}/deployment/_update"
 
 
 def _reason(body: Any) -> str:

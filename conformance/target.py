@@ -10,6 +10,7 @@ report, log, curl command or ``repr`` can leak them.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json as jsonlib
 import os
@@ -36,6 +37,15 @@ ENV_NAMES: Mapping[str, str] = {
     "read_timeout": "DC_REQUEST_TIMEOUT",
 }
 SECRET_FIELDS = frozenset({"api_key", "password", "bearer_token"})
+
+
+def flags_of(options: argparse.Namespace) -> dict[str, Any]:
+    """The target flags of the CLI or of pytest (same option names) as ``from_sources`` wants them."""
+    return {
+        "url": options.target, "api_key": options.api_key, "user": options.user, "password": options.password,
+        "bearer_token": options.bearer_token, "ca_cert": options.ca_cert, "insecure": options.insecure,
+        "read_timeout": options.request_timeout,
+    }
 
 
 class SetupError(Exception):
@@ -142,7 +152,6 @@ class Target:
             timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
             transport=transport,
         )
-        self.sent = 0
 
     def __repr__(self) -> str:
         return f"Target({self.base_url!r})"
@@ -170,7 +179,6 @@ class Target:
             body=body,
         )
         started = time.monotonic()
-        self.sent += 1
         try:
             answer = self._client.send(outgoing)
         except httpx.TimeoutException as exc:

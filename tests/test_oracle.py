@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.oracle import NOT_SENT, allocatable, merge_adaptive, others_changed, predict_update
+from conformance.oracle import UNKNOWN, allocatable, merge_adaptive, others_changed, predict_update
+from conformance.update_request import ABSENT, requested_allocations
 from rules.factories import NODE, NODE_B, assignment, context, info, observation, request, snapshot
 
 STARTED = snapshot(observation(1))
@@ -23,6 +24,8 @@ ADAPTIVE_ON = {"enabled": True, "min_number_of_allocations": 1, "max_number_of_a
         ("unknown field", request({"foo": 1}), STARTED, "9.3", {400}, "x_content_parse_exception"),
         ("threads are not updatable", request({"threads_per_allocation": 2}), STARTED, "9.3", {400}, "x_content_parse_exception"),
         ("boolean count", request({"number_of_allocations": True}), STARTED, "9.3", {400}, "x_content_parse_exception"),
+        ("Java's int minimum parses", request({"number_of_allocations": -2**31}), STARTED, "9.3", {400}, "action_request_validation_exception"),
+        ("beyond Java's int maximum before truncation", request({"number_of_allocations": 2**31 - 0.5}), STARTED, "9.3", {400}, "x_content_parse_exception"),
         ("inconsistent model_id", request({"model_id": "x", "number_of_allocations": 2}), STARTED, "9.3", {400}, "status_exception"),
         ("query param unknown before 8.15", request({"number_of_allocations": 2}, query="number_of_allocations=2"), STARTED, "8.11", {400}, "illegal_argument_exception"),
         ("query and body", request({}, query="number_of_allocations=2"), STARTED, "8.15", {400}, "illegal_argument_exception"),
@@ -96,6 +99,25 @@ def test_low_priority_is_exempt_from_processor_capacity_before_the_fix() -> None
     assert normal.statuses == {429}
 
 
+@pytest.mark.parametrize(
+    ("query", "statuses", "count"),
+    [
+        ("number_of_allocations=%2B2", {200}, 2),  # Integer.parseInt takes a sign
+        ("number_of_allocations=+2", {400}, None),  # an unencoded + decodes to a space
+        ("number_of_allocations=abc&number_of_allocations=3", {200}, 3),  # a repeated parameter: the last counts
+        ("number_of_allocations=3&number_of_allocations=abc", {400}, None),
+    ],
+)
+def test_query_count_is_read_as_the_reference_server_reads_it(query, statuses, count) -> None:
+    """§1.3: the oracle and the rules read ``?number_of_allocations`` with one reader, as the
+    reference server does (``dict(parse_qsl(...))``, then ``Integer.parseInt``)."""
+    req = request(query=query)
+    predicted = predict_update(req, info(assignment(1)), STARTED, context("8.15"))
+    assert predicted.statuses == frozenset(statuses), predicted.why
+    assert requested_allocations(req) == count
+    assert predicted.number_of_allocations == (count or 1)
+
+
 def test_increase_predicts_the_new_count() -> None:
     predicted = predict_update(request({"number_of_allocations": "3"}), info(assignment(1)), STARTED, context())
     assert (predicted.statuses, predicted.number_of_allocations, predicted.changes_state) == ({200}, 3, True)
@@ -114,7 +136,7 @@ def test_without_a_snapshot_the_prediction_is_uncertain() -> None:
 @pytest.mark.parametrize(
     ("stored", "sent", "expected"),
     [
-        (ADAPTIVE_ON, NOT_SENT, ADAPTIVE_ON),
+        (ADAPTIVE_ON, ABSENT, ADAPTIVE_ON),
         (ADAPTIVE_ON, None, None),
         (None, {"max_number_of_allocations": 4}, {"enabled": False, "max_number_of_allocations": 4}),
         (ADAPTIVE_ON, {"max_number_of_allocations": 8}, {**ADAPTIVE_ON, "max_number_of_allocations": 8}),
@@ -131,6 +153,18 @@ def test_adaptive_settings_after_an_update() -> None:
     predicted = predict_update(request({"adaptive_allocations": {"enabled": False}}), info(assignment(1)), before, context())
     assert predicted.statuses == {200}
     assert predicted.adaptive_allocations == {"enabled": False, "min_number_of_allocations": 1, "max_number_of_allocations": 4}
+
+
+def test_settings_after_an_over_capacity_call_of_unknown_outcome() -> None:
+    """With scaling unknown, 200 stores the merged settings and 429 keeps the stored ones:
+    the oracle knows them only when both are the same."""
+    stored = {"enabled": False, "max_number_of_allocations": 4}
+    before = snapshot(observation(1, adaptive=stored))
+    count_only = predict_update(request({"number_of_allocations": 9}), info(assignment(1)), before, context(scaling_possible=None))
+    assert count_only.statuses == {200, 429} and count_only.adaptive_allocations == stored, count_only.why
+    both = predict_update(request({"number_of_allocations": 9, "adaptive_allocations": {"max_number_of_allocations": 8}}),
+                          info(assignment(1)), before, context(scaling_possible=None))
+    assert both.statuses == {200, 429} and both.adaptive_allocations is UNKNOWN, both.why
 
 
 def test_other_deployments_changing_makes_a_call_uncertain() -> None:

@@ -7,40 +7,47 @@ them; leaving the field out keeps them. The expected result comes from the oracl
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.oracle import NOT_SENT, merge_adaptive, output_form
+from conformance.oracle import merge_adaptive, output_form
 from conformance.rules.base import Level, rule
-from conformance.rules.reading import ABSENT, assignment_in, body_field, error_in, requested_allocations
+from conformance.rules.invalid_cases import ADAPTIVE_CONFLICT
+from conformance.rules.reading import (
+    ABSENT,
+    adaptive_enabled,
+    adaptive_settings,
+    assignment_in,
+    body_field,
+    error_in,
+    last_assignment,
+    requested_allocations,
+    stats_entries,
+)
 
 FEATURE = ["adaptive_allocations"]
 SOURCE = "§1.4"
 
 
-def _last(ex: Exchange) -> Mapping[str, Any] | None:
-    return ex.intent.deployment.last_assignment if ex.intent.deployment else None
-
-
 def _stored(ex: Exchange) -> Mapping[str, Any] | None:
-    settings = (_last(ex) or {}).get("adaptive_allocations")
+    settings = adaptive_settings(last_assignment(ex))
     return output_form(settings) if isinstance(settings, Mapping) else None
 
 
 def _sent(ex: Exchange) -> Any:
-    sent = body_field(ex.request, "adaptive_allocations")
-    return NOT_SENT if sent is ABSENT else sent
+    return body_field(ex.request, "adaptive_allocations")
 
 
 def _update_200_after(ex: Exchange, ctx: Context) -> bool:
-    last = _last(ex)
+    last = last_assignment(ex)
     return (ex.intent.kind == "update" and assignment_in(ex.response) is not None
             and last is not None and "adaptive_allocations" in last)
 
 
 @rule("adaptive.merge", level=Level.MUST, source=SOURCE, requires=FEATURE,
-      applies=lambda ex, ctx: _update_200_after(ex, ctx) and body_field(ex.request, "adaptive_allocations") is not ABSENT)
+      applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is not ABSENT)
 def merge(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Sent settings merge field by field into the stored ones; null resets them to null."""
     expected = merge_adaptive(_stored(ex), _sent(ex))
@@ -50,7 +57,7 @@ def merge(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("adaptive.absent-keeps", level=Level.MUST, source=SOURCE, requires=FEATURE,
-      applies=lambda ex, ctx: _update_200_after(ex, ctx) and body_field(ex.request, "adaptive_allocations") is ABSENT)
+      applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is ABSENT)
 def absent_keeps(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An update without adaptive_allocations keeps the stored settings."""
     got = assignment_in(ex.response).get("adaptive_allocations", ABSENT)
@@ -63,11 +70,9 @@ def _returned_settings(ex: Exchange) -> Iterator[tuple[str, Any]]:
     if assignment is not None and isinstance(assignment.get("adaptive_allocations"), dict):
         yield "$.assignment.adaptive_allocations", assignment["adaptive_allocations"]
     doc = ex.response.json() if ex.response is not None and ex.response.status == 200 else None
-    entries = doc.get("trained_model_stats") if isinstance(doc, dict) else None
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        stats = entry.get("deployment_stats") if isinstance(entry, dict) else None
-        if isinstance(stats, dict) and isinstance(stats.get("adaptive_allocations"), dict):
-            yield f"$.trained_model_stats[{index}].deployment_stats.adaptive_allocations", stats["adaptive_allocations"]
+    for path, stats in stats_entries(doc):
+        if isinstance(stats.get("adaptive_allocations"), dict):
+            yield f"{path}.adaptive_allocations", stats["adaptive_allocations"]
 
 
 def _returns_settings(ex: Exchange, ctx: Context) -> bool:
@@ -99,10 +104,9 @@ def bounds(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 def _count_while_enabled(ex: Exchange, ctx: Context) -> bool:
-    if ex.intent.kind != "update" or _last(ex) is None or requested_allocations(ex.request) is None:
+    if ex.intent.kind != "update" or last_assignment(ex) is None or requested_allocations(ex.request) is None:
         return False
-    merged = merge_adaptive(_stored(ex), _sent(ex))
-    return bool(merged and merged.get("enabled"))
+    return adaptive_enabled(merge_adaptive(_stored(ex), _sent(ex)))
 
 
 @rule("adaptive.count-rejected-while-enabled", level=Level.MUST, source="§1.6 C.3", requires=FEATURE,
@@ -113,5 +117,5 @@ def count_rejected_while_enabled(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"HTTP status: expected 400 (adaptive allocations are enabled, the count is the scaler's), got {ex.response.status}"
         return
     error = error_in(ex.response)
-    if "cannot be set if adaptive allocations is enabled" not in ((error.reason if error else None) or ""):
+    if not re.search(ADAPTIVE_CONFLICT, (error.reason if error else None) or ""):
         yield f"$.error.reason: expected '[number_of_allocations] cannot be set if adaptive allocations is enabled', got {error.reason if error else None!r}"

@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 from conformance.context import Context, Version
 from conformance.exchange import Exchange
+from conformance.rules.reading import assignment_in, is_update_call
 
 
 class Level(str, enum.Enum):
@@ -131,6 +132,19 @@ def intent_is(*kinds: str) -> Applies:
     """An ``applies`` that selects exchanges by intent kind."""
     wanted = frozenset(kinds)
     return lambda exchange, ctx: exchange.intent.kind in wanted
+
+
+def update_answer(status_test: Callable[[int], bool]) -> Applies:
+    """An ``applies`` that selects answers to ``_update`` calls (any intent) by status."""
+    return lambda ex, ctx: ex.response is not None and is_update_call(ex.request) and status_test(ex.response.status)
+
+
+UPDATE_KINDS = frozenset({"update", "update-not-started"})  # valid updates of a deployment the suite started
+
+
+def answered_200(ex: Exchange, ctx: Context) -> bool:
+    """An ``applies`` for valid updates answered 200 with an assignment to judge."""
+    return ex.intent.kind in UPDATE_KINDS and assignment_in(ex.response) is not None
 
 
 def evaluate(rule_: Rule, exchange: Exchange, ctx: Context) -> Verdict | None:

@@ -13,13 +13,14 @@ from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import Exchange, Snapshot
-from conformance.oracle import allocatable, others_changed, used_processors
-from conformance.rules.base import Level, intent_is, rule
+from conformance.oracle import allocatable, merge_adaptive, others_changed, used_processors
+from conformance.rules.base import Level, answered_200, intent_is, rule, update_answer
 from conformance.rules.reading import (
+    adaptive_enabled,
     addressed_deployment,
     assignment_in,
+    body_field,
     error_in,
-    is_update_call,
     requested_allocations,
     route_total,
     routes,
@@ -31,11 +32,7 @@ NOT_ENOUGH = "Could not update deployment because there are not enough resources
 REASON_SEGMENT = re.compile(
     r"No ML nodes exist in the cluster|Could not assign \(more\) allocations on node \[[^\]]+\]\. Reason: .+"
 )
-UPDATE_KINDS = frozenset({"update", "update-not-started"})
-
-
-def _assignment_200(ex: Exchange, ctx: Context) -> bool:
-    return ex.intent.kind in UPDATE_KINDS and assignment_in(ex.response) is not None
+_TOO_MANY = update_answer(lambda status: status == 429)
 
 
 def _stable_cluster(ex: Exchange) -> bool:
@@ -50,7 +47,7 @@ def reason_problems(reason: Any) -> list[str]:
             for segment in reason.split("|") if not REASON_SEGMENT.fullmatch(segment)]
 
 
-@rule("capacity.targets-within-requested", level=Level.SHOULD, source="§3.5-10", applies=_assignment_200)
+@rule("capacity.targets-within-requested", level=Level.SHOULD, source="§3.5-10", applies=answered_200)
 def targets_within_requested(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Σ routing_table.*.target_allocations (stopping routes aside) <= task_parameters.number_of_allocations."""
     assignment = assignment_in(ex.response)
@@ -65,7 +62,7 @@ def _others_snapshot(ex: Exchange) -> Snapshot | None:
 
 
 @rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11",
-      applies=lambda ex, ctx: _assignment_200(ex, ctx) and _others_snapshot(ex) is not None
+      applies=lambda ex, ctx: answered_200(ex, ctx) and _others_snapshot(ex) is not None
       and task_parameter(assignment_in(ex.response), "priority") != "low" and _stable_cluster(ex))
 def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Per node, target × threads of this deployment plus other normal deployments' use <= processor capacity."""
@@ -83,10 +80,6 @@ def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
                    f"processors of other deployments exceeds the node's {node.processor_capacity} processors")
 
 
-def _adaptive_enabled(settings: object) -> bool:
-    return isinstance(settings, dict) and settings.get("enabled") is True
-
-
 def _over_capacity(ex: Exchange, ctx: Context) -> bool:
     deployment = ex.intent.deployment
     if ex.intent.kind != "update" or deployment is None or ex.before is None or deployment.priority == "low":
@@ -95,8 +88,8 @@ def _over_capacity(ex: Exchange, ctx: Context) -> bool:
     requested = requested_allocations(ex.request)
     if observed is None or observed.state != "started" or requested is None or observed.number_of_allocations is None:
         return False
-    if _adaptive_enabled(observed.adaptive_allocations or (deployment.last_assignment or {}).get("adaptive_allocations")):
-        return False  # §1.6 C.3 rejects the count (400) before capacity is considered (C.8)
+    if adaptive_enabled(merge_adaptive(observed.adaptive_allocations, body_field(ex.request, "adaptive_allocations"))):
+        return False  # §1.6 C.3 rejects the count while the merged settings are enabled (400), before C.8
     if requested <= observed.number_of_allocations or not _stable_cluster(ex):
         return False
     return requested > allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
@@ -122,8 +115,7 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"$.assignment.reason: {problem}"
 
 
-@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8",
-      applies=lambda ex, ctx: ex.response is not None and ex.response.status == 429 and is_update_call(ex.request))
+@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY)
 def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 from _update is status_exception "Could not update deployment because there are not enough resources..."."""
     error = error_in(ex.response)
@@ -134,8 +126,7 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8",
-      applies=lambda ex, ctx: ex.response is not None and ex.response.status == 429 and is_update_call(ex.request)
-      and ex.before is not None and ex.after is not None)
+      applies=lambda ex, ctx: _TOO_MANY(ex, ctx) and ex.before is not None and ex.after is not None)
 def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 changes nothing: number_of_allocations and target_allocation_count stay as before."""
     deployment_id = addressed_deployment(ex)
@@ -147,7 +138,7 @@ def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"deployment_stats.{field}: expected {getattr(old, field)} (unchanged by a 429), got {getattr(new, field)}"
 
 
-@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=_assignment_200)
+@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200)
 def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
     assignment = assignment_in(ex.response)
@@ -163,14 +154,11 @@ def converges(ex: Exchange, ctx: Context) -> Iterator[str]:
     """After an update, the allocations the nodes run converge to what the routing table promised.
 
     The promise (``intent.expected``) holds ``target_allocations`` per node (a mapping),
-    their ``total`` and the ``number_of_allocations`` asked for; ``timed_out`` true
-    says the poll gave up before the deadline.
+    their ``total`` and the ``number_of_allocations`` asked for.
     """
     promise = ex.intent.expected
     per_node = promise.get("target_allocations") if isinstance(promise.get("target_allocations"), Mapping) else {}
     total = promise.get("total", sum(per_node.values()))
-    if promise.get("timed_out"):
-        yield f"allocations did not converge to {total} before the deadline"
     deployment_id = addressed_deployment(ex)
     found = stats_deployments(ex.response.json()).get(deployment_id or "")
     if found is None:

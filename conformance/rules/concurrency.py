@@ -14,7 +14,7 @@ from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.oracle import output_form
 from conformance.rules.base import Level, intent_is, rule
-from conformance.rules.reading import ABSENT, addressed_deployment, assignment_in, stats_deployments
+from conformance.rules.reading import ABSENT, addressed_deployment, assignment_in, stats_deployments, task_parameter
 
 FIELDS = ("number_of_allocations", "adaptive_allocations")
 
@@ -41,8 +41,7 @@ def final_values(ex: Exchange, ctx: Context) -> Mapping[str, Any]:
     """
     assignment = assignment_in(ex.response)
     if assignment is not None:
-        params = assignment.get("task_parameters") or {}
-        return {"number_of_allocations": params.get("number_of_allocations", ABSENT),
+        return {"number_of_allocations": task_parameter(assignment, "number_of_allocations"),
                 "adaptive_allocations": assignment.get("adaptive_allocations", ABSENT)}
     found = stats_deployments(ex.response.json()).get(addressed_deployment(ex) or "")
     if found is None:

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, rule
-from conformance.rules.reading import assignment_in, routes
+from conformance.rules.reading import ABSENT, assignment_in, routes, stats_entries, task_parameter
 
 ASSIGNMENT_STATES = frozenset({"starting", "started", "stopping"})  # `failed` is never computed (§2.5, §3.5-6)
 ROUTING_STATES = frozenset({"starting", "started", "stopping", "failed", "stopped"})
@@ -22,14 +22,6 @@ ALLOCATION_STATUS_STATES = frozenset({"starting", "started", "fully_allocated"})
 
 def _has_json_object(ex: Exchange, ctx: Context) -> bool:
     return ex.response is not None and ex.response.status == 200 and isinstance(ex.response.json(), dict)
-
-
-def _stats_entries(doc: Any) -> Iterator[tuple[str, dict]]:
-    entries = doc.get("trained_model_stats") if isinstance(doc, dict) else None
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        stats = entry.get("deployment_stats") if isinstance(entry, dict) else None
-        if isinstance(stats, dict):
-            yield f"$.trained_model_stats[{index}].deployment_stats", stats
 
 
 def _check(path: str, value: Any, allowed: frozenset[str]) -> Iterator[str]:
@@ -43,7 +35,7 @@ def assignment_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     assignment = assignment_in(ex.response)
     if assignment is not None and "assignment_state" in assignment:
         yield from _check("$.assignment.assignment_state", assignment["assignment_state"], ASSIGNMENT_STATES)
-    for path, stats in _stats_entries(ex.response.json()):
+    for path, stats in stats_entries(ex.response.json()):
         if "state" in stats:
             yield from _check(f"{path}.state", stats["state"], ASSIGNMENT_STATES)
 
@@ -54,7 +46,7 @@ def routing_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     for node, route in routes(assignment_in(ex.response)).items():
         if "routing_state" in route:
             yield from _check(f"$.assignment.routing_table.{node}.routing_state", route["routing_state"], ROUTING_STATES)
-    for path, stats in _stats_entries(ex.response.json()):
+    for path, stats in stats_entries(ex.response.json()):
         for index, node in enumerate(stats.get("nodes") or []):
             state = node.get("routing_state") if isinstance(node, dict) else None
             if isinstance(state, dict) and "routing_state" in state:
@@ -64,10 +56,10 @@ def routing_state(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("enums.priority", level=Level.MUST, source="§2.5", applies=_has_json_object)
 def priority(ex: Exchange, ctx: Context) -> Iterator[str]:
     """priority is normal or low (there is no `default`)."""
-    params = (assignment_in(ex.response) or {}).get("task_parameters")
-    if isinstance(params, dict) and "priority" in params:
-        yield from _check("$.assignment.task_parameters.priority", params["priority"], PRIORITIES)
-    for path, stats in _stats_entries(ex.response.json()):
+    value = task_parameter(assignment_in(ex.response), "priority")
+    if value is not ABSENT:
+        yield from _check("$.assignment.task_parameters.priority", value, PRIORITIES)
+    for path, stats in stats_entries(ex.response.json()):
         if "priority" in stats:
             yield from _check(f"{path}.priority", stats["priority"], PRIORITIES)
 
@@ -75,7 +67,7 @@ def priority(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("enums.allocation-status-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
 def allocation_status_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Stats allocation_status.state is starting, started or fully_allocated."""
-    for path, stats in _stats_entries(ex.response.json()):
+    for path, stats in stats_entries(ex.response.json()):
         status = stats.get("allocation_status")
         if isinstance(status, dict) and "state" in status:
             yield from _check(f"{path}.allocation_status.state", status["state"], ALLOCATION_STATUS_STATES)

@@ -15,7 +15,7 @@ from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
-from conformance.rules.reading import error_in, path_id, requested_allocations, task_parameter
+from conformance.rules.reading import error_in, last_assignment, path_id, requested_allocations, task_parameter
 
 __all__ = ["INVALID_CASES", "TRUNCATED_JSON", "InvalidCase"]
 
@@ -107,8 +107,7 @@ def not_started_409(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 def _changes_count(ex: Exchange) -> bool:
     """True when the request surely asks for another count than the stored one (not a no-op)."""
-    last = ex.intent.deployment.last_assignment if ex.intent.deployment else None
-    stored = task_parameter(last, "number_of_allocations")
+    stored = task_parameter(last_assignment(ex), "number_of_allocations")
     requested = requested_allocations(ex.request)
     return isinstance(stored, int) and requested is not None and requested >= 1 and requested != stored
 

@@ -19,9 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-ACTION = "cluster:admin/xpack/ml/trained_models/deployment/update"
-
-
 @dataclass(frozen=True)
 class InvalidCase:
     """One way to break a validation rule of ``_update`` and the answer it must get.
@@ -55,7 +52,7 @@ def _case(name: str, what: str, status: int | frozenset[int], error_type: str | 
 
 
 _POSITIVE = r"\[number_of_allocations\] must be a positive integer"
-_ADAPTIVE_CONFLICT = r"\[number_of_allocations\] cannot be set if adaptive allocations is enabled"
+ADAPTIVE_CONFLICT = r"\[number_of_allocations\] cannot be set if adaptive allocations is enabled"
 _CLIENT_ERRORS = frozenset(range(400, 500))
 
 _CASES: tuple[InvalidCase, ...] = (
@@ -109,11 +106,11 @@ _CASES: tuple[InvalidCase, ...] = (
           body=None, query="number_of_allocations=0",
           requires=frozenset({"query_number_of_allocations"})),
     _case("adaptive-with-allocations", "number_of_allocations and adaptive_allocations.enabled true in one body",
-          400, "action_request_validation_exception", _ADAPTIVE_CONFLICT, "§1.6 A.2",
+          400, "action_request_validation_exception", ADAPTIVE_CONFLICT, "§1.6 A.2",
           body=b'{"number_of_allocations": 2, "adaptive_allocations": {"enabled": true}}',
           requires=frozenset({"adaptive_allocations"})),
     _case("allocations-while-adaptive-enabled", "number_of_allocations alone while stored adaptive allocations are enabled",
-          400, "validation_exception", _ADAPTIVE_CONFLICT, "§1.6 C.3",
+          400, "validation_exception", ADAPTIVE_CONFLICT, "§1.6 C.3",
           body=b'{"number_of_allocations": 2}', requires=frozenset({"adaptive_allocations"}),
           needs_adaptive_enabled=True),
     _case("adaptive-min-negative", "adaptive_allocations.min_number_of_allocations below zero",

@@ -10,72 +10,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from conformance.exchange import Exchange, Request, Response
-
-UPDATE_PATH = re.compile(r"^/_ml/trained_models/(?P<id>[^/]+)/deployment/_update/?$")
-ABSENT: Any = object()  # a body field that was not sent (distinct from JSON null)
-
-
-def path_id(request: Request) -> str | None:
-    """The ``{model_id}`` path value of an ``_update`` request (a deployment id since 8.8)."""
-    found = UPDATE_PATH.match(request.path)
-    return found.group("id") if found else None
+from conformance.update_request import (  # noqa: F401 - re-exported: the rules read requests through here
+    ABSENT,
+    body_field,
+    coerced_int,
+    path_id,
+    requested_allocations,
+)
 
 
 def is_update_call(request: Request) -> bool:
     return path_id(request) is not None
 
 
-def body_field(request: Request, name: str) -> Any:
-    """A top-level body field, or :data:`ABSENT` when the body is no object or lacks it."""
-    doc = request.json()
-    if isinstance(doc, dict) and name in doc:
-        return doc[name]
-    return ABSENT
-
-
-def query_value(request: Request, name: str) -> str | None:
-    for key, value in request.query:
-        if key == name:
-            return value
-    return None
-
-
-def coerced_int(value: Any) -> int | None:
-    """The int Elasticsearch's coercing ``intValue()`` makes of a JSON value (§1.4, §1.5).
-
-    Numbers are truncated (``2.7`` -> 2), numeric strings are parsed, anything else
-    (booleans, null, objects, non-numeric strings) is ``None``: a parse error.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            try:
-                number = float(value.strip())
-            except ValueError:
-                return None
-            return int(number) if number == number and abs(number) != float("inf") else None
-    return None
-
-
-def requested_allocations(request: Request) -> int | None:
-    """The ``number_of_allocations`` an update asks for, from the query or the body."""
-    query = query_value(request, "number_of_allocations")
-    if query is not None:
-        return int(query) if re.fullmatch(r"-?\d+", query) else None
-    value = body_field(request, "number_of_allocations")
-    if value is ABSENT:
-        value = body_field(request, "model_threads")  # deprecated alias (§1.4)
-    return None if value is ABSENT else coerced_int(value)
+def last_assignment(exchange: Exchange) -> Mapping[str, Any] | None:
+    """The newest assignment the target returned for the addressed deployment before the call."""
+    deployment = exchange.intent.deployment
+    return deployment.last_assignment if deployment is not None else None
 
 
 def assignment_in(response: Response | None) -> Mapping[str, Any] | None:
@@ -86,6 +40,16 @@ def assignment_in(response: Response | None) -> Mapping[str, Any] | None:
     if isinstance(doc, dict) and isinstance(doc.get("assignment"), dict):
         return doc["assignment"]
     return None
+
+
+def adaptive_settings(assignment: Mapping[str, Any] | None) -> Any:
+    """An assignment's ``adaptive_allocations`` (``None`` when unset or no assignment)."""
+    return assignment.get("adaptive_allocations") if assignment else None
+
+
+def adaptive_enabled(settings: Any) -> bool:
+    """True when adaptive-allocations settings (stored, returned or merged) are enabled."""
+    return isinstance(settings, Mapping) and settings.get("enabled") is True
 
 
 def task_parameter(assignment: Mapping[str, Any] | None, name: str) -> Any:
@@ -172,6 +136,15 @@ def instant(text: Any) -> tuple[datetime, int] | None:
     seconds = datetime.fromisoformat(found.group(1) + ("+00:00" if found.group(3) == "Z" else found.group(3)))
     nanos = int((found.group(2) or "0").ljust(9, "0"))
     return seconds, nanos
+
+
+def stats_entries(doc: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each ``deployment_stats`` object of a stats document, with its JSON path (§7)."""
+    entries = doc.get("trained_model_stats") if isinstance(doc, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        stats = entry.get("deployment_stats") if isinstance(entry, dict) else None
+        if isinstance(stats, dict):
+            yield f"$.trained_model_stats[{index}].deployment_stats", stats
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ protocol facts a schema cannot express (headers, envelope status).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.rules.base import Applies, Level, rule
+from conformance.rules.base import Level, rule, update_answer
 from conformance.schemas import Profile, profile_named
-from conformance.rules.reading import error_in, is_update_call
+from conformance.rules.reading import error_in
 
 JSON_MEDIA_TYPES = ("application/json", "application/vnd.elasticsearch+json")
 SIMPLE_ERROR_STATUSES = frozenset({405, 406})  # RestController's {"error": "<text>", "status": N} (§1.1, §1.5)
@@ -22,10 +22,6 @@ SIMPLE_ERROR_STATUSES = frozenset({405, 406})  # RestController's {"error": "<te
 
 def _profile(ctx: Context) -> Profile:
     return profile_named(ctx.profile)
-
-
-def _update_answer(status_test: Callable[[int], bool]) -> Applies:
-    return lambda ex, ctx: ex.response is not None and is_update_call(ex.request) and status_test(ex.response.status)
 
 
 def _has_body(ex: Exchange, ctx: Context) -> bool:
@@ -36,7 +32,7 @@ def _has_body(ex: Exchange, ctx: Context) -> bool:
     "shape.assignment-schema",
     level=Level.MUST,
     source="§2.2",
-    applies=_update_answer(lambda status: status == 200),
+    applies=update_answer(lambda status: status == 200),
 )
 def assignment_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 200 from _update is {"assignment": ...} valid against the profile's assignment schema."""
@@ -67,7 +63,7 @@ def _fractional_numbers(node: Any, path: str) -> Iterator[tuple[str, str]]:
     "shape.integers-written-as-integers",
     level=Level.MUST,
     source="§2.3",
-    applies=_update_answer(lambda status: status == 200),
+    applies=update_answer(lambda status: status == 200),
 )
 def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every number of an assignment is an int or long written as one (`2`, never `2.0`, §2.3, §2.4).
@@ -87,7 +83,7 @@ def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
     "shape.error-envelope",
     level=Level.MUST,
     source="§1.5",
-    applies=_update_answer(lambda status: status >= 400),
+    applies=update_answer(lambda status: status >= 400),
 )
 def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Errors use Elasticsearch's envelope {"error": {"root_cause", "type", "reason"}, "status"}."""
@@ -105,7 +101,7 @@ def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
     "shape.error-status-matches-http",
     level=Level.MUST,
     source="§1.5",
-    applies=_update_answer(lambda status: status >= 400),
+    applies=update_answer(lambda status: status >= 400),
 )
 def error_status_matches(ex: Exchange, ctx: Context) -> Iterator[str]:
     """The error body's "status" equals the HTTP status."""

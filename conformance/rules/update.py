@@ -10,12 +10,15 @@ from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.rules.base import Level, rule
+from conformance.rules.base import UPDATE_KINDS, Level, answered_200, rule
 from conformance.rules.reading import (
     ABSENT,
+    adaptive_enabled,
+    adaptive_settings,
     assignment_in,
     body_field,
     instant,
+    last_assignment,
     path_id,
     requested_allocations,
     route_total,
@@ -23,28 +26,14 @@ from conformance.rules.reading import (
     task_parameter,
 )
 
-UPDATE_KINDS = frozenset({"update", "update-not-started"})
 IMMUTABLE_TASK_PARAMETERS = (
     "threads_per_allocation", "priority", "queue_capacity", "cache_size",
     "model_id", "deployment_id", "model_bytes",
 )
 
 
-def _answered_200(ex: Exchange, ctx: Context) -> bool:
-    return ex.intent.kind in UPDATE_KINDS and assignment_in(ex.response) is not None
-
-
-def _last(ex: Exchange) -> Mapping[str, Any] | None:
-    return ex.intent.deployment.last_assignment if ex.intent.deployment else None
-
-
 def _with_last(ex: Exchange, ctx: Context) -> bool:
-    return _answered_200(ex, ctx) and _last(ex) is not None
-
-
-def adaptive_enabled(assignment: Mapping[str, Any] | None) -> bool:
-    settings = assignment.get("adaptive_allocations") if assignment else None
-    return isinstance(settings, dict) and settings.get("enabled") is True
+    return answered_200(ex, ctx) and last_assignment(ex) is not None
 
 
 def sends_adaptive(ex: Exchange) -> bool:
@@ -53,7 +42,7 @@ def sends_adaptive(ex: Exchange) -> bool:
 
 def is_noop_request(ex: Exchange) -> bool:
     """The request asks for the stored count and nothing else (§1.6 C.5)."""
-    last = _last(ex)
+    last = last_assignment(ex)
     requested = requested_allocations(ex.request)
     return (
         last is not None
@@ -64,10 +53,10 @@ def is_noop_request(ex: Exchange) -> bool:
 
 
 @rule("update.number-of-allocations-applied", level=Level.MUST, source="§3.5-1",
-      applies=lambda ex, ctx: _answered_200(ex, ctx) and requested_allocations(ex.request) is not None)
+      applies=lambda ex, ctx: answered_200(ex, ctx) and requested_allocations(ex.request) is not None)
 def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
     """After a 200, task_parameters.number_of_allocations equals the requested count (query or body)."""
-    if adaptive_enabled(assignment_in(ex.response)) or adaptive_enabled(_last(ex)):
+    if adaptive_enabled(adaptive_settings(assignment_in(ex.response))) or adaptive_enabled(adaptive_settings(last_assignment(ex))):
         return  # the adaptive scaler owns the count (§1.6 C.3)
     requested = requested_allocations(ex.request)
     got = task_parameter(assignment_in(ex.response), "number_of_allocations")
@@ -78,7 +67,7 @@ def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("update.immutable-fields-unchanged", level=Level.MUST, source="§3.5-2", applies=_with_last)
 def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     """threads_per_allocation, priority, queue_capacity, cache_size, ids, model_bytes and start_time never change."""
-    now, before = assignment_in(ex.response), _last(ex)
+    now, before = assignment_in(ex.response), last_assignment(ex)
     for name in IMMUTABLE_TASK_PARAMETERS:
         old, new = task_parameter(before, name), task_parameter(now, name)
         if old != new:
@@ -88,7 +77,7 @@ def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.assignment.start_time: expected {old_start!r} (unchanged), got {new_start!r}"
 
 
-@rule("update.deployment-id-is-path-id", level=Level.MUST, source="§3.5-3", since="8.8", applies=_answered_200)
+@rule("update.deployment-id-is-path-id", level=Level.MUST, source="§3.5-3", since="8.8", applies=answered_200)
 def deployment_id_is_path_id(ex: Exchange, ctx: Context) -> Iterator[str]:
     """task_parameters.deployment_id equals the id in the path (the lookup is by deployment id)."""
     got = task_parameter(assignment_in(ex.response), "deployment_id")
@@ -98,28 +87,28 @@ def deployment_id_is_path_id(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 @rule("update.same-value-is-noop", level=Level.MUST, source="§1.6 C.5",
       applies=lambda ex, ctx: ex.intent.kind in UPDATE_KINDS and ex.response is not None
-      and is_noop_request(ex) and not adaptive_enabled(_last(ex)))
+      and is_noop_request(ex) and not adaptive_enabled(adaptive_settings(last_assignment(ex))))
 def same_value_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Asking for the stored count is a 200 no-op with the assignment unchanged, even when not started."""
     if ex.response.status != 200:
         yield f"HTTP status: expected 200 (no-op: the count is already {requested_allocations(ex.request)}), got {ex.response.status}"
         return
-    yield from _unchanged(_last(ex), assignment_in(ex.response))
+    yield from _unchanged(last_assignment(ex), assignment_in(ex.response))
 
 
 @rule("update.empty-body-is-noop", level=Level.MUST, source="§1.6 A.1", requires=["empty_body_noop"],
       applies=lambda ex, ctx: ex.intent.kind in UPDATE_KINDS | {"update-invalid"} and ex.response is not None
-      and ex.request.json() == {} and ex.request.has_json and not ex.request.query)
+      and ex.request.json() == {} and not ex.request.query)
 def empty_body_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
     """From 8.15 a body of {} is a 200 no-op (no field set means no update)."""
     if ex.response.status != 200:
         yield f"HTTP status: expected 200 (a {{}} body changes nothing since 8.15), got {ex.response.status}"
         return
-    if _last(ex) is not None:
-        yield from _unchanged(_last(ex), assignment_in(ex.response))
+    if last_assignment(ex) is not None:
+        yield from _unchanged(last_assignment(ex), assignment_in(ex.response))
 
 
-@rule("update.max-assigned-covers-current", level=Level.MUST, source="§3.5-4", applies=_answered_200)
+@rule("update.max-assigned-covers-current", level=Level.MUST, source="§3.5-4", applies=answered_200)
 def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations >= Σ routing_table.*.current_allocations."""
     assignment = assignment_in(ex.response)
@@ -131,13 +120,13 @@ def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("update.max-assigned-never-decreases", level=Level.MUST, source="§3.5-5", applies=_with_last)
 def max_assigned_never_decreases(ex: Exchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations is never lower than in the previous assignment of the deployment."""
-    old = _last(ex).get("max_assigned_allocations")
+    old = last_assignment(ex).get("max_assigned_allocations")
     new = assignment_in(ex.response).get("max_assigned_allocations")
     if isinstance(old, int) and (not isinstance(new, int) or new < old):
         yield f"$.assignment.max_assigned_allocations: expected >= {old} (previous value), got {new!r}"
 
 
-@rule("update.no-negative-allocations", level=Level.MUST, source="§3.5-9", applies=_answered_200)
+@rule("update.no-negative-allocations", level=Level.MUST, source="§3.5-9", applies=answered_200)
 def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
     """No route has negative current_allocations or target_allocations."""
     for node, route in routes(assignment_in(ex.response)).items():
@@ -157,7 +146,7 @@ def started_after_increase(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 def _is_increase(ex: Exchange) -> bool:
-    before = task_parameter(_last(ex), "number_of_allocations")
+    before = task_parameter(last_assignment(ex), "number_of_allocations")
     requested = requested_allocations(ex.request)
     return isinstance(before, int) and requested is not None and requested > before
 

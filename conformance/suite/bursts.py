@@ -20,10 +20,10 @@ from typing import Any, Mapping
 from conformance.context import Context
 from conformance.exchange import Exchange, Intent
 from conformance.suite.runner import update_path
+from conformance.suite.strategies import ADAPTIVE, capacity
 from conformance.target import Target
 
 COUNT = "number_of_allocations"
-ADAPTIVE = "adaptive_allocations"
 BURST = Intent("other", detail="concurrent burst request")
 
 
@@ -64,8 +64,7 @@ def plan(ctx: Context, size: int) -> list[BurstRequest]:
     reverted to the old value cannot pass for a new one; min/max differ per request so
     that a lost write is visible.
     """
-    top = max(ctx.total_processors, 1)
-    counts = list(range(2, top + 1)) or [1]
+    counts = list(range(2, capacity(ctx) + 1)) or [1]
     requests: list[BurstRequest] = []
     for index in range(size):
         if ctx.has(ADAPTIVE) and index % 2:

@@ -21,10 +21,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from conformance.context import Context, MlNode, Version
+from conformance.context import Context
+from conformance.discovery import CONTEXT_ENV, context_from_dict, context_to_dict
 from conformance.results import Tally, build_results
+from conformance.rules.base import CATALOGUE
 from conformance.suite.runner import Run, RunSettings, SetupError, open_run, select_rules
-from conformance.target import ConfigError, TargetConfig
+from conformance.target import ConfigError, TargetConfig, flags_of
 
 TALLY_KEY = "dc-tally"
 CONTEXT_KEY = "dc-context"
@@ -117,7 +119,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.user_properties.append((TALLY_KEY, state.run.tally.to_json()))
             state.run.tally = Tally()
         if not state.context_shipped:
-            report.user_properties.append((CONTEXT_KEY, json.dumps(_context_to_dict(state.run.ctx))))
+            report.user_properties.append((CONTEXT_KEY, json.dumps(context_to_dict(state.run.ctx))))
             state.context_shipped = True
     if call.excinfo is not None and call.excinfo.errisinstance(SetupError):
         report.user_properties.append((UNJUDGED_KEY, str(call.excinfo.value)))
@@ -135,7 +137,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if key == TALLY_KEY:
             state.tally.merge(Tally.from_json(value))
         elif key == CONTEXT_KEY and state.ctx is None:
-            state.ctx = _context_from_dict(json.loads(value))
+            state.ctx = context_from_dict(json.loads(value))
         elif key == UNJUDGED_KEY and state.unjudged is None:
             state.unjudged = value
 
@@ -187,21 +189,18 @@ class _SessionState:
 
     def settings(self) -> RunSettings:
         option = self.config.option
-        flags = {
-            "url": option.target, "api_key": option.api_key, "user": option.user,
-            "password": option.password, "bearer_token": option.bearer_token,
-            "ca_cert": option.ca_cert, "insecure": option.insecure, "read_timeout": option.request_timeout,
-        }
         try:
-            target = TargetConfig.from_sources(flags)
+            target = TargetConfig.from_sources(flags_of(option))
         except ConfigError as exc:
             raise SetupError(str(exc)) from None
         seed = option.seed if option.seed is not None else int(os.environ.get("DC_SEED", "0") or 0)
         if option.max_examples < 1:
             raise SetupError("--max-examples must be a positive integer")
+        discovered = os.environ.get(CONTEXT_ENV)  # set by the CLI, which discovered already
         return RunSettings(
             target=target, run_id=self.run_id, profile=option.profile, seed=seed,
             max_examples=option.max_examples, select=option.select, deployment_id=option.deployment_id,
+            context=context_from_dict(json.loads(discovered)) if discovered else None,
         )
 
     def ensure_run(self) -> Run:
@@ -231,9 +230,6 @@ class _SessionState:
         self.cleanup_problems += run_.close()
 
     def write_results(self, exitstatus: int) -> None:
-        import conformance.rules  # noqa: F401 - registers every rule family
-        from conformance.rules.base import CATALOGUE
-
         option = self.config.option
         unjudged = self.unjudged
         if unjudged is None and self.setup_error is not None:
@@ -256,7 +252,7 @@ class _SessionState:
                 "judged_exchanges": self.tally.exchanges,
                 "pytest_exit_status": int(exitstatus),
                 "cleanup_problems": self.cleanup_problems,
-                "context": _context_to_dict(self.ctx) if self.ctx else None,
+                "context": context_to_dict(self.ctx) if self.ctx else None,
             },
         )
         directory = os.path.dirname(os.path.abspath(self.results_file))
@@ -268,24 +264,3 @@ class _SessionState:
 _STATE = pytest.StashKey[_SessionState]()
 _ACTIVE: dict[str, _SessionState] = {}  # the session whose reports are being aggregated
 
-
-def _context_to_dict(ctx: Context) -> dict[str, Any]:
-    data = asdict(ctx)
-    data["version"] = str(ctx.version)
-    data["reported_version"] = str(ctx.reported_version) if ctx.reported_version else None
-    data["features"] = sorted(ctx.features)
-    data["limits"] = dict(ctx.limits)
-    return data
-
-
-def _context_from_dict(data: dict[str, Any]) -> Context:
-    return Context(
-        version=Version.parse(data["version"]),
-        flavor=data["flavor"],
-        profile=data["profile"],
-        features=frozenset(data["features"]),
-        nodes=tuple(MlNode(**node) for node in data["nodes"]),
-        scaling_possible=data["scaling_possible"],
-        limits=data["limits"],
-        reported_version=Version.parse(data["reported_version"]) if data.get("reported_version") else None,
-    )

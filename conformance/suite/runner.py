@@ -29,15 +29,15 @@ from conformance.exchange import (
     NodeAllocation,
     Snapshot,
 )
-from conformance.provisioning import ADAPTIVE_SINCE, Provisioner
+from conformance.provisioning import ADAPTIVE_SINCE, STATS_PATH, Provisioner, update_path
 from conformance.results import Tally
-from conformance.rules.base import Outcome, Rule, Verdict, evaluate
+from conformance.rules.base import CATALOGUE, Outcome, Rule, Verdict, evaluate
 from conformance.target import SetupError, Target, TargetConfig
 
-__all__ = ["MISSING", "Run", "RunSettings", "SetupError", "open_run", "parse_stats", "select_rules"]
+__all__ = ["MISSING", "STATS_PATH", "Run", "RunSettings", "SetupError", "open_run", "parse_stats", "select_rules",
+           "update_path"]
 
 MISSING: Any = object()  # "no body" marker, distinct from a JSON null body
-STATS_PATH = "/_ml/trained_models/_stats"
 SETUP = Intent("other", detail="run set-up")
 FIRST_POLL_DELAY, MAX_POLL_DELAY = 0.02, 0.5
 
@@ -53,6 +53,7 @@ class RunSettings:
     max_examples: int = 25
     select: str | None = None
     deployment_id: str | None = None
+    context: Context | None = None  # already discovered (the CLI's preflight): not read again
 
 
 class Run:
@@ -80,6 +81,7 @@ class Run:
         self._known: dict[str, DeploymentInfo] = {}
         self._uploaded: set[str] = set()
         self._started = 0
+        self._last_judged: tuple[Exchange, list[Verdict]] | None = None
         self.primary = ""
 
     # -- knowledge and state -------------------------------------------------------------
@@ -121,9 +123,7 @@ class Run:
             model_id = deployment_id
         else:
             model_id = f"{self.run_id}-broken" if broken else self.model_id
-        if model_id not in self._uploaded:
-            self._provisioner.upload_model(model_id, broken=broken)
-            self._uploaded.add(model_id)
+        self._ensure_model(model_id, broken=broken)
         assignment = self._provisioner.start(
             model_id,
             deployment_id=deployment_id,
@@ -151,9 +151,7 @@ class Run:
         Its deployment id is the endpoint's id; clean-up deletes the endpoint first.
         """
         inference_id = f"{self.run_id}-{name}"
-        if self.model_id not in self._uploaded:
-            self._provisioner.upload_model(self.model_id)
-            self._uploaded.add(self.model_id)
+        self._ensure_model(self.model_id)
         self._provisioner.create_inference_endpoint(inference_id, self.model_id)
         info = DeploymentInfo(deployment_id=inference_id, model_id=self.model_id, threads_per_allocation=1,
                               created_by_inference_endpoint=True)
@@ -250,9 +248,10 @@ class Run:
     def restore(self, deployment_id: str, number_of_allocations: int = 1) -> None:
         """Back to a known state without judging: adaptive allocations off, ``n`` allocations."""
         path = update_path(deployment_id)
-        observed = self.snapshot().get(deployment_id)
-        if self.ctx.version >= ADAPTIVE_SINCE and observed is not None and observed.adaptive_allocations:
-            self._quiet_update(deployment_id, path, {"adaptive_allocations": None})
+        if self.ctx.version >= ADAPTIVE_SINCE:
+            observed = self.snapshot().get(deployment_id)
+            if observed is not None and observed.adaptive_allocations:
+                self._quiet_update(deployment_id, path, {"adaptive_allocations": None})
         self._quiet_update(deployment_id, path, {"number_of_allocations": number_of_allocations})
         promise = promise_of(self._known[deployment_id].last_assignment or {}) if deployment_id in self._known else {}
         if promise:
@@ -261,10 +260,25 @@ class Run:
     # -- judging --------------------------------------------------------------------------
 
     def judge(self, exchange: Exchange) -> list[Verdict]:
-        """Evaluate every selected rule on ``exchange`` and record the verdicts."""
-        verdicts = [v for rule_ in self.rules if (v := evaluate(rule_, exchange, self.ctx)) is not None]
+        """Evaluate every selected rule on ``exchange`` and record the verdicts.
+
+        The verdicts are kept with the exchange, so that :meth:`verdicts_on` right after
+        need not evaluate every rule a second time.
+        """
+        verdicts = self._evaluate(exchange)
         self.tally.add(verdicts, test=self.current_test, seed=self.seed)
+        self._last_judged = (exchange, verdicts)
         return verdicts
+
+    def verdicts_on(self, exchange: Exchange) -> list[Verdict]:
+        """The verdicts on ``exchange`` without recording it again in the tally.
+
+        ``send``/``update``/``await_convergence`` judge before they return, so these are
+        normally the kept ones; any other exchange is evaluated afresh (rules are pure).
+        """
+        if self._last_judged is not None and self._last_judged[0] is exchange:
+            return self._last_judged[1]
+        return self._evaluate(exchange)
 
     def assert_conforms(self, verdicts: list[Verdict]) -> None:
         """Fail the current test (and let Hypothesis shrink) when a verdict failed."""
@@ -279,6 +293,15 @@ class Run:
         raise AssertionError("conformance failure\n" + "\n".join(lines))
 
     # -- internals ------------------------------------------------------------------------
+
+    def _evaluate(self, exchange: Exchange) -> list[Verdict]:
+        return [v for rule_ in self.rules if (v := evaluate(rule_, exchange, self.ctx)) is not None]
+
+    def _ensure_model(self, model_id: str, *, broken: bool = False) -> None:
+        """Upload ``model_id`` unless the run already did (deployments of a model share it)."""
+        if model_id not in self._uploaded:
+            self._provisioner.upload_model(model_id, broken=broken)
+            self._uploaded.add(model_id)
 
     def _learn(self, deployment_id: str, exchange: Exchange) -> None:
         info = self._known.get(deployment_id)
@@ -319,10 +342,6 @@ class Run:
                 return exchange
             time.sleep(delay)
             delay = min(delay * 2, MAX_POLL_DELAY)
-
-
-def update_path(deployment_id: str) -> str:
-    return f"/_ml/trained_models/{deployment_id}/deployment/_update"
 
 
 def promise_of(assignment: Mapping[str, Any]) -> dict[str, Any]:
@@ -410,16 +429,14 @@ def select_rules(rules: Iterable[Rule], expression: str | None) -> tuple[Rule, .
 
 
 def open_run(settings: RunSettings) -> Run:
-    """Discover the target, provision the primary deployment (or adopt one) and return the run.
+    """Discover the target (unless ``settings.context`` already holds what discovery learned),
+    provision the primary deployment (or adopt one) and return the run.
 
     On failure everything created so far is removed before :class:`SetupError` propagates.
     """
-    import conformance.rules  # noqa: F401 - registers every rule family into the catalogue
-    from conformance.rules.base import CATALOGUE
-
     target = Target(settings.target)
     try:
-        ctx = discover(target, settings.profile)
+        ctx = settings.context if settings.context is not None else discover(target, settings.profile)
     except BaseException:
         target.close()
         raise

@@ -15,10 +15,11 @@ from urllib.parse import parse_qsl
 
 from hypothesis import strategies as st
 
-from conformance.context import Context, Version
+from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.oracle import NOT_SENT, merge_adaptive
-from conformance.rules.base import Verdict, evaluate
+from conformance.update_request import ABSENT
+from conformance.oracle import merge_adaptive
+from conformance.rules.base import CATALOGUE
 from conformance.rules.errors import INVALID_CASES, InvalidCase
 from conformance.suite.runner import MISSING, Run
 
@@ -88,14 +89,14 @@ def adaptive_settings(ctx: Context) -> st.SearchStrategy[Mapping[str, Any] | Non
             "min_number_of_allocations": st.one_of(st.none(), st.integers(min_value=0, max_value=top)),
             "max_number_of_allocations": bound,
         },
-    ).filter(_min_not_above_max)
+    ).filter(lambda drawn: not min_above_max(drawn))
     return st.one_of(st.none(), settings)
 
 
-def _min_not_above_max(settings: Mapping[str, Any]) -> bool:
-    low = settings.get("min_number_of_allocations")
-    high = settings.get("max_number_of_allocations")
-    return low is None or high is None or low <= high
+def min_above_max(adaptive: Mapping[str, Any]) -> bool:
+    """Both bounds are set and cross: the invalid case ``adaptive-min-above-max`` (§1.6 A.3, C.4)."""
+    low, high = adaptive.get("min_number_of_allocations"), adaptive.get("max_number_of_allocations")
+    return isinstance(low, int) and isinstance(high, int) and low > high
 
 
 def valid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
@@ -132,12 +133,8 @@ def _not_enabled(settings: Mapping[str, Any] | None) -> bool:
 
 
 def case_applies(case: InvalidCase, ctx: Context) -> bool:
-    """Whether the target's profile knows the rule ``case`` breaks (versions and features)."""
-    if case.since is not None and ctx.version < Version.parse(case.since):
-        return False
-    if case.until is not None and ctx.version >= Version.parse(case.until):
-        return False
-    return case.requires <= ctx.features
+    """Whether the target's profile knows the rule ``case`` breaks: the rule decides (versions, features)."""
+    return CATALOGUE[f"errors.invalid-{case.name}"].skip_reason(ctx) is None
 
 
 def stateless_invalid_cases(ctx: Context) -> list[InvalidCase]:
@@ -182,30 +179,24 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
     body = request.body if request.has_body and isinstance(request.body, Mapping) else {}
     stored = (last_assignment or {}).get("adaptive_allocations")
     merged = merge_adaptive(stored if isinstance(stored, Mapping) else None,
-                            body.get("adaptive_allocations", NOT_SENT))
+                            body.get("adaptive_allocations", ABSENT))
     if not merged:
         return request
     sends_count = "number_of_allocations" in body or "number_of_allocations" in request.params
     if sends_count and merged.get("enabled"):
         return replace(request, kind="update-invalid", detail="allocations-while-adaptive-enabled")
-    low, high = merged.get("min_number_of_allocations"), merged.get("max_number_of_allocations")
-    if isinstance(low, int) and isinstance(high, int) and low > high:
+    if min_above_max(merged):
         return replace(request, kind="update-invalid", detail="adaptive-min-above-max")
     return request
 
 
-def verdicts_of(run: Run, exchange: Exchange) -> list[Verdict]:
-    """The verdicts on an exchange that ``Run.update``/``Run.send`` already judged and recorded.
-
-    Rules are pure, so evaluating them again gives the same verdicts without counting
-    the exchange twice in the run's tally (``Run.judge`` would record it again).
-    """
-    return [v for rule_ in run.rules if (v := evaluate(rule_, exchange, run.ctx)) is not None]
-
-
 def assert_conforms(run: Run, exchange: Exchange) -> Exchange:
-    """Fail the current test (and let Hypothesis shrink) if any rule failed on ``exchange``."""
-    run.assert_conforms(verdicts_of(run, exchange))
+    """Fail the current test (and let Hypothesis shrink) if any rule failed on ``exchange``.
+
+    ``exchange`` was judged and recorded already (``Run.update``/``Run.send``), so its
+    kept verdicts are asked for: judging it again would count it twice in the tally.
+    """
+    run.assert_conforms(run.verdicts_on(exchange))
     return exchange
 
 

@@ -35,11 +35,11 @@ def _property(run: Run, requests: st.SearchStrategy[UpdateRequest]) -> Callable[
     return one_update
 
 
-def test_valid_updates_conform(run: Run, primary: str) -> None:
+def test_valid_updates_conform(run: Run) -> None:
     """Counts below, at and beyond capacity, in every accepted spelling; adaptive settings (§1.4, §1.6 C)."""
     _property(run, valid_updates(run.ctx))()
 
 
-def test_invalid_updates_get_their_errors(run: Run, primary: str) -> None:
+def test_invalid_updates_get_their_errors(run: Run) -> None:
     """Every stateless invalid case of the profile gets its error and changes nothing (§1.5, §1.6 A)."""
     _property(run, invalid_updates(run.ctx))()

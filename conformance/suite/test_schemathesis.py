@@ -37,7 +37,7 @@ from conformance.exchange import Exchange
 from conformance.rules.reading import coerced_int
 from conformance.schemas import Profile, profile_named
 from conformance.suite.runner import MISSING, Run
-from conformance.suite.strategies import assert_conforms
+from conformance.suite.strategies import assert_conforms, min_above_max
 
 OPERATION = "POST /_ml/trained_models/{model_id}/deployment/_update"
 RESPONSE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
@@ -109,16 +109,11 @@ def _intent_of(case: Case, path_id: str, negative: bool) -> tuple[str, str]:
         if "model_id" in body and body["model_id"] != path_id:
             return "update-invalid", "inconsistent-model-id"  # §1.4
         adaptive = body.get("adaptive_allocations")
-        if isinstance(adaptive, Mapping) and _min_above_max(adaptive):
+        if isinstance(adaptive, Mapping) and min_above_max(adaptive):
             return "update-invalid", "adaptive-min-above-max"  # §1.6 A.3
     if negative:
         return "update-invalid", f"schemathesis negative case: {_mutation_of(case)}"
     return "update", "schemathesis positive case"
-
-
-def _min_above_max(adaptive: Mapping[str, Any]) -> bool:
-    low, high = adaptive.get("min_number_of_allocations"), adaptive.get("max_number_of_allocations")
-    return isinstance(low, int) and isinstance(high, int) and low > high
 
 
 def _mutation_of(case: Case) -> str:

@@ -84,7 +84,7 @@ def _machine(run: Run) -> type[RuleBasedStateMachine]:
     return UpdateSequences
 
 
-def test_update_sequences_conform(run: Run, primary: str) -> None:
+def test_update_sequences_conform(run: Run) -> None:
     machine = seed(run.seed)(_machine(run))
     run_state_machine_as_test(
         machine,

@@ -331,3 +331,56 @@ def test_settings_absent_from_stats_after_a_burst_are_a_lost_update() -> None:
     assert wiped.outcome is Outcome.FAIL and "adaptive_allocations" in wiped.messages[0]
     kept = evaluate(rule, burst(stats_doc(("dep", 2, {NODE: 2}), adaptive=settings)), context())
     assert kept.outcome is Outcome.PASS
+
+
+def test_over_capacity_rule_judges_a_count_that_disables_adaptive_allocations() -> None:
+    """§1.6 C.3 looks at the merged settings: a count sent with {"enabled": false} to an
+    enabled deployment is not rejected, so the over-capacity answer is judged."""
+    adaptive = {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4}
+    before = snapshot(observation(1, adaptive=adaptive), observation(2, {NODE: 2}, deployment_id="other"))
+
+    def call(resp: Response) -> Exchange:
+        body = {"number_of_allocations": 5, "adaptive_allocations": {"enabled": False}}
+        return exchange("update", request(body), resp, deployment=info(assignment(1, adaptive=adaptive)),
+                        before=before, after=before)
+
+    rule = CATALOGUE["capacity.over-capacity-answer"]
+    assert evaluate(rule, call(ok(assignment(5))), CTX).outcome is Outcome.FAIL
+    assert evaluate(rule, call(error(429, "status_exception", NOT_ENOUGH)), CTX).outcome is Outcome.PASS
+
+
+SETTINGS = {"enabled": False, "max_number_of_allocations": 4}
+
+
+@pytest.mark.parametrize(
+    ("label", "body", "bad_after", "good_after"),
+    [
+        ("settings lost by a count update", {"number_of_allocations": 2},
+         observation(2), observation(2, adaptive=SETTINGS)),
+        ("null reset ignored", {"adaptive_allocations": None},
+         observation(1, adaptive=SETTINGS), observation(1)),
+    ],
+)
+def test_resulting_state_reads_absent_settings_as_unset(label, body, bad_after, good_after) -> None:
+    """Stats leave unset settings out; where the profile has adaptive allocations an absent
+    field is "none", so lost settings and an ignored null reset fail."""
+    def call(after) -> Exchange:
+        return update(body, ok(assignment(1)), last=assignment(1, adaptive=SETTINGS),
+                      before=snapshot(observation(1, adaptive=SETTINGS)), after=snapshot(after))
+
+    rule = CATALOGUE["oracle.resulting-state"]
+    assert evaluate(rule, call(bad_after), CTX).outcome is Outcome.FAIL
+    assert evaluate(rule, call(good_after), CTX).outcome is Outcome.PASS
+
+
+def test_oracle_rules_predict_once_per_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The three oracle rules share one prediction of the same exchange (a pure function)."""
+    from conformance.rules import agreement
+
+    calls = []
+    real = agreement.predict_update
+    monkeypatch.setattr(agreement, "predict_update", lambda *args: calls.append(args) or real(*args))
+    ex = update({"number_of_allocations": 3}, ok(assignment(3)), before=snapshot(observation(1)), after=snapshot(observation(3)))
+    for rule_id in ("oracle.agrees", "oracle.status", "oracle.resulting-state"):
+        assert evaluate(CATALOGUE[rule_id], ex, CTX).outcome is Outcome.PASS
+    assert len(calls) == 1

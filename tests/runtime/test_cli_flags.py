@@ -15,6 +15,7 @@ from conformance.cli import main
         (["run", "--workers", "0"], "--workers must be a positive integer"),
         (["run", "--seed", "x"], "--seed must be a non-negative integer"),
         (["run", "--request-timeout", "-1"], "--request-timeout must be a positive number"),
+        (["run", "--convergence-delay", "-1"], "--convergence-delay must be a non-negative number of seconds"),
         (["run", "--nodes", "ml-0"], "--nodes"),
         (["run", "--api-key", "k", "--user", "u", "--password", "p"], "not allowed with"),
         (["run", "--user", "u"], "--user and --password go together"),
