@@ -89,9 +89,8 @@ def test_broken_definition_is_deterministic_and_not_an_archive(model: TinyModel)
         tiny_model.cache_clear()
 
 
-def test_loader_reads_package_data_through_importlib_resources(model: TinyModel) -> None:
+def test_loader_reads_package_data_through_importlib_resources() -> None:
     package = files("conformance.assets")
-    assert package.joinpath("tiny_model.pt").read_bytes() == model.definition
     assert package.joinpath("tiny_model.json").is_file()
 
 

@@ -1,11 +1,8 @@
-"""Fixtures for the reference server's tests: a tiny TorchScript-like archive, clients, deployments."""
+"""Fixtures for the reference server's tests: the shipped tiny model, clients, deployments."""
 
 from __future__ import annotations
 
-import base64
-import io
 import warnings
-import zipfile
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
@@ -15,31 +12,16 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")  # starlette 1.10 nudges
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from conformance.assets import tiny_model
 from conformance.context import Version
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
-from conformance.reference.config import NodeSpec, ServerConfig
+from conformance.reference.config import ServerConfig
 
-MODEL_CONFIG = {
-    "description": "simple model for testing",
-    "model_type": "pytorch",
-    "inference_config": {"pass_through": {"tokenization": {"bert": {"with_special_tokens": False}}}},
-}
-VOCABULARY = ["[PAD]", "[UNK]", "these", "are", "my", "words"]
 UPDATE = "/_ml/trained_models/{}/deployment/_update"
 
 # Versions that differ in the §4 table, oldest first.
 VERSIONS = ["8.6.0", "8.8.0", "8.11.0", "8.15.0", "8.15.2", "8.16.0", "9.2.0", "9.3.0"]
-
-
-def torchscript_archive() -> bytes:
-    """A zip shaped like ``torch.jit.save`` output (``data.pkl``, ``version``, ``constants.pkl``)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("simplemodel/data.pkl", b"\x80\x02}q\x00.")
-        archive.writestr("simplemodel/version", b"3\n")
-        archive.writestr("simplemodel/constants.pkl", b"\x80\x02).")
-    return buffer.getvalue()
 
 
 class FakeClock:
@@ -62,13 +44,13 @@ class Es:
     client: TestClient
     cluster: Cluster
 
-    def put_model(self, model_id: str = "tiny", definition: bytes | None = None) -> None:
-        data = torchscript_archive() if definition is None else definition
-        assert self.client.put(f"/_ml/trained_models/{model_id}", json=MODEL_CONFIG).status_code == 200
+    def put_model(self, model_id: str = "tiny", *, broken: bool = False) -> None:
+        """Upload the shipped tiny model (§5.3 steps 2-4); ``broken`` uploads its non-TorchScript bytes."""
+        model = tiny_model()
+        part = model.broken_definition_part() if broken else model.definition_part()
+        assert self.client.put(f"/_ml/trained_models/{model_id}", json=model.config).status_code == 200
         assert self.client.put(f"/_ml/trained_models/{model_id}/vocabulary",
-                               json={"vocabulary": VOCABULARY}).status_code == 200
-        part = {"total_definition_length": len(data), "definition": base64.b64encode(data).decode(),
-                "total_parts": 1}
+                               json={"vocabulary": model.vocabulary}).status_code == 200
         assert self.client.put(f"/_ml/trained_models/{model_id}/definition/0", json=part).status_code == 200
 
     def start(self, model_id: str = "tiny", **params: Any) -> dict[str, Any]:
@@ -90,6 +72,10 @@ class Es:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def deployment_stats(self, deployment_id: str) -> dict[str, Any]:
+        """The ``deployment_stats`` of the one deployment ``deployment_id``."""
+        return self.stats(deployment_id)["trained_model_stats"][0]["deployment_stats"]
+
 
 def make_es(config: ServerConfig = ServerConfig(), clock: Any = None) -> Es:
     cluster = Cluster(config, clock=clock) if clock is not None else Cluster(config)
@@ -101,17 +87,24 @@ def es() -> Iterator[Es]:
     yield make_es()
 
 
-@pytest.fixture(params=VERSIONS)
-def es_any(request: pytest.FixtureRequest) -> Iterator[Es]:
-    yield make_es(ServerConfig(es_version=request.param))
+@pytest.fixture
+def deployed(es: Es) -> Es:
+    """The default server with the tiny model started as deployment ``dep``."""
+    es.deploy(deployment_id="dep")
+    return es
 
 
 def config(**changes: Any) -> ServerConfig:
     return replace(ServerConfig(), **changes)
 
 
-def small_nodes(*processors: float) -> tuple[NodeSpec, ...]:
-    return tuple(NodeSpec(f"ml-{index}", count) for index, count in enumerate(processors))
+def deployed_on(version: str, **start: Any) -> Es:
+    """A server emulating ``version`` with deployment ``dep`` started (before 8.8 the
+    deployment id is the model id, §1.2)."""
+    es = make_es(config(es_version=version))
+    params = {"deployment_id": "dep"} if at_least(version, "8.8") else {}
+    es.deploy("tiny" if at_least(version, "8.8") else "dep", **params, **start)
+    return es
 
 
 def error_of(response) -> tuple[int, str, str]:

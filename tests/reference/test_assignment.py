@@ -7,16 +7,13 @@ import re
 
 import pytest
 
-from reference.conftest import VERSIONS, at_least, config, make_es
+from reference.conftest import VERSIONS, at_least, deployed_on, make_es
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3,9}Z$")
 
 
 def updated(version: str, body: dict, **start: str) -> dict:
-    es = make_es(config(es_version=version))
-    params = {"deployment_id": "dep"} if at_least(version, "8.8") else {}
-    es.deploy("tiny" if at_least(version, "8.8") else "dep", **params, **start)
-    response = es.update("dep", body)
+    response = deployed_on(version, **start).update("dep", body)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -67,7 +64,7 @@ def test_s2_2_start_time_iso_matches_stats_millis() -> None:
     es = make_es()
     assignment = es.deploy(deployment_id="dep")
     assert ISO.match(assignment["start_time"])
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     parsed = datetime.datetime.fromisoformat(assignment["start_time"][:23] + "+00:00")
     assert int(parsed.timestamp() * 1000) == stats["start_time"]  # §10.5
 
@@ -98,10 +95,10 @@ def test_s5_2_stats_after_update_converge_to_target() -> None:
     es = make_es()
     es.deploy(deployment_id="dep")
     es.update("dep", {"number_of_allocations": 2})
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     assert stats["allocation_status"] == {"allocation_count": 2, "target_allocation_count": 2,
                                           "state": "fully_allocated"}
     assert sum(node["number_of_allocations"] for node in stats["nodes"]) == 2
     assert es.update("dep", {"number_of_allocations": 1}).status_code == 200
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     assert stats["allocation_status"]["allocation_count"] == 1

@@ -21,7 +21,7 @@ def test_s2_5_starting_until_the_delay_passes() -> None:
     assert assignment["routing_table"]["ml-0"]["routing_state"] == "starting"
     assert error_of(es.update("dep", {"number_of_allocations": 2}))[0] == 409  # §1.6 C.6
     clock.advance(5.0)
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     assert stats["state"] == "started"
     assert stats["allocation_status"]["state"] == "fully_allocated"
 
@@ -32,11 +32,11 @@ def test_s2_4_current_converges_to_target_after_the_delay() -> None:
     es.start("tiny", deployment_id="dep", wait_for="starting")
     clock.advance(5.0)
     es.update("dep", {"number_of_allocations": 3})
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     assert stats["allocation_status"]["allocation_count"] == 1  # ml-0 still at 1, ml-1 starting
     assert stats["state"] == "started"
     clock.advance(5.0)
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     assert stats["allocation_status"] == {"allocation_count": 3, "target_allocation_count": 3,
                                           "state": "fully_allocated"}
 
@@ -55,10 +55,10 @@ def test_s10_1_decrease_can_leave_only_starting_routes() -> None:
 
 def test_s2_4_failed_route_keeps_assignment_starting() -> None:
     es = make_es(ServerConfig())
-    es.put_model("broken", definition=b"plain bytes, not a TorchScript zip")
+    es.put_model("broken", broken=True)
     assignment = es.start("broken", deployment_id="dep")
     route = assignment["routing_table"]["ml-0"]
     assert route["routing_state"] == "failed" and route["reason"]
     assert assignment["assignment_state"] == "starting"
-    stats = es.stats("dep")["trained_model_stats"][0]["deployment_stats"]
+    stats = es.deployment_stats("dep")
     assert stats["allocation_status"]["state"] == "starting"

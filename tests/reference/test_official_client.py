@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Iterator
 
+import elasticsearch
 import pytest
 
-elasticsearch = pytest.importorskip("elasticsearch")
-
-from conformance.reference.config import ServerConfig  # noqa: E402
-from conformance.reference.server import running_server  # noqa: E402
-from reference.conftest import MODEL_CONFIG, VOCABULARY, torchscript_archive  # noqa: E402
+from conformance.assets import tiny_model
+from conformance.reference.config import ServerConfig
+from conformance.reference.server import running_server
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +22,10 @@ def client() -> Iterator["elasticsearch.Elasticsearch"]:
 
 def test_s5_3_whole_flow(client) -> None:
     ml = client.ml
-    data = torchscript_archive()
-    ml.put_trained_model(model_id="flow", **MODEL_CONFIG)
-    ml.put_trained_model_vocabulary(model_id="flow", vocabulary=VOCABULARY)
-    ml.put_trained_model_definition_part(model_id="flow", part=0, definition=base64.b64encode(data).decode(),
-                                         total_definition_length=len(data), total_parts=1)
+    model = tiny_model()
+    ml.put_trained_model(model_id="flow", **model.config)
+    ml.put_trained_model_vocabulary(model_id="flow", vocabulary=model.vocabulary)
+    ml.put_trained_model_definition_part(model_id="flow", part=0, **model.definition_part())
     started = ml.start_trained_model_deployment(model_id="flow", deployment_id="flow-dep", wait_for="started",
                                                 number_of_allocations=1, threads_per_allocation=1)
     assert started["assignment"]["assignment_state"] == "started"
@@ -42,10 +39,9 @@ def test_s5_3_whole_flow(client) -> None:
 
 def test_s1_6_errors_are_api_errors(client) -> None:
     ml = client.ml
-    data = torchscript_archive()
-    ml.put_trained_model(model_id="errs", **MODEL_CONFIG)
-    ml.put_trained_model_definition_part(model_id="errs", part=0, definition=base64.b64encode(data).decode(),
-                                         total_definition_length=len(data), total_parts=1)
+    model = tiny_model()
+    ml.put_trained_model(model_id="errs", **model.config)
+    ml.put_trained_model_definition_part(model_id="errs", part=0, **model.definition_part())
     ml.start_trained_model_deployment(model_id="errs", deployment_id="errs-dep", wait_for="started")
     with pytest.raises(elasticsearch.NotFoundError):
         ml.update_trained_model_deployment(model_id="nothing-here", number_of_allocations=2)

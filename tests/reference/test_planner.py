@@ -82,7 +82,7 @@ def test_s3_2_low_priority_deployments_fit_on_a_full_node() -> None:
     es = make_es(config(nodes=(NodeSpec("a", 1),)))
     es.deploy(deployment_id="normal")
     es.start("tiny", deployment_id="low", priority="low")
-    assert es.stats("low")["trained_model_stats"][0]["deployment_stats"]["priority"] == "low"
+    assert es.deployment_stats("low")["priority"] == "low"
 
 
 @pytest.mark.parametrize(("version", "status"), [("9.2.0", 200), ("9.3.0", 400)])

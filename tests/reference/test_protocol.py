@@ -9,12 +9,6 @@ import pytest
 from reference.conftest import Es, error_of
 
 
-@pytest.fixture
-def deployed(es: Es) -> Es:
-    es.deploy(deployment_id="dep")
-    return es
-
-
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_s1_1_wrong_method_is_405_with_allow(deployed: Es, method: str) -> None:
     response = deployed.client.request(method, "/_ml/trained_models/dep/deployment/_update")
@@ -38,7 +32,7 @@ def test_s1_5_unsupported_content_type_is_406(deployed: Es, content_type: str) -
     response = deployed.update("dep", content=b'{"number_of_allocations": 2}', headers={"content-type": content_type})
     assert response.status_code == 406
     assert response.json() == {"error": f"Content-Type header [{content_type}] is not supported", "status": 406}
-    assert deployed.stats("dep")["trained_model_stats"][0]["deployment_stats"]["number_of_allocations"] == 1
+    assert deployed.deployment_stats("dep")["number_of_allocations"] == 1
 
 
 def test_s1_5_missing_content_type_is_406(deployed: Es) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from conformance.context import Version
+from conformance.provisioning import Provisioner
 from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
-from reference.conftest import MODEL_CONFIG, torchscript_archive
+from conformance.target import Target, TargetConfig
 
 
 def test_serves_on_loopback_and_stops() -> None:
@@ -33,15 +33,13 @@ def test_accepts_an_already_built_app() -> None:
 
 def test_s2_4_wait_for_started_waits_for_the_convergence_delay() -> None:
     """`wait_for=started` returns once routes started, even with a real convergence delay."""
-    with running_server(ServerConfig(convergence_delay=0.3)) as url, httpx.Client(base_url=url) as client:
-        data = torchscript_archive()
-        client.put("/_ml/trained_models/tiny", json=MODEL_CONFIG).raise_for_status()
-        client.put("/_ml/trained_models/tiny/definition/0", json={
-            "definition": base64.b64encode(data).decode(), "total_definition_length": len(data), "total_parts": 1,
-        }).raise_for_status()
-        starting = client.post("/_ml/trained_models/tiny/deployment/_start",
-                               params={"deployment_id": "quick", "wait_for": "starting"}).json()
-        assert starting["assignment"]["assignment_state"] == "starting"
-        started = client.post("/_ml/trained_models/tiny/deployment/_start",
-                              params={"deployment_id": "waited", "wait_for": "started"}).json()
-        assert started["assignment"]["assignment_state"] == "started"
+    config = ServerConfig(convergence_delay=0.3)
+    with running_server(config) as url, Target(TargetConfig(url=url)) as target:
+        provisioner = Provisioner(target, "tiny", Version.parse(config.es_version))
+        provisioner.upload_model("tiny")
+        settings = {"threads_per_allocation": 1, "number_of_allocations": 1, "priority": "normal",
+                    "adaptive_allocations": None}
+        starting = provisioner.start("tiny", deployment_id="quick", wait_for="starting", **settings)
+        assert starting["assignment_state"] == "starting"
+        started = provisioner.start("tiny", deployment_id="waited", wait_for="started", **settings)
+        assert started["assignment_state"] == "started"

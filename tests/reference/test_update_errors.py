@@ -5,22 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.config import ServerConfig
-from reference.conftest import VERSIONS, Es, at_least, config, error_of, make_es
+from reference.conftest import VERSIONS, Es, at_least, config, deployed_on, error_of, make_es
 
 PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
-
-
-@pytest.fixture
-def deployed(es: Es) -> Es:
-    es.deploy(deployment_id="dep")
-    return es
-
-
-def deployed_on(version: str) -> Es:
-    es = make_es(config(es_version=version))
-    params = {"deployment_id": "dep"} if at_least(version, "8.8") else {}
-    es.deploy("tiny" if at_least(version, "8.8") else "dep", **params)
-    return es
 
 
 def test_s1_5_no_body_is_request_body_required(deployed: Es) -> None:
@@ -45,7 +32,7 @@ def test_s1_3_query_param_is_unrecognized_before_8_15(version: str) -> None:
 def test_s1_5_query_param_with_empty_object_body_is_rejected(deployed: Es) -> None:
     response = deployed.update("dep", {}, params={"number_of_allocations": "2"})
     assert error_of(response)[2].endswith("does not support having a body")
-    assert deployed.stats("dep")["trained_model_stats"][0]["deployment_stats"]["number_of_allocations"] == 1
+    assert deployed.deployment_stats("dep")["number_of_allocations"] == 1
 
 
 def test_s1_3_query_param_updates(deployed: Es) -> None:
@@ -282,7 +269,7 @@ def test_s1_4_enabled_is_optional_and_emitted_false(deployed: Es) -> None:
 
 
 def test_s1_6_c5_noop_returns_before_state_check(es: Es) -> None:
-    es.put_model("broken", definition=b"not a zip")
+    es.put_model("broken", broken=True)
     assignment = es.start("broken", wait_for="starting")
     assert assignment["assignment_state"] == "starting"
     noop = es.update("broken", {"number_of_allocations": 1})

@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any, Mapping
 
-from conformance.context import Context, MlNode, Version
+from conformance.context import Context, MlNode
 from conformance.exchange import (
     DeploymentInfo,
     DeploymentObservation,
@@ -22,6 +22,7 @@ from conformance.exchange import (
     Response,
     Snapshot,
 )
+from conformance.rules.base import Check, Level, Rule
 from conformance.schemas import profile_named
 
 NODE = "uckeG3R8TLe2MMNBQ6AGrw"
@@ -196,3 +197,11 @@ def exchange(
 ) -> Exchange:
     intent = Intent(kind, deployment=deployment, detail=detail, expected=dict(expected or {}))
     return Exchange(req, resp, 0.01, intent, None if resp else "timed out", before, after)
+
+
+def stub_rule(rule_id: str, level: Level = Level.MUST, *, check: Check = lambda e, c: [],
+              source: str = "§0", description: str | None = None, **extra: Any) -> Rule:
+    """A rule that applies to every exchange and answers ``check`` (no complaint by default);
+    its family is the part of ``rule_id`` before the first dot."""
+    return Rule(rule_id, level, source, f"desc {rule_id}" if description is None else description,
+                applies=lambda e, c: True, check=check, family=rule_id.split(".")[0], **extra)

@@ -11,20 +11,17 @@ from conformance.context import Context, Version
 from conformance.exchange import Exchange, Intent, Request, Response
 from conformance.report import scrubber, write_reports
 from conformance.results import Tally, build_results
-from conformance.rules.base import Level, Outcome, Rule, Verdict
+from conformance.rules.base import Outcome, Verdict
+from rules.factories import stub_rule
 
 SECRET = "hunter2-secret"
 HOSTILE = "<script>alert(1)</script>"
 CTX = Context(Version(9, 3), "default", "9.3", frozenset(), ())
 
 
-def _rule(rule_id: str, level: Level = Level.MUST, **extra) -> Rule:
-    return Rule(rule_id, level, "§2.2", f"desc {rule_id}", applies=lambda e, c: True,
-                check=lambda e, c: [], family=rule_id.split(".")[0], **extra)
-
-
 def _results():
-    rules = [_rule("shape.fails"), _rule("shape.passes"), _rule("x.never"), _rule("x.old", until=Version(8, 8))]
+    rules = [stub_rule("shape.fails"), stub_rule("shape.passes"), stub_rule("x.never"),
+             stub_rule("x.old", until=Version(8, 8))]
     exchange = Exchange(
         Request("POST", "http://t/_ml/trained_models/d/deployment/_update", (("authorization", "<redacted>"),),
                 f'{{"note":"{SECRET}"}}'.encode()),

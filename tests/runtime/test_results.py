@@ -11,25 +11,21 @@ from conformance.results import (
     build_results,
     results_from_dict,
 )
-from conformance.rules.base import Level, Outcome, Rule, Verdict
+from conformance.rules.base import Level, Outcome, Verdict
+from rules.factories import stub_rule
 
 CTX = Context(Version(8, 10), "default", "8.10", frozenset({"deployment_ids"}), ())
 EXCHANGE = Exchange(Request("POST", "http://t/x", (("authorization", "<redacted>"),), b"{}"),
                     Response(429, (), b'{"status":429}'), 0.01, Intent("update"))
 
 
-def _rule(rule_id: str, level: Level = Level.MUST, **extra) -> Rule:
-    return Rule(rule_id, level, "§1.6 C.8", "d", applies=lambda e, c: True, check=lambda e, c: [],
-                family=rule_id.split(".")[0], **extra)
-
-
 RULES = [
-    _rule("a.must-fails"),
-    _rule("a.should-fails", Level.SHOULD),
-    _rule("b.passes"),
-    _rule("b.never"),
-    _rule("c.too-new", since=Version(8, 16)),
-    _rule("c.feature", requires=frozenset({"adaptive_allocations"})),
+    stub_rule("a.must-fails"),
+    stub_rule("a.should-fails", Level.SHOULD),
+    stub_rule("b.passes"),
+    stub_rule("b.never"),
+    stub_rule("c.too-new", since=Version(8, 16)),
+    stub_rule("c.feature", requires=frozenset({"adaptive_allocations"})),
 ]
 
 

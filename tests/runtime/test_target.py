@@ -9,8 +9,9 @@ import pytest
 
 from conformance.context import Context, Version
 from conformance.exchange import Intent
-from conformance.rules.base import Level, Outcome, Rule, evaluate
+from conformance.rules.base import Outcome, evaluate
 from conformance.target import ConfigError, Target, TargetConfig
+from rules.factories import stub_rule
 
 SECRET = "s3cr3t-value-123"
 OTHER = Intent("other")
@@ -94,7 +95,7 @@ def test_timeout_gives_an_exchange_without_response_judged_indeterminate() -> No
                               intent=Intent("update"), json={"number_of_allocations": 2})
     assert exchange.response is None and exchange.error.startswith("timeout")
     ctx = Context(Version(9, 3), "default", "test", frozenset(), ())
-    always = Rule("t.any", Level.MUST, "§0", "", applies=lambda e, c: True, check=lambda e, c: ["bad"])
+    always = stub_rule("t.any", check=lambda e, c: ["bad"])
     assert evaluate(always, exchange, ctx).outcome is Outcome.INDETERMINATE
 
 

@@ -7,9 +7,6 @@ The reference server is only the counterpart here; the suite itself never import
 
 from __future__ import annotations
 
-import base64
-import io
-import zipfile
 from typing import Iterator
 
 import httpx
@@ -24,10 +21,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from conformance.context import Version
+from conformance.provisioning import Provisioner
+from conformance.reference.config import ServerConfig
+from conformance.reference.server import running_server
 from conformance.schemas import schema_dir
-
-reference_server = pytest.importorskip("conformance.reference.server")
-reference_config = pytest.importorskip("conformance.reference.config")
+from conformance.target import Target, TargetConfig
 
 MODEL = "schemas-tiny-model"
 DEPLOYMENT = "schemas-tiny-deployment"
@@ -46,38 +45,15 @@ schema = schemathesis.openapi.from_path(
 )
 
 
-def _tiny_definition() -> tuple[str, int]:
-    """A TorchScript-shaped zip (archive/data.pkl + archive/version), base64 (§5.3)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
-        archive.writestr("archive/version", b"3\n")
-    raw = buffer.getvalue()
-    return base64.b64encode(raw).decode("ascii"), len(raw)
-
-
-def _provision(client: httpx.Client) -> None:
-    """Model, vocabulary, definition, then a started deployment under its own id (§5.3)."""
-    definition, length = _tiny_definition()
-    calls = [
-        ("PUT", f"/_ml/trained_models/{MODEL}", None,
-         {"model_type": "pytorch", "inference_config": {"pass_through": {}}}),
-        ("PUT", f"/_ml/trained_models/{MODEL}/vocabulary", None, {"vocabulary": ["[PAD]", "[UNK]", "a"]}),
-        ("PUT", f"/_ml/trained_models/{MODEL}/definition/0", None,
-         {"definition": definition, "total_definition_length": length, "total_parts": 1}),
-        ("POST", f"/_ml/trained_models/{MODEL}/deployment/_start",
-         {"deployment_id": DEPLOYMENT, "wait_for": "started", "number_of_allocations": 1}, None),
-    ]
-    for method, path, params, body in calls:
-        response = client.request(method, path, params=params, json=body)
-        assert response.status_code == 200, (method, path, response.status_code, response.text)
-
-
 @pytest.fixture(scope="module")
 def reference_url() -> Iterator[str]:
-    with reference_server.running_server(reference_config.ServerConfig(es_version="9.3.0")) as url:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            _provision(client)
+    """The shipped tiny model, then a started deployment under its own id (§5.3)."""
+    with running_server(ServerConfig(es_version="9.3.0")) as url:
+        with Target(TargetConfig(url=url)) as target:
+            provisioner = Provisioner(target, MODEL, Version(9, 3))
+            provisioner.upload_model(MODEL)
+            provisioner.start(MODEL, deployment_id=DEPLOYMENT, threads_per_allocation=1, number_of_allocations=1,
+                              priority="normal", adaptive_allocations=None, wait_for="started")
         yield url
 
 
