@@ -39,6 +39,7 @@ class MlNode:
     name: str
     allocated_processors: float
     memory_bytes: int | None = None
+    hardware_threads: int | None = None  # what the node's OS reports, where the target exposes it (§3.3)
 
     @property
     def processor_capacity(self) -> int:

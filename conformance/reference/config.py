@@ -17,6 +17,7 @@ DEFAULT_MEMORY_BYTES = 16 * 2**30
 
 _MEMORY_UNITS = {"b": 1, "kb": 2**10, "mb": 2**20, "gb": 2**30, "tb": 2**40}
 _NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HARDWARE_THREADS = re.compile(r"^hw\d+$", re.IGNORECASE)
 _MEMORY = re.compile(r"^(\d+)\s*(b|kb|mb|gb|tb)?$", re.IGNORECASE)
 
 
@@ -27,6 +28,12 @@ class NodeSpec:
     id: str
     allocated_processors: float
     memory_bytes: int = DEFAULT_MEMORY_BYTES
+    hardware_threads: int | None = None  # None: the allocated processors rounded up (§3.3)
+
+    @property
+    def threads(self) -> int:
+        """The hardware threads the node's native process sees (``hardware_concurrency``, §3.3)."""
+        return self.hardware_threads if self.hardware_threads is not None else math.ceil(self.allocated_processors)
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,12 @@ class ServerConfig:
 
 
 def parse_nodes(spec: str) -> tuple[NodeSpec, ...]:
-    """Parse ``"ml-0:4,ml-1:8"`` or ``"ml-0:4:8gb"`` into node specs.
+    """Parse ``"ml-0:4,ml-1:8"``, ``"ml-0:4:8gb"`` or ``"ml-0:4:2gb:hw2"`` into node specs.
 
-    Each entry is ``id:processors[:memory]``; processors may be fractional (the planner
-    rounds them up, §10.6); memory takes ``b``/``kb``/``mb``/``gb``/``tb`` (bytes when
-    unitless). Raises ``ValueError`` naming the offending entry.
+    Each entry is ``id:processors[:memory][:hwN]``; processors may be fractional (the
+    planner rounds them up, §10.6); memory takes ``b``/``kb``/``mb``/``gb``/``tb`` (bytes
+    when unitless); ``hwN`` gives the node N hardware threads (default: the processors
+    rounded up). Raises ``ValueError`` naming the offending entry.
     """
     entries = [entry.strip() for entry in spec.split(",")]
     if not spec.strip() or any(not entry for entry in entries):
@@ -60,8 +68,11 @@ def parse_nodes(spec: str) -> tuple[NodeSpec, ...]:
 
 def _parse_node(entry: str) -> NodeSpec:
     pieces = entry.split(":")
+    hardware_threads = None
+    if len(pieces) > 2 and _HARDWARE_THREADS.match(pieces[-1].strip()):
+        hardware_threads = _parse_hardware_threads(entry, pieces.pop().strip())
     if len(pieces) not in (2, 3):
-        raise ValueError(f"node entry {entry!r} must be 'id:processors' or 'id:processors:memory'")
+        raise ValueError(f"node entry {entry!r} must be 'id:processors[:memory][:hwN]'")
     node_id, processors_text = pieces[0].strip(), pieces[1].strip()
     if not _NODE_ID.match(node_id):
         raise ValueError(f"node entry {entry!r}: id {node_id!r} must be letters, digits, '-', '_' or '.'")
@@ -71,9 +82,15 @@ def _parse_node(entry: str) -> NodeSpec:
         raise ValueError(f"node entry {entry!r}: processors {processors_text!r} is not a number") from None
     if not math.isfinite(processors) or processors <= 0:
         raise ValueError(f"node entry {entry!r}: processors must be a positive number")
-    if len(pieces) == 2:
-        return NodeSpec(node_id, processors)
-    return NodeSpec(node_id, processors, _parse_memory(entry, pieces[2].strip()))
+    memory = _parse_memory(entry, pieces[2].strip()) if len(pieces) == 3 else DEFAULT_MEMORY_BYTES
+    return NodeSpec(node_id, processors, memory, hardware_threads)
+
+
+def _parse_hardware_threads(entry: str, text: str) -> int:
+    count = int(text[2:])
+    if count <= 0:
+        raise ValueError(f"node entry {entry!r}: hardware threads must be positive")
+    return count
 
 
 def _parse_memory(entry: str, text: str) -> int:
