@@ -16,11 +16,9 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
-import json
 import os
 import secrets
 import sys
-import tempfile
 from typing import Any, Iterator, NoReturn, Sequence
 
 from conformance.results import (
@@ -30,12 +28,14 @@ from conformance.results import (
     Results,
     apply_baseline,
     load_baseline,
-    results_from_dict,
 )
+from conformance.budget import CLEANUP_ALLOWANCE
 from conformance.context import Context
+from conformance.events import Event, Notice, PhaseStarted
 from conformance.target import ENV_NAMES, SECRET_FIELDS, ConfigError, SetupError, TargetConfig, flags_of
 
 PROG = "deployment-conformance"
+DEFAULT_CONVERGENCE_TIMEOUT = 30.0
 SECRET_ENV = {name: ENV_NAMES[name] for name in sorted(SECRET_FIELDS)}
 
 
@@ -101,7 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
                      help="a request slower than this is judged indeterminate")
     run.add_argument("--time-budget", type=_seconds("--time-budget"), default=None, metavar="S",
-                     help="stop with exit code 3 when the run takes longer")
+                     help="bound the whole run, wall clock: traffic stops when it is spent, clean-up "
+                          f"gets {CLEANUP_ALLOWANCE:g}s more, and the verdict says it is incomplete")
+    run.add_argument("--convergence-timeout", type=_seconds("--convergence-timeout"),
+                     default=DEFAULT_CONVERGENCE_TIMEOUT, metavar="S",
+                     help="the longest any one wait for the target to converge may take; waits are "
+                          f"shorter once the target has shown how fast it is (default: {DEFAULT_CONVERGENCE_TIMEOUT:g})")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show pytest's own output instead of writing it to REPORT_DIR/pytest.log")
     _add_server_flags(run, embedded_only=True)
     run.set_defaults(handler=_run)
 
@@ -158,8 +165,8 @@ def _seconds(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance.provisioning import install_interrupt_handlers
     from conformance.report import scrubber, write_reports
+    from conformance.suite import RunSettings, run_suite
 
     config = _target_config(args)
     server_config = _server_config(args) if args.target is None and not os.environ.get("DC_TARGET") else None
@@ -168,21 +175,40 @@ def _run(args: argparse.Namespace) -> int:
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
-    install_interrupt_handlers()
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    scrub = scrubber(config.secrets())
+    progress = _Progress(scrub)
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
+        progress(PhaseStarted("discovery", url))
         ctx = _preflight(config, args.profile)
-        with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
-            results_file = os.path.join(scratch, "results.json")
-            status = _pytest(_pytest_args(args, url, run_id, seed, results_file))
-            results = _read_results(results_file, status)
+        settings = RunSettings(
+            target=config, run_id=run_id, profile=args.profile, seed=seed, max_examples=args.max_examples,
+            select=args.select, deployment_id=args.deployment_id, context=ctx, workers=args.workers,
+            time_budget=args.time_budget, convergence_timeout=args.convergence_timeout,
+        )
+        log_file = None if args.verbose else os.path.join(args.report_dir, "pytest.log")
+        results = run_suite(settings, progress, log_file=log_file, verbose=args.verbose)
     results = apply_baseline(results, baseline)
-    scrub = scrubber(config.secrets())
+    progress(PhaseStarted("reports", args.report_dir))
     written = write_reports(results, args.report_dir, scrub)
     print(scrub(_summary(results, written["report.html"])))
     return results.exit_code
+
+
+class _Progress:
+    """The run's phases and notices, one line each on stdout (errors alone go to stderr)."""
+
+    def __init__(self, scrub: Any) -> None:
+        self.scrub = scrub
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PhaseStarted):
+            detail = f" {event.detail}" if event.detail else ""
+            print(self.scrub(f"{PROG}: {event.phase}{detail}"), flush=True)
+        elif isinstance(event, Notice):
+            print(self.scrub(f"{PROG}: {event.text}"), flush=True)
 
 
 def _target_config(args: argparse.Namespace) -> TargetConfig:
@@ -276,66 +302,6 @@ def _preflight(config: TargetConfig, profile: str) -> Context:
         return discover(target, profile)
 
 
-@contextlib.contextmanager
-def _session_environment(config: TargetConfig, ctx: Context) -> Iterator[None]:
-    """Hand credentials and the discovered context to the pytest session (and its xdist
-    workers) through the environment: secrets stay out of argument lists, and the
-    session need not discover the target a second time."""
-    from conformance.discovery import CONTEXT_ENV, context_to_dict
-
-    values = {env: getattr(config, name) for name, env in SECRET_ENV.items() if getattr(config, name)}
-    if config.user is not None:
-        values["DC_USER"] = config.user
-    if config.ca_cert is not None:
-        values["DC_CA_CERT"] = config.ca_cert
-    values[CONTEXT_ENV] = json.dumps(context_to_dict(ctx))
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _pytest_args(args: argparse.Namespace, url: str, run_id: str, seed: int, results_file: str) -> list[str]:
-    plain = not sys.stdout.isatty() or bool(os.environ.get("CI"))
-    argv = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider",
-            "--target", url, "--run-id", run_id, "--seed", str(seed), "--hypothesis-seed", str(seed),
-            "--max-examples", str(args.max_examples), "--profile", args.profile,
-            "--results-file", results_file,
-            # The CLI has imported anyio (uvicorn) before pytest starts: harmless, but noisy.
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    argv += ["-v", "--color=no"] if plain else ["-q"]
-    optional = {"--select": args.select, "--deployment-id": args.deployment_id,
-                "--request-timeout": args.request_timeout, "--time-budget": args.time_budget}
-    for flag, value in optional.items():
-        if value is not None:
-            argv += [flag, str(value)]
-    if args.insecure:
-        argv.append("--insecure")
-    if args.workers > 1:
-        argv += ["-n", str(args.workers)]
-    return argv
-
-
-def _pytest(argv: list[str]) -> int:
-    import pytest
-
-    return int(pytest.main(argv))
-
-
-def _read_results(path: str, pytest_status: int) -> Results:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return results_from_dict(json.load(handle))
-    except (OSError, ValueError):
-        raise SetupError(f"the suite produced no results (pytest exit status {pytest_status})") from None
-
-
 def _summary(results: Results, report: str) -> str:
     totals = ", ".join(f"{count} {outcome}" for outcome, count in sorted(results.totals().items()))
     judged = results.run.get("judged_exchanges")
@@ -352,6 +318,8 @@ def _summary(results: Results, report: str) -> str:
         lines.append(f"  {never} rule(s) not exercised")
     if results.unjudged:
         lines.append(f"  could not judge: {results.unjudged}")
+    for hole in results.holes:
+        lines.append(f"  incomplete: {hole}")
     lines.append(f"report: {report} (exit code {results.exit_code})")
     return "\n".join(lines)
 

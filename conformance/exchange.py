@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "<redacted>"
+OVERSIZED = "oversized answer"  # the start of an exchange's ``error`` when the answer was too large to read
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 # Headers curl sets on its own: repeating them only makes a reproducer harder to read.
 TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent"})

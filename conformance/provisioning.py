@@ -11,15 +11,13 @@ The upload and start sequence is the one Elasticsearch's own tests use (§5.3).
 from __future__ import annotations
 
 import base64
-import contextlib
-import signal
-import threading
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from conformance.context import Version
 from conformance.discovery import json_of
 from conformance.exchange import Intent
+from conformance.interrupts import INTERRUPTS
 from conformance.target import SetupError, Target
 
 SETUP = Intent("other", detail="provisioning")
@@ -114,6 +112,13 @@ class Provisioner:
         return self._call("PUT", f"{INFERENCE_PATH}/{inference_id}",
                           json={"service": "elasticsearch", "service_settings": settings})
 
+    def delete_inference_endpoint(self, inference_id: str) -> None:
+        """Delete one of the run's endpoints (and so its deployment), freeing its processors."""
+        self._call("DELETE", f"{INFERENCE_PATH}/{inference_id}")
+        self.inference_endpoints.remove(inference_id)
+        if inference_id in self.deployments:
+            self.deployments.remove(inference_id)
+
     def stop(self, deployment_id: str) -> None:
         """Force-stop one of the run's deployments."""
         self._call("POST", f"/_ml/trained_models/{deployment_id}/deployment/_stop", params={"force": "true"})
@@ -141,12 +146,13 @@ class Provisioner:
     def cleanup(self) -> list[str]:
         """Remove what the run created and restore what it borrowed; return what went wrong.
 
-        Runs with SIGINT ignored, so a second Ctrl-C cannot leave half the objects behind.
+        Runs with SIGINT and SIGTERM held off, so a second Ctrl-C cannot leave half the
+        objects behind.
         Deployments still reported with the run-id prefix are stopped too: a start whose
         answer never came back (interrupted, timed out) still counts as created.
         """
         problems: list[str] = []
-        with _ignoring_sigint():
+        with INTERRUPTS.protected():
             for adopted in self.adopted:
                 problems += self._restore(adopted)
             self.adopted.clear()
@@ -212,29 +218,3 @@ def _reason(body: Any) -> str:
     if isinstance(error, Mapping) and error.get("reason"):
         return f": {error['reason']}"
     return ""
-
-
-@contextlib.contextmanager
-def _ignoring_sigint() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def install_interrupt_handlers() -> None:
-    """Make SIGINT and SIGTERM raise ``KeyboardInterrupt``, so ``finally`` clean-up runs.
-
-    Only the main thread may install handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, _interrupt)

@@ -5,12 +5,17 @@ processes. A :class:`Tally` keeps them compact (counts per rule and outcome, plu
 evidence of the first non-passing exchange) so that workers can ship it to the
 controller as plain JSON, where tallies merge and become :class:`Results`.
 
-Exit codes (DESIGN "Command-line contract"): 0 every MUST rule held; 1 at least one MUST
-rule failed; 3 the run could not judge. SHOULD failures are reported but never fail a run.
+Exit codes (DESIGN "Command-line contract"): 0 every MUST rule that applies to the target
+was judged and held; 1 at least one MUST rule failed (also when the run could not go on
+afterwards: the verdict then says it is incomplete); 3 the run could not judge, or its
+verdict has holes (a traffic test errored, a MUST rule was left indeterminate or never
+exercised, the budget ran out, a signal came, clean-up left something behind). SHOULD
+failures are reported but never fail a run.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
@@ -78,9 +83,9 @@ class Tally:
     evidence: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     exchanges: int = 0
 
-    def add(self, verdicts: Iterable[Verdict], *, test: str, seed: int | None) -> None:
-        """Record the verdicts on one exchange."""
-        self.exchanges += 1
+    def add(self, verdicts: Iterable[Verdict], *, test: str, seed: int | None, exchange: bool = True) -> None:
+        """Record the verdicts on one exchange (``exchange=False``: on one already counted)."""
+        self.exchanges += int(exchange)
         for verdict in verdicts:
             outcome = verdict.outcome.value
             per_rule = self.counts.setdefault(verdict.rule_id, {})
@@ -89,6 +94,12 @@ class Tally:
                 kept = self.evidence.setdefault(verdict.rule_id, {})
                 if outcome not in kept:
                     kept[outcome] = evidence_of(verdict, test=test, seed=seed)
+
+    def keep_evidence(self, verdict: Verdict, *, test: str, seed: int | None, note: str) -> None:
+        """Make ``verdict`` the evidence of its rule and outcome (e.g. a shrunk example)."""
+        record = evidence_of(verdict, test=test, seed=seed)
+        record["note"] = note
+        self.evidence.setdefault(verdict.rule_id, {})[verdict.outcome.value] = record
 
     def merge(self, other: "Tally") -> None:
         self.exchanges += other.exchanges
@@ -142,6 +153,17 @@ class Results:
     run: Mapping[str, Any]
     unjudged: str | None = None  # one line: why the run could not judge (exit code 3)
     fixed_baseline: tuple[str, ...] = ()  # baseline rules that now pass
+    incomplete: tuple[str, ...] = ()  # why the verdict has holes (exit code 3 unless a MUST rule failed)
+
+    @property
+    def holes(self) -> tuple[str, ...]:
+        """Every reason the verdict is not complete: the run's own and MUST rules left unjudged."""
+        unjudged_rules = [r.id for r in self.rules if r.level == Level.MUST.value
+                          and r.outcome in (NOT_EXERCISED, Outcome.INDETERMINATE.value, Outcome.ERROR.value)]
+        found = list(self.incomplete)
+        if unjudged_rules:
+            found.append(f"{len(unjudged_rules)} MUST rule(s) not judged: {', '.join(unjudged_rules)}")
+        return tuple(found)
 
     def totals(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -154,15 +176,19 @@ class Results:
 
     @property
     def exit_code(self) -> int:
-        if self.unjudged is not None:
+        if any(r.is_must_failure for r in self.rules):
+            return EXIT_FAILED
+        if self.unjudged is not None or self.holes:
             return EXIT_UNJUDGED
-        return EXIT_FAILED if any(r.is_must_failure for r in self.rules) else EXIT_OK
+        return EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run": dict(self.run),
             "exit_code": self.exit_code,
             "unjudged": self.unjudged,
+            "incomplete": list(self.incomplete),
+            "holes": list(self.holes),
             "totals": self.totals(),
             "fixed_baseline": list(self.fixed_baseline),
             "rules": [
@@ -182,8 +208,16 @@ def build_results(
     selected: frozenset[str] | None = None,
     run: Mapping[str, Any] | None = None,
     unjudged: str | None = None,
+    incomplete: tuple[str, ...] = (),
+    tests: Iterable[Any] = (),
 ) -> Results:
-    """Turn a run's tally into one result per rule (``selected=None``: every rule ran)."""
+    """Turn a run's tally into one result per rule (``selected=None``: every rule ran).
+
+    ``tests`` are the traffic tests' records (``test``, ``outcome``, ``reason``,
+    ``reaches``): a rule no exchange reached is a skip when every test meant to reach it
+    was skipped (for the topology, say), and otherwise says which test did not run.
+    """
+    records = tuple(tests)
     results = []
     for rule_ in rules:
         counts = tally.counts.get(rule_.id, {})
@@ -194,6 +228,8 @@ def build_results(
             outcome, reason = Outcome.SKIP.value, why
         else:
             outcome = _worst(counts)
+            if outcome == NOT_EXERCISED:
+                outcome, reason = _unreached(rule_.id, records, unjudged, incomplete)
         kept = tally.evidence.get(rule_.id, {})
         results.append(
             RuleResult(
@@ -202,7 +238,27 @@ def build_results(
                 evidence=kept.get(outcome),
             )
         )
-    return Results(tuple(results), dict(run or {}), unjudged)
+    return Results(tuple(results), dict(run or {}), unjudged, incomplete=tuple(incomplete))
+
+
+def _unreached(rule_id: str, tests: tuple[Any, ...], unjudged: str | None,
+               incomplete: tuple[str, ...]) -> tuple[str, str]:
+    """Why no exchange reached a rule: its tests were skipped (a skip), or did not run."""
+    meant = [t for t in tests if any(fnmatch.fnmatchcase(rule_id, glob) for glob in t.reaches)]
+    if meant and all(t.outcome == "skipped" for t in meant):
+        return Outcome.SKIP.value, "; ".join(f"{_short(t.test)} skipped: {t.reason}" for t in meant)
+    broken = [t for t in meant if t.outcome == "error"]
+    if broken:
+        return NOT_EXERCISED, "; ".join(f"{_short(t.test)} errored: {t.reason}" for t in broken)
+    if unjudged is not None:
+        return NOT_EXERCISED, f"the run could not judge: {unjudged}"
+    if incomplete:
+        return NOT_EXERCISED, f"no exchange reached it (the traffic was incomplete: {incomplete[0]})"
+    return NOT_EXERCISED, "no exchange reached it"
+
+
+def _short(nodeid: str) -> str:
+    return nodeid.rsplit("/", 1)[-1]
 
 
 def _worst(counts: Mapping[str, int]) -> str:
@@ -236,7 +292,8 @@ def results_from_dict(data: Mapping[str, Any]) -> Results:
         )
         for r in data["rules"]
     )
-    return Results(rules, data.get("run", {}), data.get("unjudged"), tuple(data.get("fixed_baseline", ())))
+    return Results(rules, data.get("run", {}), data.get("unjudged"), tuple(data.get("fixed_baseline", ())),
+                   tuple(data.get("incomplete", ())))
 
 
 def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
@@ -245,4 +302,4 @@ def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
         replace(r, baselined=r.id in baseline and r.outcome == Outcome.FAIL.value) for r in results.rules
     )
     fixed = tuple(sorted(r.id for r in rules if r.id in baseline and r.outcome == Outcome.PASS.value))
-    return Results(rules, results.run, results.unjudged, fixed)
+    return Results(rules, results.run, results.unjudged, fixed, results.incomplete)

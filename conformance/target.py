@@ -21,9 +21,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance.exchange import Exchange, Intent, Request, Response, redacted_headers
+from conformance.budget import Budget
+from conformance.interrupts import INTERRUPTS
+from conformance.exchange import OVERSIZED, Exchange, Intent, Request, Response, redacted_headers
 
 DEFAULT_TARGET = "http://127.0.0.1:9200"
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 2**20
+"""Answers larger than this are not read to the end (a 50 MB ``_stats`` must not cost the run its memory)."""
 
 # Environment variables read when the matching flag is not given (flags win).
 ENV_NAMES: Mapping[str, str] = {
@@ -72,7 +76,8 @@ class TargetConfig:
     ca_cert: str | None = None
     insecure: bool = False
     connect_timeout: float = 5.0
-    read_timeout: float = 30.0
+    read_timeout: float = 30.0  # the whole request, however slowly the answer comes in
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         methods = [self.api_key is not None, self.user is not None, self.bearer_token is not None]
@@ -134,11 +139,17 @@ class Target:
     """A server under test, reached through one keep-alive client.
 
     ``request`` never raises for transport failures: it returns an exchange whose
-    ``response`` is ``None`` and whose ``error`` names the failure.
+    ``response`` is ``None`` and whose ``error`` names the failure. Every request is
+    bounded as a whole: by ``read_timeout`` (also when the answer drips in slowly), by
+    what is left of ``budget`` (raising :class:`~conformance.budget.BudgetSpent` once it
+    is spent), and in size by ``max_response_bytes``.
     """
 
-    def __init__(self, config: TargetConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, config: TargetConfig, *, transport: httpx.BaseTransport | None = None, budget: Budget | None = None
+    ) -> None:
         self.config = config
+        self.budget = budget or Budget()
         self.base_url = config.url.rstrip("/")
         headers = {"Accept": "application/json"}
         auth = config.auth_header()
@@ -169,9 +180,14 @@ class Target:
         send_json: bool = False,
     ) -> Exchange:
         """Send one request and record it. ``send_json`` sends ``json`` even when it is ``None``."""
+        INTERRUPTS.check()
+        self.budget.check()
         body, extra = _encode_body(json, content, send_json)
         merged = {**extra, **(headers or {})}
-        outgoing = self._client.build_request(method, path, params=params, content=body, headers=merged)
+        allowed = self.budget.cap(self.config.read_timeout)
+        timeout = httpx.Timeout(allowed, connect=min(self.config.connect_timeout, allowed))
+        outgoing = self._client.build_request(method, path, params=params, content=body, headers=merged,
+                                              timeout=timeout)
         request = Request(
             method=outgoing.method,
             url=str(outgoing.url),
@@ -180,13 +196,40 @@ class Target:
         )
         started = time.monotonic()
         try:
-            answer = self._client.send(outgoing)
+            answer = self._client.send(outgoing, stream=True)
+            try:
+                content_read = self._read(answer, started + allowed)
+            finally:
+                answer.close()
+        except _TooSlow:
+            return Exchange(request, None, time.monotonic() - started, intent,
+                            error=f"timeout: the answer took longer than {allowed:g}s")
+        except _TooLarge:
+            return Exchange(request, None, time.monotonic() - started, intent,
+                            error=f"{OVERSIZED}: more than {self.config.max_response_bytes} bytes")
         except httpx.TimeoutException as exc:
             return Exchange(request, None, time.monotonic() - started, intent, error=f"timeout: {_describe(exc)}")
         except httpx.HTTPError as exc:
             return Exchange(request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}")
-        response = Response(status=answer.status_code, headers=tuple(answer.headers.items()), body=answer.content)
+        response = Response(status=answer.status_code, headers=tuple(answer.headers.items()), body=content_read)
         return Exchange(request, response, time.monotonic() - started, intent)
+
+    def _read(self, answer: httpx.Response, deadline: float) -> bytes:
+        """The body, chunk by chunk, given up when it outlasts ``deadline`` or the size limit."""
+        limit = self.config.max_response_bytes
+        declared = answer.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in answer.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _TooSlow
+        return b"".join(chunks)
 
     def close(self) -> None:
         self._client.close()
@@ -196,6 +239,14 @@ class Target:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _TooSlow(Exception):
+    """The answer came in, but not within the time the request had."""
+
+
+class _TooLarge(Exception):
+    """The answer is larger than the run reads."""
 
 
 def _encode_body(json: Any, content: bytes | None, send_json: bool) -> tuple[bytes | None, dict[str, str]]:

@@ -1,6 +1,16 @@
 """The rule catalogue. Importing this package registers every rule family."""
 
-from conformance.rules import adaptive, agreement, capacity, concurrency, enums, errors, shape, update  # noqa: F401 - registers rules
+from conformance.rules import (  # noqa: F401 - registers rules
+    adaptive,
+    agreement,
+    capacity,
+    concurrency,
+    enums,
+    errors,
+    openapi,
+    shape,
+    update,
+)
 from conformance.rules.base import CATALOGUE, Level, Outcome, Rule, Verdict, evaluate, intent_is, rule
 
 __all__ = ["CATALOGUE", "Level", "Outcome", "Rule", "Verdict", "evaluate", "intent_is", "rule"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from conformance.context import Context, Version
-from conformance.exchange import Exchange
+from conformance.exchange import OVERSIZED, Exchange
 from conformance.rules.reading import assignment_in, is_update_call
 
 
@@ -45,6 +45,8 @@ class Rule:
     until: Version | None = None  # first version it no longer holds for (exclusive)
     requires: frozenset[str] = frozenset()  # profile features the rule needs
     family: str = ""
+    unless: Callable[[Context], str | None] | None = None  # why the target's topology rules it out
+
 
     def skip_reason(self, ctx: Context) -> str | None:
         """Why this rule cannot be judged on this target, or ``None`` when it can."""
@@ -55,7 +57,7 @@ class Rule:
         missing = sorted(self.requires - ctx.features)
         if missing:
             return f"target profile {ctx.profile} lacks {', '.join(missing)}"
-        return None
+        return self.unless(ctx) if self.unless is not None else None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def rule(
     until: str | None = None,
     requires: Iterable[str] = (),
     family: str = "",
+    unless: Callable[[Context], str | None] | None = None,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule. The check's docstring is the default description."""
 
@@ -121,6 +124,7 @@ def rule(
                 until=Version.parse(until) if until else None,
                 requires=frozenset(requires),
                 family=family or id.split(".", 1)[0],
+                unless=unless,
             )
         )
         return check
@@ -157,7 +161,10 @@ def evaluate(rule_: Rule, exchange: Exchange, ctx: Context) -> Verdict | None:
     except Exception as exc:  # noqa: BLE001 - a broken rule is an error verdict, not a crash
         return Verdict(rule_.id, Outcome.ERROR, (f"applies() raised {exc!r}",), exchange)
     if exchange.response is None:
-        return Verdict(rule_.id, Outcome.INDETERMINATE, (exchange.error or "no response",), exchange)
+        # An answer too large to read is an error of that exchange; one that never came is indeterminate.
+        oversized = (exchange.error or "").startswith(OVERSIZED)
+        outcome = Outcome.ERROR if oversized else Outcome.INDETERMINATE
+        return Verdict(rule_.id, outcome, (exchange.error or "no response",), exchange)
     try:
         messages = tuple(rule_.check(exchange, ctx))
     except Exception as exc:  # noqa: BLE001

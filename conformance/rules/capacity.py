@@ -115,7 +115,14 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"$.assignment.reason: {problem}"
 
 
-@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY)
+def _scales(ctx: Context) -> str | None:
+    """A cluster that can scale answers an over-capacity increase with a partial 200, never 429."""
+    if ctx.scaling_possible:
+        return "the target can scale up, so an increase beyond capacity is never answered 429 (§1.6 C.8)"
+    return None
+
+
+@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY, unless=_scales)
 def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 from _update is status_exception "Could not update deployment because there are not enough resources..."."""
     error = error_in(ex.response)
@@ -125,7 +132,7 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.error.reason: expected {NOT_ENOUGH!r}, got {error.reason if error else None!r}"
 
 
-@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8",
+@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8", unless=_scales,
       applies=lambda ex, ctx: _TOO_MANY(ex, ctx) and ex.before is not None and ex.after is not None)
 def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 changes nothing: number_of_allocations and target_allocation_count stay as before."""

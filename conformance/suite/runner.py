@@ -14,11 +14,15 @@ Two facts of the API shape this module (DESIGN principles):
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
+import pytest
+
+from conformance.budget import Budget
 from conformance.context import Context
 from conformance.convergence import has_converged, promise_of
 from conformance.discovery import discover
@@ -35,17 +39,22 @@ from conformance.results import Tally
 from conformance.rules.base import CATALOGUE, Outcome, Rule, Verdict, evaluate
 from conformance.target import SetupError, Target, TargetConfig
 
-__all__ = ["MISSING", "STATS_PATH", "Run", "RunSettings", "SetupError", "open_run", "parse_stats", "select_rules",
-           "update_path"]
+__all__ = ["MISSING", "STATS_PATH", "ConformanceFailure", "Run", "RunSettings", "SetupError", "StateUnavailable",
+           "open_run", "parse_stats", "select_rules", "update_path"]
 
 MISSING: Any = object()  # "no body" marker, distinct from a JSON null body
 SETUP = Intent("other", detail="run set-up")
 FIRST_POLL_DELAY, MAX_POLL_DELAY = 0.02, 0.5
 
 
+DEFAULT_CONVERGENCE_TIMEOUT = 30.0
+DEFAULT_SHRINK_SECONDS = 10.0
+MAX_RESTARTS = 4  # explorations restarted after a failure, per generated test
+
+
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything a run is configured with (from pytest options or the CLI)."""
+    """Everything a run is configured with (from the CLI, ``run_suite`` or pytest options)."""
 
     target: TargetConfig
     run_id: str
@@ -55,6 +64,58 @@ class RunSettings:
     select: str | None = None
     deployment_id: str | None = None
     context: Context | None = None  # already discovered (the CLI's preflight): not read again
+    workers: int = 1
+    time_budget: float | None = None  # seconds for the whole run, wall clock
+    convergence_timeout: float = DEFAULT_CONVERGENCE_TIMEOUT  # the most any one wait may take
+    shrink_seconds: float = DEFAULT_SHRINK_SECONDS  # Hypothesis' shrinking of one failure
+    allow_scaling: bool = False
+
+
+class ConformanceFailure(AssertionError):
+    """Rules failed on an exchange, and the exploration that sent it has not seen them fail yet.
+
+    Raised only inside :meth:`Run.explore`, so that Hypothesis shrinks the example; the
+    verdicts themselves were recorded before the raise, and the exploration goes on.
+    """
+
+    def __init__(self, rule_ids: frozenset[str], text: str) -> None:
+        super().__init__(text)
+        self.rule_ids = rule_ids
+
+
+class StateUnavailable(BaseException):
+    """The target would not take a deployment to the state a test needs (a valid restore
+    was refused): that test cannot go on. Not an ``Exception``, so that Hypothesis does
+    not shrink it as if it were a failure of the request under test."""
+
+
+class Waits:
+    """How long to wait for the target to converge, learned from what it did in this run.
+
+    No wait trusts a promise blindly: until the target has converged once, a wait may take
+    the ceiling; after that, four times the slowest convergence seen (at least
+    ``floor``). A deployment that once failed to converge is waited for ``floor`` only.
+    """
+
+    def __init__(self, ceiling: float, floor: float = 1.0) -> None:
+        self.ceiling = ceiling
+        self.floor = min(floor, ceiling)
+        self.slowest: float | None = None
+        self.unconverged: set[str] = set()
+
+    def limit(self, deployment_id: str) -> float:
+        if deployment_id in self.unconverged:
+            return self.floor
+        if self.slowest is None:
+            return self.ceiling
+        return min(self.ceiling, max(self.floor, 4 * self.slowest + 0.5))
+
+    def record(self, deployment_id: str, seconds: float, converged: bool) -> None:
+        if converged:
+            self.slowest = seconds if self.slowest is None else max(self.slowest, seconds)
+            self.unconverged.discard(deployment_id)
+        else:
+            self.unconverged.add(deployment_id)
 
 
 class Run:
@@ -76,8 +137,15 @@ class Run:
         self.seed = settings.seed
         self.max_examples = settings.max_examples
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.settings = settings
         self.tally = Tally()
         self.current_test = ""
+        self.waits = Waits(settings.convergence_timeout)
+        self.failed_rules: set[str] = set()  # every rule that failed in this process, at any level
+        self.first_failure_at: float | None = None  # time.monotonic() of the first failed verdict
+        self._exploring: set[str] | None = None  # rules an exploration has raised for (None: not exploring)
+        self._last_failed: dict[str, Verdict] = {}
+        self._adaptive_touched: set[str] = set()  # deployments sent adaptive settings since their restore
         self._provisioner = Provisioner(target, settings.run_id, ctx.version)
         self._known: dict[str, DeploymentInfo] = {}
         self._uploaded: set[str] = set()
@@ -159,6 +227,10 @@ class Run:
         self._known[inference_id] = info
         return info
 
+    def remove_inference_endpoint(self, inference_id: str) -> None:
+        self._provisioner.delete_inference_endpoint(inference_id)
+        self._known.pop(inference_id, None)
+
     def stop_deployment(self, deployment_id: str) -> None:
         self._provisioner.stop(deployment_id)
         self._known.pop(deployment_id, None)
@@ -224,6 +296,8 @@ class Run:
         """``_update`` with before/after snapshots; never retried (429 is an answer)."""
         info = self._known.get(deployment_id)
         intent = Intent(kind, deployment=info, detail=detail, expected=expected or {})
+        if (isinstance(body, Mapping) and "adaptive_allocations" in body) or (content and b"adaptive" in content):
+            self._adaptive_touched.add(deployment_id)
         exchange = self.send(
             method, update_path(deployment_id), intent=intent, params=params, json=body,
             content=content, headers=headers, snapshots=True,
@@ -231,32 +305,46 @@ class Run:
         self._learn(deployment_id, exchange)
         return exchange
 
-    def await_convergence(self, deployment_id: str, *, timeout: float = 15.0) -> Exchange:
-        """Poll ``_stats`` until the last assignment's promise is met or ``timeout`` passes.
+    def await_convergence(self, deployment_id: str) -> Exchange:
+        """Poll ``_stats`` until the last assignment's promise is met, for as long as the
+        target has shown it needs (:class:`Waits`), and judge the state read last.
 
         The promise (``intent.expected``): ``target_allocations`` per node from the
         routing table, their ``total``, and the ``number_of_allocations`` asked for.
         """
         info = self._known[deployment_id]
         promise = promise_of(info.last_assignment or {})
-        exchange = self._poll(deployment_id, promise, timeout)
+        limit = self.waits.limit(deployment_id)
+        exchange, converged, took = self._poll(deployment_id, lambda seen: has_converged(seen, promise), limit)
+        self.waits.record(deployment_id, took, converged)
         intent = Intent("converged", deployment=info, expected=promise,
-                        detail=f"state read after waiting up to {timeout:g}s for convergence")
+                        detail=f"state read after waiting up to {limit:g}s for convergence")
         exchange = replace(exchange, intent=intent)
         self.judge(exchange)
         return exchange
 
     def restore(self, deployment_id: str, number_of_allocations: int = 1) -> None:
-        """Back to a known state without judging: adaptive allocations off, ``n`` allocations."""
+        """Back to a known state without judging: adaptive allocations off, ``n`` allocations.
+
+        What the suite asked for is what it waits for (the stored count, and as many
+        allocations running), never what an answer promised; a target that does not get
+        there in time is not waited for longer, since the next exchange reads the state
+        before it anyway. A 429 skips the test (no room for ``n`` allocations beside the
+        run's other deployments); any other refusal raises :class:`StateUnavailable`.
+        """
         path = update_path(deployment_id)
-        if self.ctx.version >= ADAPTIVE_SINCE:
-            observed = self.snapshot().get(deployment_id)
-            if observed is not None and observed.adaptive_allocations:
-                self._quiet_update(deployment_id, path, {"adaptive_allocations": None})
+        if self.ctx.version >= ADAPTIVE_SINCE and self._may_have_adaptive(deployment_id):
+            self._quiet_update(deployment_id, path, {"adaptive_allocations": None})
+        self._adaptive_touched.discard(deployment_id)
         self._quiet_update(deployment_id, path, {"number_of_allocations": number_of_allocations})
-        promise = promise_of(self._known[deployment_id].last_assignment or {}) if deployment_id in self._known else {}
-        if promise:
-            self._poll(deployment_id, promise, 15.0)
+
+        def settled(seen: DeploymentObservation | None) -> bool:
+            return (seen is not None and seen.number_of_allocations == number_of_allocations
+                    and sum(r.allocations for r in seen.nodes.values()) <= number_of_allocations
+                    and not seen.adaptive_allocations)
+
+        _, done, took = self._poll(deployment_id, settled, self.waits.limit(deployment_id))
+        self.waits.record(deployment_id, took, done)
 
     # -- judging --------------------------------------------------------------------------
 
@@ -268,8 +356,14 @@ class Run:
         """
         verdicts = self._evaluate(exchange)
         self.tally.add(verdicts, test=self.current_test, seed=self.seed)
+        self._note_failures(verdicts)
         self._last_judged = (exchange, verdicts)
         return verdicts
+
+    def record(self, verdict: Verdict) -> None:
+        """Record a verdict reached outside the rules' own checks (Schemathesis' response checks)."""
+        self.tally.add([verdict], test=self.current_test, seed=self.seed, exchange=False)
+        self._note_failures([verdict])
 
     def verdicts_on(self, exchange: Exchange) -> list[Verdict]:
         """The verdicts on ``exchange`` without recording it again in the tally.
@@ -282,8 +376,12 @@ class Run:
         return self._evaluate(exchange)
 
     def assert_conforms(self, verdicts: list[Verdict]) -> None:
-        """Fail the current test (and let Hypothesis shrink) when a verdict failed."""
-        failed = [v for v in verdicts if v.outcome is Outcome.FAIL]
+        """Inside an exploration, raise :class:`ConformanceFailure` for rules it has not
+        seen fail yet (so that Hypothesis shrinks to the smallest such request); elsewhere
+        do nothing: the verdicts are recorded, and the traffic goes on."""
+        if self._exploring is None:
+            return
+        failed = [v for v in verdicts if v.outcome is Outcome.FAIL and v.rule_id not in self._exploring]
         if not failed:
             return
         lines = []
@@ -291,7 +389,36 @@ class Run:
             lines.append(f"{verdict.rule_id}: " + "; ".join(verdict.messages))
             if verdict.exchange is not None:
                 lines.append(f"  reproduce: {verdict.exchange.request.as_curl()}")
-        raise AssertionError("conformance failure\n" + "\n".join(lines))
+        raise ConformanceFailure(frozenset(v.rule_id for v in failed), "conformance failure\n" + "\n".join(lines))
+
+    def explore(self, make_test: Callable[[int], Callable[[], None]]) -> None:
+        """Run a generated test to its end, whatever it finds.
+
+        ``make_test(attempt)`` builds the Hypothesis test (seeded with ``seed + attempt``).
+        When it fails, Hypothesis has shrunk the failure (for at most ``shrink_seconds``):
+        the minimal example becomes the rule's evidence, and the test starts again with
+        those rules no longer raising, so the rest of its traffic still runs and every
+        other rule is still judged.
+        """
+        known: set[str] = set()
+        with _shrinking_bounded(self.settings.shrink_seconds):
+            for attempt in range(MAX_RESTARTS + 1):
+                self._exploring = known
+                try:
+                    make_test(attempt)()
+                    return
+                except ConformanceFailure as failure:
+                    self._keep_shrunk(failure.rule_ids)
+                    known |= failure.rule_ids
+                except BaseExceptionGroup as group:  # Hypothesis' flaky or multiple failures
+                    rest = group.split(ConformanceFailure)[1]
+                    if rest is not None:
+                        raise
+                    found = {rid for f in _leaves(group) for rid in f.rule_ids}
+                    self._keep_shrunk(found)
+                    known |= found
+                finally:
+                    self._exploring = None
 
     # -- internals ------------------------------------------------------------------------
 
@@ -313,9 +440,36 @@ class Run:
         if isinstance(assignment, Mapping):
             self._known[deployment_id] = replace(info, last_assignment=assignment)
 
+    def _note_failures(self, verdicts: Iterable[Verdict]) -> None:
+        for verdict in verdicts:
+            if verdict.outcome is Outcome.FAIL:
+                self.failed_rules.add(verdict.rule_id)
+                self._last_failed[verdict.rule_id] = verdict
+                if self.first_failure_at is None:
+                    self.first_failure_at = time.monotonic()
+
+    def _keep_shrunk(self, rule_ids: Iterable[str]) -> None:
+        """Hypothesis replays the minimal failing example last: keep it as the evidence."""
+        for rule_id in rule_ids:
+            verdict = self._last_failed.get(rule_id)
+            if verdict is not None:
+                self.tally.keep_evidence(verdict, test=self.current_test, seed=self.seed, note="shrunk example")
+
+    def _may_have_adaptive(self, deployment_id: str) -> bool:
+        """Whether adaptive settings may be stored: sent since the last restore, or last seen.
+
+        The suite's own requests are trusted over ``_stats``, which a caching gateway may
+        serve stale (a stale read must not make the restore send a count that the stored
+        adaptive settings refuse)."""
+        if deployment_id in self._adaptive_touched:
+            return True
+        last = (self._known.get(deployment_id) or DeploymentInfo(deployment_id, "", 1)).last_assignment or {}
+        return bool((last.get("task_parameters") or {}).get("adaptive_allocations") or last.get("adaptive_allocations"))
+
     def _quiet_update(self, deployment_id: str, path: str, body: Mapping[str, Any]) -> None:
-        """An unjudged update; waits (with back-off) while the deployment is not ``started``."""
-        deadline = time.monotonic() + 15.0
+        """An unjudged update; retries (with back-off, within the run's waits) while the
+        deployment is not ``started`` (409)."""
+        deadline = time.monotonic() + self.waits.limit(deployment_id)
         delay = FIRST_POLL_DELAY
         while True:
             exchange = self.target.request("POST", path, intent=SETUP, json=body, send_json=True)
@@ -323,13 +477,22 @@ class Run:
             if status == 200:
                 self._learn(deployment_id, exchange)
                 return
-            if status != 409 or time.monotonic() > deadline:
-                raise SetupError(f"restoring {deployment_id} with {body} failed: {status or exchange.error}")
+            if status == 429:
+                pytest.skip(f"the target has no room for {body} on {deployment_id} beside the run's other "
+                            "deployments (429)")
+            if status != 409 or time.monotonic() + delay > deadline:
+                reason = f"HTTP {status}: {_reason(exchange)}" if status is not None else exchange.error
+                raise StateUnavailable(f"restoring {deployment_id} with {dict(body)} failed: {reason}")
             time.sleep(delay)
             delay = min(delay * 2, MAX_POLL_DELAY)
 
-    def _poll(self, deployment_id: str, promise: Mapping[str, Any], timeout: float) -> Exchange:
-        deadline = time.monotonic() + timeout
+    def _poll(
+        self, deployment_id: str, done: Callable[[DeploymentObservation | None], bool], timeout: float
+    ) -> tuple[Exchange, bool, float]:
+        """Read ``_stats`` with back-off until ``done`` holds for the deployment or ``timeout``
+        passes: the last read, whether it held, and how long it took."""
+        started = time.monotonic()
+        deadline = started + timeout
         delay = FIRST_POLL_DELAY
         while True:
             exchange = self.target.request("GET", STATS_PATH, intent=SETUP)
@@ -337,12 +500,41 @@ class Run:
             if exchange.response is not None and exchange.response.status == 200 and isinstance(body, Mapping):
                 snapshot = parse_stats(body, time.monotonic())
                 exchange = replace(exchange, after=snapshot)
-                if has_converged(snapshot.get(deployment_id), promise):
-                    return exchange
+                if done(snapshot.get(deployment_id)):
+                    return exchange, True, time.monotonic() - started
             if time.monotonic() + delay > deadline:
-                return exchange
+                return exchange, False, time.monotonic() - started
             time.sleep(delay)
             delay = min(delay * 2, MAX_POLL_DELAY)
+
+
+def _reason(exchange: Exchange) -> str:
+    body = exchange.response.json() if exchange.response is not None else None
+    error = body.get("error") if isinstance(body, Mapping) else None
+    reason = error.get("reason") if isinstance(error, Mapping) else None
+    return str(reason)[:200] if reason else "no reason given"
+
+
+def _leaves(group: BaseExceptionGroup) -> Iterator[ConformanceFailure]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        elif isinstance(exc, ConformanceFailure):
+            yield exc
+
+
+@contextlib.contextmanager
+def _shrinking_bounded(seconds: float) -> Iterator[None]:
+    """Bound Hypothesis' shrinking of one failure in time (its engine documents
+    ``MAX_SHRINKING_SECONDS`` as the knob; 300 s by default, the whole CI budget)."""
+    from hypothesis.internal.conjecture import engine
+
+    previous = engine.MAX_SHRINKING_SECONDS
+    engine.MAX_SHRINKING_SECONDS = seconds
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = previous
 
 
 def parse_stats(body: Any, taken_at: float) -> Snapshot:
@@ -401,13 +593,13 @@ def select_rules(rules: Iterable[Rule], expression: str | None) -> tuple[Rule, .
                                          for p in patterns))
 
 
-def open_run(settings: RunSettings) -> Run:
+def open_run(settings: RunSettings, budget: Budget | None = None) -> Run:
     """Discover the target (unless ``settings.context`` already holds what discovery learned),
     provision the primary deployment (or adopt one) and return the run.
 
     On failure everything created so far is removed before :class:`SetupError` propagates.
     """
-    target = Target(settings.target)
+    target = Target(settings.target, budget=budget)
     try:
         ctx = settings.context if settings.context is not None else discover(target, settings.profile)
     except BaseException:
@@ -419,6 +611,7 @@ def open_run(settings: RunSettings) -> Run:
             run.primary = run.adopt(settings.deployment_id).deployment_id
         else:
             run.primary = run.start_deployment(deployment_id=f"{settings.run_id}-primary").deployment_id
+        run.await_convergence(run.primary)  # the first lesson of how long this target takes
     except BaseException:
         run.close()
         raise

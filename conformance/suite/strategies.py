@@ -190,8 +190,15 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
     return request
 
 
+def examples(run: Run, attempt: int) -> int:
+    """Examples of a generated test: the full budget first, a third of it for each restart
+    after a failure (``Run.explore``)."""
+    return run.max_examples if attempt == 0 else max(2, run.max_examples // 3)
+
+
 def assert_conforms(run: Run, exchange: Exchange) -> Exchange:
-    """Fail the current test (and let Hypothesis shrink) if any rule failed on ``exchange``.
+    """Inside an exploration, raise for a rule that newly failed on ``exchange`` (so that
+    Hypothesis shrinks it); elsewhere the recorded verdicts are enough.
 
     ``exchange`` was judged and recorded already (``Run.update``/``Run.send``), so its
     kept verdicts are asked for: judging it again would count it twice in the tally.

@@ -16,11 +16,11 @@ from conformance.suite.strategies import assert_conforms
 BURST_SIZE = 12
 
 
-def test_concurrent_updates_lose_nothing(run: Run, primary: str) -> None:
-    log = fire(run.target, primary, plan(run.ctx, BURST_SIZE))
+def test_concurrent_updates_lose_nothing(dc_run: Run, dc_primary: str) -> None:
+    log = fire(dc_run.target, dc_primary, plan(dc_run.ctx, BURST_SIZE))
     for entry in log:
-        run.assert_conforms(run.judge(entry.exchange))
-    intent = Intent("burst-final", deployment=run.deployment(primary),
+        dc_run.assert_conforms(dc_run.judge(entry.exchange))
+    intent = Intent("burst-final", deployment=dc_run.deployment(dc_primary),
                     detail=f"state read after {len(log)} concurrent updates",
                     expected={"log": [entry.as_dict() for entry in log]})
-    assert_conforms(run, run.send("GET", STATS_PATH, intent=intent))
+    assert_conforms(dc_run, dc_run.send("GET", STATS_PATH, intent=intent))

@@ -27,37 +27,38 @@ COUNT_1 = {"number_of_allocations": 1}
 COUNT_2 = {"number_of_allocations": 2}
 ADAPTIVE_ON = {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 2}}
 
-def _require_capacity(run: Run, allocations: int) -> None:
+def _require_capacity(dc_run: Run, allocations: int) -> None:
     """Skip when the target cannot hold ``allocations`` one-thread allocations (§3.2)."""
-    if capacity(run.ctx) < allocations:
-        pytest.skip(f"the target has {run.ctx.total_processors} processor(s); the scenario needs {allocations}")
+    if capacity(dc_run.ctx) < allocations:
+        pytest.skip(f"the target has {dc_run.ctx.total_processors} processor(s); the scenario needs {allocations}")
 
 
-def _update(run: Run, deployment_id: str, **kwargs: object):
-    return assert_conforms(run, run.update(deployment_id, **kwargs))  # type: ignore[arg-type]
+def _update(dc_run: Run, deployment_id: str, **kwargs: object):
+    return assert_conforms(dc_run, dc_run.update(deployment_id, **kwargs))  # type: ignore[arg-type]
 
 
 # -- 404: no deployment under that id (§1.6 C.1) ---------------------------------------------
 
 
-def test_unknown_deployment_is_404(run: Run) -> None:
-    _update(run, f"{run.run_id}-no-such-deployment", body=COUNT_1, kind="update-unknown-deployment")
+def test_unknown_deployment_is_404(dc_run: Run) -> None:
+    _update(dc_run, f"{dc_run.run_id}-no-such-deployment", body=COUNT_1, kind="update-unknown-deployment")
 
 
-@pytest.mark.requires("deployment_id")
-def test_model_id_of_a_differently_named_deployment_is_404(run: Run) -> None:
+@pytest.mark.dc_requires("deployment_id")
+def test_model_id_of_a_differently_named_deployment_is_404(dc_run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
-    other = run.start_deployment(deployment_id=f"{run.run_id}-renamed", priority="low")  # no processors (§3.2)
+    other = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-renamed", priority="low")  # no processors (§3.2)
     try:
-        _update(run, other.model_id, body=COUNT_1, kind="update-by-model-id")
+        _update(dc_run, other.model_id, body=COUNT_1, kind="update-by-model-id")
     finally:
-        run.stop_deployment(other.deployment_id)
+        dc_run.stop_deployment(other.deployment_id)
 
 
 # -- 409, and the no-op answered before the state check (§1.6 C.5, C.6) ---------------------------
 
 
-def test_deployment_that_never_started(run: Run, primary: str) -> None:
+@pytest.mark.dc_reaches("errors.not-started-409")
+def test_deployment_that_never_started(dc_run: Run, dc_primary: str) -> None:
     """A broken model's route fails, so its assignment stays ``starting``.
 
     A state-changing update gets 409 (C.6); the same count is a no-op that C.5 answers
@@ -65,24 +66,24 @@ def test_deployment_that_never_started(run: Run, primary: str) -> None:
     one may be rejected for its priority first, §1.6 D), so it needs a processor beside
     the primary's.
     """
-    _require_capacity(run, 2)
-    broken = run.start_deployment(broken=True, wait_for="starting")
+    _require_capacity(dc_run, 2)
+    broken = dc_run.start_deployment(broken=True, wait_for="starting")
     try:
-        _update(run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
-        _update(run, broken.deployment_id, body=COUNT_1, kind="update-not-started", detail="no-op")
+        _update(dc_run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
+        _update(dc_run, broken.deployment_id, body=COUNT_1, kind="update-not-started", detail="no-op")
     finally:
-        run.stop_deployment(broken.deployment_id)
+        dc_run.stop_deployment(broken.deployment_id)
 
 
-def test_model_that_is_not_deployed_is_404(run: Run) -> None:
+def test_model_that_is_not_deployed_is_404(dc_run: Run) -> None:
     """Once its only deployment stopped, a model exists but is not deployed (§1.6 C.1).
 
     The broken model is used because the run's own model stays deployed as the primary;
     low priority needs no processors (§3.2), so this works on the smallest target.
     """
-    broken = run.start_deployment(broken=True, priority="low", wait_for="starting")
-    run.stop_deployment(broken.deployment_id)
-    _update(run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
+    broken = dc_run.start_deployment(broken=True, priority="low", wait_for="starting")
+    dc_run.stop_deployment(broken.deployment_id)
+    _update(dc_run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
 
 
 # -- 400: every validation and parse error of the profile (§1.3-§1.6) -------------------------
@@ -93,31 +94,35 @@ _PREPARED_ELSEWHERE = {
 
 
 @pytest.mark.parametrize("name", [n for n in INVALID_CASES if n not in _PREPARED_ELSEWHERE])
-def test_invalid_request_gets_its_error(run: Run, primary: str, name: str) -> None:
+def test_invalid_request_gets_its_error(dc_run: Run, dc_primary: str, name: str) -> None:
     case = INVALID_CASES[name]
-    if not case_applies(case, run.ctx):
-        pytest.skip(f"{name} is not a rule of profile {run.ctx.profile}")
+    if not case_applies(case, dc_run.ctx):
+        pytest.skip(f"{name} is not a rule of profile {dc_run.ctx.profile}")
     if case.needs_adaptive_enabled:
-        _update(run, primary, body=ADAPTIVE_ON)
-    send(run, primary, invalid_request(case))
+        _update(dc_run, dc_primary, body=ADAPTIVE_ON)
+    send(dc_run, dc_primary, invalid_request(case))
 
 
-@pytest.mark.requires("inference_endpoint_conflict")
-def test_deployment_of_an_inference_endpoint_is_409(run: Run) -> None:
+@pytest.mark.dc_requires("inference_endpoint_conflict")
+@pytest.mark.dc_reaches("errors.invalid-inference-endpoint-deployment")
+def test_deployment_of_an_inference_endpoint_is_409(dc_run: Run) -> None:
     """Newest versions refuse to update a deployment an inference endpoint owns (§1.6 B)."""
-    _require_capacity(run, 2)
-    owned = run.start_inference_endpoint()
-    send(run, owned.deployment_id, invalid_request(INVALID_CASES["inference-endpoint-deployment"]))
+    _require_capacity(dc_run, 2)
+    owned = dc_run.start_inference_endpoint()
+    try:
+        send(dc_run, owned.deployment_id, invalid_request(INVALID_CASES["inference-endpoint-deployment"]))
+    finally:
+        dc_run.remove_inference_endpoint(owned.deployment_id)  # its processor is needed by later scenarios
 
 
-def test_malformed_json_is_400(run: Run, primary: str) -> None:
-    _update(run, primary, content=b'{"number_of_allocations": }', headers=dict(JSON_HEADERS),
+def test_malformed_json_is_400(dc_run: Run, dc_primary: str) -> None:
+    _update(dc_run, dc_primary, content=b'{"number_of_allocations": }', headers=dict(JSON_HEADERS),
             kind="update-malformed-json", detail="malformed")
 
 
-def test_truncated_json(run: Run, primary: str) -> None:
+def test_truncated_json(dc_run: Run, dc_primary: str) -> None:
     """400 from 8.15.2, a 500 before (§1.5, §10.2): the rule knows which the profile expects."""
-    _update(run, primary, content=b"{", headers=dict(JSON_HEADERS),
+    _update(dc_run, dc_primary, content=b"{", headers=dict(JSON_HEADERS),
             kind="update-malformed-json", detail=TRUNCATED_JSON)
 
 
@@ -125,95 +130,97 @@ def test_truncated_json(run: Run, primary: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-def test_wrong_method_is_405(run: Run, primary: str, method: str) -> None:
-    _update(run, primary, method=method, kind="update-wrong-method")
+def test_wrong_method_is_405(dc_run: Run, dc_primary: str, method: str) -> None:
+    _update(dc_run, dc_primary, method=method, kind="update-wrong-method")
 
 
-def test_text_plain_is_406(run: Run, primary: str) -> None:
-    _update(run, primary, content=b'{"number_of_allocations": 1}', headers={"Content-Type": "text/plain"},
+def test_text_plain_is_406(dc_run: Run, dc_primary: str) -> None:
+    _update(dc_run, dc_primary, content=b'{"number_of_allocations": 1}', headers={"Content-Type": "text/plain"},
             kind="update-wrong-content-type")
 
 
 # -- capacity: 429 (or a partial 200 when the cluster could scale) (§1.6 C.8) ------------------
 
 
-def test_over_capacity_increase(run: Run, primary: str) -> None:
+def test_over_capacity_increase(dc_run: Run, dc_primary: str) -> None:
     """One allocation more than all processors hold: 429 and nothing changed, or a partial 200."""
-    _update(run, primary, body={"number_of_allocations": capacity(run.ctx) + 1})
+    _update(dc_run, dc_primary, body={"number_of_allocations": capacity(dc_run.ctx) + 1})
 
 
 WIDE_THREADS = 2
 
 
-def test_threads_per_allocation_bound_capacity(run: Run) -> None:
+def test_threads_per_allocation_bound_capacity(dc_run: Run) -> None:
     """Each allocation of a two-thread deployment takes two processors (§3.2, §3.5-11).
 
     What still fits it is floor(free processors / 2) per node: asking for exactly that
     must be placed within every node's processors, and one more must get 429 (or a
     partial 200 where the cluster could scale), never a silent over-commit.
     """
-    free = [node.processor_capacity - used_processors(run.snapshot(), node.id) for node in run.ctx.nodes]
+    free = [node.processor_capacity - used_processors(dc_run.snapshot(), node.id) for node in dc_run.ctx.nodes]
     if max(free, default=0) < WIDE_THREADS:
         pytest.skip(f"no ML node has {WIDE_THREADS} free processors for a {WIDE_THREADS}-thread allocation")
-    wide = run.start_deployment(deployment_id=f"{run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
+    wide = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
     try:
-        fits = allocatable(run.ctx, run.snapshot(), wide.deployment_id, WIDE_THREADS)
-        _update(run, wide.deployment_id, body={"number_of_allocations": fits + 1})
+        fits = allocatable(dc_run.ctx, dc_run.snapshot(), wide.deployment_id, WIDE_THREADS)
+        _update(dc_run, wide.deployment_id, body={"number_of_allocations": fits + 1})
         if fits > 1:
-            _update(run, wide.deployment_id, body={"number_of_allocations": fits})
+            _update(dc_run, wide.deployment_id, body={"number_of_allocations": fits})
     finally:
-        run.stop_deployment(wide.deployment_id)
+        dc_run.stop_deployment(wide.deployment_id)
 
 
 # -- state transitions (§1.6 C.5, C.7; §2.2 max_assigned_allocations; §3.5) -------------------
 
 
-def test_same_value_is_a_noop(run: Run, primary: str) -> None:
-    _update(run, primary, body=COUNT_1)
+def test_same_value_is_a_noop(dc_run: Run, dc_primary: str) -> None:
+    _update(dc_run, dc_primary, body=COUNT_1)
 
 
-def test_increase_converges(run: Run, primary: str) -> None:
-    _require_capacity(run, 2)
-    _update(run, primary, body=COUNT_2)
-    assert_conforms(run, run.await_convergence(primary))
+@pytest.mark.dc_reaches("update.started-after-increase")
+def test_increase_converges(dc_run: Run, dc_primary: str) -> None:
+    _require_capacity(dc_run, 2)
+    _update(dc_run, dc_primary, body=COUNT_2)
+    assert_conforms(dc_run, dc_run.await_convergence(dc_primary))
 
 
-def test_decrease_converges(run: Run, primary: str) -> None:
-    _require_capacity(run, 2)
-    run.restore(primary, 2)
-    _update(run, primary, body=COUNT_1)
-    assert_conforms(run, run.await_convergence(primary))
+def test_decrease_converges(dc_run: Run, dc_primary: str) -> None:
+    _require_capacity(dc_run, 2)
+    dc_run.restore(dc_primary, 2)
+    _update(dc_run, dc_primary, body=COUNT_1)
+    assert_conforms(dc_run, dc_run.await_convergence(dc_primary))
 
 
-def test_max_assigned_allocations_across_increase_and_decrease(run: Run, primary: str) -> None:
+@pytest.mark.dc_reaches("update.started-after-increase")
+def test_max_assigned_allocations_across_increase_and_decrease(dc_run: Run, dc_primary: str) -> None:
     """``max_assigned_allocations`` never drops and covers the current allocations (§3.5-4, -5)."""
-    _require_capacity(run, 2)
+    _require_capacity(dc_run, 2)
     for body in (COUNT_2, COUNT_1, COUNT_1):
-        _update(run, primary, body=body)
-        assert_conforms(run, run.await_convergence(primary))
+        _update(dc_run, dc_primary, body=body)
+        assert_conforms(dc_run, dc_run.await_convergence(dc_primary))
 
 
-def test_low_priority_update_to_two(run: Run) -> None:
+def test_low_priority_update_to_two(dc_run: Run) -> None:
     """Old versions accept it (ES#111227); newer ones reject it with a 4xx naming the priority (§1.6 D)."""
-    low = run.start_deployment(deployment_id=f"{run.run_id}-low", priority="low")
+    low = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-low", priority="low")
     try:
         case = INVALID_CASES["low-priority-above-one"]
-        if case_applies(case, run.ctx):
-            send(run, low.deployment_id, invalid_request(case))
+        if case_applies(case, dc_run.ctx):
+            send(dc_run, low.deployment_id, invalid_request(case))
         else:
-            _update(run, low.deployment_id, body=COUNT_2)
+            _update(dc_run, low.deployment_id, body=COUNT_2)
     finally:
-        run.stop_deployment(low.deployment_id)
+        dc_run.stop_deployment(low.deployment_id)
 
 
 # -- adaptive allocations: enable, merge, reset (§1.4, §1.6 C.2-C.4) ---------------------------
 
 
-@pytest.mark.requires("adaptive_allocations")
-def test_adaptive_allocations_enable_merge_reset(run: Run, primary: str) -> None:
+@pytest.mark.dc_requires("adaptive_allocations")
+def test_adaptive_allocations_enable_merge_reset(dc_run: Run, dc_primary: str) -> None:
     """Enabled settings own the count (C.3); partial settings merge; null removes them (§1.4)."""
-    _update(run, primary, body=ADAPTIVE_ON)
-    _update(run, primary, body=COUNT_1)  # rejected although it equals the stored count (C.3 before C.5)
-    _update(run, primary, body={"adaptive_allocations": {"max_number_of_allocations": 3}})
-    _update(run, primary, body={"adaptive_allocations": {"enabled": False}})
-    _update(run, primary, body={"adaptive_allocations": None})
+    _update(dc_run, dc_primary, body=ADAPTIVE_ON)
+    _update(dc_run, dc_primary, body=COUNT_1)  # rejected although it equals the stored count (C.3 before C.5)
+    _update(dc_run, dc_primary, body={"adaptive_allocations": {"max_number_of_allocations": 3}})
+    _update(dc_run, dc_primary, body={"adaptive_allocations": {"enabled": False}})
+    _update(dc_run, dc_primary, body={"adaptive_allocations": None})

@@ -10,6 +10,8 @@ re-read as a ``read-stats`` exchange so the read path is judged against the same
 
 from __future__ import annotations
 
+from typing import Callable
+
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
@@ -21,6 +23,7 @@ from conformance.suite.strategies import (
     adaptive_settings,
     allocation_counts,
     assert_conforms,
+    examples,
     in_context_of,
     invalid_updates,
     send,
@@ -84,15 +87,23 @@ def _machine(run: Run) -> type[RuleBasedStateMachine]:
     return UpdateSequences
 
 
-def test_update_sequences_conform(run: Run) -> None:
-    machine = seed(run.seed)(_machine(run))
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            max_examples=max(1, run.max_examples // 5),
-            stateful_step_count=8,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        ),
-    )
+def test_update_sequences_conform(dc_run: Run) -> None:
+    machine = _machine(dc_run)
+
+    def make(attempt: int) -> Callable[[], None]:
+        def sequences() -> None:
+            run_state_machine_as_test(
+                seed(dc_run.seed + attempt)(machine),
+                settings=settings(
+                    max_examples=max(1, examples(dc_run, attempt) // 5),
+                    stateful_step_count=8,
+                    deadline=None,
+                    database=None,
+                    report_multiple_bugs=False,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+                ),
+            )
+
+        return sequences
+
+    dc_run.explore(make)

@@ -107,6 +107,26 @@ def over_capacity(resp: Response) -> Exchange:
                     before=before, after=before)
 
 
+def openapi_pair() -> tuple[Exchange, Exchange]:
+    """A Schemathesis case answered with a 500 (no documented status, a server error) and with a 200."""
+    import schemathesis
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+
+    from conformance.rules.openapi import CASE, CHECKS
+    from conformance.schemas import profile_named
+
+    operation = schemathesis.openapi.from_dict(profile_named("9.3").openapi())[
+        "/_ml/trained_models/{model_id}/deployment/_update"]["POST"]
+    case = operation.Case(path_parameters={"model_id": "dep"}, body={"number_of_allocations": 2},
+                          media_type="application/json")
+    expected = {CASE: case, CHECKS: (not_a_server_error, status_code_conformance, response_schema_conformance)}
+    sent = request({"number_of_allocations": 2})
+    bad = exchange("update", sent, error(500, "null_pointer_exception", "boom"), expected=expected)
+    good = exchange("update", sent, ok(assignment(2)), expected=expected)
+    return bad, good
+
+
 def proofs() -> list[Proof]:
     partial = "Could not assign (more) allocations on node [uckeG3R8TLe2MMNBQ6AGrw]. Reason: This node has insufficient allocated processors. Available processors [4], free processors [0], processors required for each allocation of this model [1]"
     adaptive_on = assignment(1, adaptive={"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4})
@@ -130,6 +150,7 @@ def proofs() -> list[Proof]:
         Proof("shape.product-header",
               update({"number_of_allocations": 2}, response(200, {"assignment": assignment(2)}, (("content-type", "application/json"),))),
               fine),
+        Proof("shape.openapi-response", *openapi_pair()),
         Proof("shape.stats-schema",
               stats(changed(stats_doc(("dep", 1, {NODE: 1})), "count", "one")), stats(stats_doc(("dep", 1, {NODE: 1})))),
         Proof("enums.assignment-state",

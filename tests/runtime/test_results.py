@@ -52,15 +52,52 @@ def test_worst_outcome_wins_and_unjudged_rules_are_listed() -> None:
     assert "adaptive_allocations" in results["c.feature"].reason
 
 
+def _complete(*verdicts: tuple[str, Outcome]) -> Tally:
+    """Every applicable MUST rule judged (passing unless listed otherwise)."""
+    given = {rule_id for rule_id, _ in verdicts}
+    rest = [(rule_id, Outcome.PASS) for rule_id in ("a.must-fails", "b.passes", "b.never") if rule_id not in given]
+    return _tally(*verdicts, *rest)
+
+
 def test_exit_codes() -> None:
     must = build_results(RULES, CTX, _tally(("a.must-fails", Outcome.FAIL)))
-    should = build_results(RULES, CTX, _tally(("a.should-fails", Outcome.FAIL), ("b.passes", Outcome.PASS)))
+    should = build_results(RULES, CTX, _complete(("a.should-fails", Outcome.FAIL)))
     unjudged = build_results(RULES, CTX, Tally(), unjudged="target unreachable")
     assert (must.exit_code, should.exit_code, unjudged.exit_code) == (1, 0, 3)
 
 
+def test_a_verdict_with_holes_is_never_green() -> None:
+    """A MUST rule never reached, left indeterminate or errored, or a run that says it is
+    incomplete, gives exit 3; a MUST failure still gives 1 and the holes are listed."""
+    never = build_results(RULES, CTX, _tally(("a.must-fails", Outcome.PASS), ("b.passes", Outcome.PASS)))
+    assert never.exit_code == 3 and "b.never" in never.holes[0]
+    indeterminate = build_results(RULES, CTX, _complete(("b.never", Outcome.INDETERMINATE)))
+    errored = build_results(RULES, CTX, _complete(("b.never", Outcome.ERROR)))
+    assert (indeterminate.exit_code, errored.exit_code) == (3, 3)
+    stopped = build_results(RULES, CTX, _complete(), incomplete=("a test errored",))
+    assert stopped.exit_code == 3 and stopped.holes == ("a test errored",)
+    failed_then_stopped = build_results(RULES, CTX, _complete(("a.must-fails", Outcome.FAIL)),
+                                        incomplete=("the run was interrupted",))
+    assert failed_then_stopped.exit_code == 1 and failed_then_stopped.holes == ("the run was interrupted",)
+    assert build_results(RULES, CTX, _complete()).exit_code == 0
+
+
+def test_a_rule_only_skipped_tests_reach_is_a_skip_with_their_reason() -> None:
+    from types import SimpleNamespace
+
+    skipped = SimpleNamespace(test="t.py::test_x", outcome="skipped", reason="needs 2 processors", reaches=("b.nev*",))
+    results = _by_id(build_results(RULES, CTX, _complete(("b.never", Outcome.PASS)), tests=(skipped,)))
+    assert results["b.never"].outcome == "pass"
+    tally = _tally(("a.must-fails", Outcome.PASS), ("b.passes", Outcome.PASS))
+    results = _by_id(build_results(RULES, CTX, tally, tests=(skipped,)))
+    assert results["b.never"].outcome == "skip" and "needs 2 processors" in results["b.never"].reason
+    broken = SimpleNamespace(test="t.py::test_x", outcome="error", reason="KeyError: 'x'", reaches=("b.never",))
+    results = _by_id(build_results(RULES, CTX, tally, tests=(broken,)))
+    assert results["b.never"].outcome == NOT_EXERCISED and "errored: KeyError" in results["b.never"].reason
+
+
 def test_baseline_forgives_listed_failures_and_reports_fixed_ones() -> None:
-    results = build_results(RULES, CTX, _tally(("a.must-fails", Outcome.FAIL), ("b.passes", Outcome.PASS)))
+    results = build_results(RULES, CTX, _complete(("a.must-fails", Outcome.FAIL)))
     based = apply_baseline(results, frozenset({"a.must-fails", "b.passes"}))
     assert based.exit_code == 0
     assert _by_id(based)["a.must-fails"].baselined

@@ -1,0 +1,66 @@
+"""The answer to a Schemathesis case passes Schemathesis' own response checks.
+
+The suite's schemas are strict where the official OpenAPI document is loose, so the
+checks Schemathesis runs on every answer (not a server error, a documented status, a
+JSON content type, a body valid against the response schema, and for a negative case
+that Elasticsearch's leniency does not make valid, a rejection) are part of the verdict:
+a failure is a verdict of this rule, recorded like any other, never an exception that
+ends the test and leaves the rest of its cases unsent.
+
+The case travels in the exchange's intent (``expected["openapi_case"]``, with the
+checks that apply to it in ``expected["openapi_checks"]``), so the rule stays a pure
+function of the exchange.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import requests
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.transport import Response as SchemathesisResponse
+
+from conformance.context import Context
+from conformance.exchange import Exchange
+from conformance.rules.base import Level, rule
+
+CASE, CHECKS = "openapi_case", "openapi_checks"
+
+
+def _has_case(ex: Exchange, ctx: Context) -> bool:
+    return CASE in ex.intent.expected
+
+
+@rule(
+    "shape.openapi-response",
+    level=Level.MUST,
+    source="§2.2",
+    applies=_has_case,
+)
+def openapi_response(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """An answer to a Schemathesis case passes its response checks against the profile's OpenAPI document."""
+    case: Any = ex.intent.expected[CASE]
+    try:
+        case.validate_response(as_schemathesis_response(ex), checks=list(ex.intent.expected[CHECKS]))
+    except FailureGroup as failures:  # a BaseExceptionGroup: ``except Exception`` misses it
+        for failure in failures.exceptions:
+            yield " ".join(str(failure).split())[:500]
+
+
+def as_schemathesis_response(exchange: Exchange) -> SchemathesisResponse:
+    """The recorded answer in the form Schemathesis' checks read."""
+    sent = exchange.request
+    prepared = requests.Request(sent.method, sent.url, headers=dict(sent.headers), data=sent.body).prepare()
+    answer = exchange.response
+    assert answer is not None  # evaluate() judges exchanges without an answer as indeterminate
+    headers: dict[str, list[str]] = {}
+    for name, value in answer.headers:
+        headers.setdefault(name.lower(), []).append(value)
+    return SchemathesisResponse(
+        status_code=answer.status,
+        headers=headers,
+        content=answer.body,
+        request=prepared,
+        elapsed=exchange.duration,
+        verify=True,
+    )
