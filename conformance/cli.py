@@ -29,7 +29,7 @@ from conformance.results import (
     apply_baseline,
     load_baseline,
 )
-from conformance.budget import CLEANUP_ALLOWANCE
+from conformance.budget import CLEANUP_ALLOWANCE, Budget, BudgetSpent
 from conformance.context import Context
 from conformance.events import Event, Notice, PhaseStarted
 from conformance.target import ENV_NAMES, SECRET_FIELDS, ConfigError, SetupError, TargetConfig, flags_of
@@ -179,17 +179,18 @@ def _run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     scrub = scrubber(config.secrets())
     progress = _Progress(scrub)
+    budget = Budget.of(args.time_budget)
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
         progress(PhaseStarted("discovery", url))
-        ctx = _preflight(config, args.profile)
+        ctx = _preflight(config, args.profile, budget)
         settings = RunSettings(
             target=config, run_id=run_id, profile=args.profile, seed=seed, max_examples=args.max_examples,
             select=args.select, deployment_id=args.deployment_id, context=ctx, workers=args.workers,
             time_budget=args.time_budget, convergence_timeout=args.convergence_timeout,
         )
         log_file = None if args.verbose else os.path.join(args.report_dir, "pytest.log")
-        results = run_suite(settings, progress, log_file=log_file, verbose=args.verbose)
+        results = run_suite(settings, progress, log_file=log_file, verbose=args.verbose, budget=budget)
     results = apply_baseline(results, baseline)
     progress(PhaseStarted("reports", args.report_dir))
     written = write_reports(results, args.report_dir, scrub)
@@ -293,13 +294,16 @@ def _target_url(config: TargetConfig, server_config: Any) -> Iterator[str]:
         yield url
 
 
-def _preflight(config: TargetConfig, profile: str) -> Context:
+def _preflight(config: TargetConfig, profile: str, budget: Budget) -> Context:
     """Fail fast, with one line, when the target cannot be read (exit 3); return what it is."""
     from conformance.discovery import discover
     from conformance.target import Target
 
-    with Target(config) as target:
-        return discover(target, profile)
+    try:
+        with Target(config, budget=budget) as target:
+            return discover(target, profile)
+    except BudgetSpent:
+        raise SetupError("the time budget was spent before discovery ended") from None
 
 
 def _summary(results: Results, report: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -34,8 +34,9 @@ from conformance.results import EXIT_UNJUDGED
 DEFAULT_SEED = 20240601
 DEFAULT_MAX_EXAMPLES = 10
 DEFAULT_REQUEST_TIMEOUT = 3.0
-WALL_LIMIT = 600.0  # a run that takes longer is killed and counted as hung: the suite must end by itself
-_FAILED_TEST = re.compile(r"\b(FAILED|ERROR|SUBFAILED)\b")
+DEFAULT_TIME_BUDGET = 40.0  # each target's run; clean-up comes on top (a few seconds here)
+DEFAULT_CONVERGENCE_TIMEOUT = 10.0  # the embedded servers converge in milliseconds
+WALL_LIMIT = 120.0  # a run that takes longer is killed and counted as hung: the suite must end by itself
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Outcome:
     exit_code: int | None  # None: killed at the wall limit
     failed_rules: list[str] = field(default_factory=list)  # "rule.id (MUST)"
     errored_rules: list[str] = field(default_factory=list)  # rules whose check raised: "rule.id (MUST)"
+    not_exercised: list[str] = field(default_factory=list)  # rule ids no exchange reached
     judged_exchanges: int = 0
     unjudged: str | None = None
     first_failure_s: float | None = None
@@ -155,9 +157,11 @@ def run_one(name: str, settings: Settings) -> Outcome:
     directory.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "conformance.mutants.worker", name, "--report-dir", str(directory),
                "--seed", str(settings.seed), "--max-examples", str(settings.max_examples),
-               "--request-timeout", f"{settings.request_timeout:g}"]
+               "--request-timeout", f"{settings.request_timeout:g}",
+               "--time-budget", f"{DEFAULT_TIME_BUDGET:g}", "--convergence-timeout", f"{DEFAULT_CONVERGENCE_TIMEOUT:g}"]
     environment = {**os.environ, "PYTHONHASHSEED": "0", "CI": "1"}
     started = time.monotonic()
+    started_wall = time.time()
     with open(directory / "output.log", "w", encoding="utf-8") as log, subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment,
     ) as process:
@@ -166,18 +170,17 @@ def run_one(name: str, settings: Settings) -> Outcome:
         try:
             for line in process.stdout:  # type: ignore[union-attr]
                 log.write(line)
-                if outcome.first_failure_s is None and _FAILED_TEST.search(line):
-                    outcome.first_failure_s = round(time.monotonic() - started, 1)
             code = process.wait()
         finally:
             watchdog.cancel()
         outcome.exit_code = None if code < 0 else code
     outcome.wall_s = round(time.monotonic() - started, 1)
-    _read_results(directory / "results.json", outcome)
+    _read_results(directory / "results.json", outcome, started_wall)
+    print(f"selftest: {name}: {outcome.verdict} in {outcome.wall_s:g}s", file=sys.stderr, flush=True)
     return outcome
 
 
-def _read_results(path: Path, outcome: Outcome) -> None:
+def _read_results(path: Path, outcome: Outcome, started_wall: float) -> None:
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -186,7 +189,11 @@ def _read_results(path: Path, outcome: Outcome) -> None:
     rules = results.get("rules", [])
     outcome.failed_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == "fail"]
     outcome.errored_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == "error"]
-    outcome.judged_exchanges = int(results.get("run", {}).get("judged_exchanges") or 0)
+    outcome.not_exercised = [rule["id"] for rule in rules if rule.get("outcome") == "not exercised"]
+    run = results.get("run", {})
+    outcome.judged_exchanges = int(run.get("judged_exchanges") or 0)
+    if run.get("first_failure_at"):
+        outcome.first_failure_s = round(max(run["first_failure_at"] - started_wall, 0.0), 1)
     outcome.unjudged = results.get("unjudged")
 
 
@@ -197,11 +204,17 @@ def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str
     mutants = [o for o in outcomes if not o.is_reference]
     caught = sum(1 for o in mutants if o.verdict == "caught")
     expected = sum(1 for o in mutants if o.expected_seen)
+    walls = sorted(o.wall_s for o in outcomes)
+    firsts = sorted(o.first_failure_s for o in mutants if o.first_failure_s is not None)
     lines = [
         "# deployment-conformance selftest",
         "",
         f"seed {settings.seed}, max-examples {settings.max_examples}, request timeout {settings.request_timeout:g}s, "
         f"{settings.jobs} job(s), wall time {elapsed:.0f}s",
+        "",
+        f"Time to verdict per target: median {statistics.median(walls):g}s, max {walls[-1]:g}s; "
+        f"time to first failure: median {statistics.median(firsts) if firsts else 0:g}s, "
+        f"max {firsts[-1] if firsts else 0:g}s.",
         "",
         f"**{caught}/{len(mutants)} mutants caught**, expected rule among the failures for {expected}/{len(mutants)}.",
         "",
@@ -233,7 +246,8 @@ def _findings(o: Outcome) -> list[str]:
 def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict:
     return {
         "settings": {"seed": settings.seed, "max_examples": settings.max_examples, "jobs": settings.jobs,
-                     "request_timeout": settings.request_timeout},
+                     "request_timeout": settings.request_timeout, "time_budget": DEFAULT_TIME_BUDGET,
+                     "convergence_timeout": DEFAULT_CONVERGENCE_TIMEOUT},
         "wall_s": round(elapsed, 1),
         "ok": all(o.ok for o in outcomes),
         "targets": [{**asdict(o), "verdict": o.verdict, "expected_seen": o.expected_seen} for o in outcomes],

@@ -45,17 +45,19 @@ def run_suite(
     *,
     log_file: str | None = None,
     verbose: bool = False,
+    budget: Budget | None = None,
 ) -> Results:
     """Run the suite against ``settings.target`` and return the verdict on every rule.
 
     Never raises for what the target does: an unreachable target, a failed set-up, a
     spent budget or a signal all end in :class:`Results` that say so (and an exit code
     that is not 0). ``settings.context`` should hold what discovery learned; without it
-    the run discovers the target itself.
+    the run discovers the target itself. ``budget`` is the run's deadline when it started
+    earlier (the CLI's discovery counts against ``--time-budget`` too).
     """
     INTERRUPTS.reset()
     INTERRUPTS.install()
-    budget = Budget.of(settings.time_budget)
+    budget = budget or Budget.of(settings.time_budget)
     session = SuiteSession(settings, budget=budget, listener=listener)
     status = pytest.ExitCode.OK
     try:

@@ -45,6 +45,7 @@ __all__ = ["MISSING", "STATS_PATH", "ConformanceFailure", "Run", "RunSettings", 
 MISSING: Any = object()  # "no body" marker, distinct from a JSON null body
 SETUP = Intent("other", detail="run set-up")
 FIRST_POLL_DELAY, MAX_POLL_DELAY = 0.02, 0.5
+MAX_UNREADABLE_POLLS = 3  # _stats answers in a row that are no readable state end a wait
 
 
 DEFAULT_CONVERGENCE_TIMEOUT = 30.0
@@ -494,15 +495,19 @@ class Run:
         started = time.monotonic()
         deadline = started + timeout
         delay = FIRST_POLL_DELAY
+        unreadable = 0
         while True:
             exchange = self.target.request("GET", STATS_PATH, intent=SETUP)
             body = exchange.response.json() if exchange.response is not None else None
             if exchange.response is not None and exchange.response.status == 200 and isinstance(body, Mapping):
+                unreadable = 0
                 snapshot = parse_stats(body, time.monotonic())
                 exchange = replace(exchange, after=snapshot)
                 if done(snapshot.get(deployment_id)):
                     return exchange, True, time.monotonic() - started
-            if time.monotonic() + delay > deadline:
+            else:
+                unreadable += 1  # a state that cannot be read will not converge by waiting
+            if time.monotonic() + delay > deadline or unreadable >= MAX_UNREADABLE_POLLS:
                 return exchange, False, time.monotonic() - started
             time.sleep(delay)
             delay = min(delay * 2, MAX_POLL_DELAY)
