@@ -53,6 +53,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from conformance.interrupts import INTERRUPTS
+
+    INTERRUPTS.reset()
+    # From here on a signal ends the command with one line, not a traceback; the handlers
+    # stay until the process ends, so a late second signal cannot kill it mid-exit.
+    INTERRUPTS.install()
+    return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["selftest"]:
         return _selftest(argv[1:])

@@ -35,6 +35,10 @@ class Interrupts:
     def interrupted(self) -> bool:
         return bool(self.received)
 
+    @property
+    def installed(self) -> bool:
+        return bool(self._previous)
+
     def reset(self) -> None:
         """Forget earlier signals (a new run in the same process)."""
         self.received.clear()

@@ -55,7 +55,9 @@ def run_suite(
     the run discovers the target itself. ``budget`` is the run's deadline when it started
     earlier (the CLI's discovery counts against ``--time-budget`` too).
     """
-    INTERRUPTS.reset()
+    installed_here = not INTERRUPTS.installed  # the CLI installs them before discovery
+    if installed_here:
+        INTERRUPTS.reset()
     INTERRUPTS.install()
     budget = budget or Budget.of(settings.time_budget)
     session = SuiteSession(settings, budget=budget, listener=listener)
@@ -74,13 +76,25 @@ def run_suite(
     except KeyboardInterrupt:
         pass  # noted by INTERRUPTS; clean-up and the verdict follow
     finally:
-        listener(PhaseStarted("cleanup"))
-        with INTERRUPTS.protected():
-            session.close_run(CLEANUP_ALLOWANCE)
-        INTERRUPTS.uninstall()
+        _clean_up(session, listener)
+        if installed_here:
+            INTERRUPTS.uninstall()
     for problem in session.cleanup_problems:
         listener(Notice(f"clean-up: {problem}"))
     return results_of(session, int(status), budget_spent=budget.spent and settings.time_budget is not None)
+
+
+def _clean_up(session: SuiteSession, listener: Listener) -> None:
+    """Clean up under protection from signals; a first signal that lands before the
+    protection is in place only means trying again inside it."""
+    while True:
+        try:
+            with INTERRUPTS.protected():
+                listener(PhaseStarted("cleanup"))
+                session.close_run(CLEANUP_ALLOWANCE)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 def results_of(session: SuiteSession, exitstatus: int, *, budget_spent: bool = False) -> Results:
