@@ -94,7 +94,10 @@ def test_a_heading_with_a_hand_written_anchor_is_refused() -> None:
         contract.parse(f'## <a id="s1"></a>{S}1 One\n## <a id="s1"></a>{S}1 Again')
 
 
-BEHAVIOUR = REPO.parent.parent / "shared" / "spec" / "elasticsearch-behaviour.md"
+# The design material sits beside the checkout (/work/shared beside /work/main, or two up from a worktree).
+BEHAVIOUR = next(
+    (p for p in (REPO.parent / "shared", REPO.parent.parent / "shared") if (p / "spec").is_dir()), REPO
+) / "spec" / "elasticsearch-behaviour.md"
 
 
 def behaviour_sections(text: str) -> set[str]:
