@@ -60,7 +60,7 @@ def test_wheel_ships_the_contract_and_cites_no_section_it_lacks(wheel: Path) -> 
 
     archive = zipfile.ZipFile(wheel)
     names = set(archive.namelist())
-    assert {"conformance/_docs/contract.md", "conformance/contract.py"} <= names
+    assert {"conformance/_docs/contract.md", "conformance/contract.py", "conformance/py.typed"} <= names
     shipped = contract.parse(archive.read("conformance/_docs/contract.md").decode("utf-8"))
     texts = [n for n in names if n.endswith((".py", ".md", ".json", ".txt")) and ".dist-info/" not in n]
     missing = {
