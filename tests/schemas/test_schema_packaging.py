@@ -12,6 +12,8 @@ import pytest
 
 from conformance.schemas import SHIPPED_FILES
 
+pytestmark = pytest.mark.slow  # builds a wheel
+
 REPO = Path(__file__).resolve().parents[2]
 
 

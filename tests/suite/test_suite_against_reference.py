@@ -17,6 +17,9 @@ import pytest
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.server import running_server
 
+pytestmark = pytest.mark.slow  # each test is a whole suite run
+
+
 def run_suite(config: ServerConfig, tmp_path: Path, *extra: str) -> tuple[int, dict]:
     results_file = tmp_path / "results.json"
     with running_server(config) as url:
