@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-__all__ = ["DOCUMENT", "Section", "anchor", "citations", "document_path", "link", "section", "sections"]
+__all__ = ["DOCUMENT", "Section", "anchor", "citations", "document_path", "link", "parse", "section", "sections"]
 
 DOCUMENT = "contract.md"
 
