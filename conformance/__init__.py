@@ -8,6 +8,7 @@ Layout, one concern per module:
 - ``exchange``, ``context``: the observed facts every rule is judged on;
 - ``rules``: the catalogue of checks, each a pure function with an id, level and source;
 - ``oracle``: an independent model of what an update must answer;
+- ``contract``: the shipped contract document (``docs/contract.md``) that every ``§`` cites;
 - ``suite``: the pytest modules that generate traffic, and the plugin that runs them;
 - ``results``, ``report``: verdicts per rule and the JSON / JUnit / HTML writers;
 - ``reference``: the embedded Elasticsearch-like server (the suite never imports it);

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import os
 import secrets
 import sys
+from importlib.metadata import entry_points
 from typing import Any, Iterator, NoReturn, Sequence
 
 from conformance.results import (
@@ -348,12 +348,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS_GROUP = "deployment_conformance.commands"
+"""Entry-point group of commands that live with what they drive. ``selftest`` is declared there by
+the package (``pyproject.toml``): it runs this CLI against every mutant, so the CLI finds it through
+that registry instead of importing ``conformance.mutants``, and the two never import each other."""
+
+
 def _selftest(argv: list[str]) -> int:
-    try:
-        module = importlib.import_module("conformance.mutants.selftest")
-    except ModuleNotFoundError:
-        return _fail(EXIT_USAGE, "error: selftest is not available (conformance.mutants.selftest is missing)")
-    return int(module.main(argv))
+    found = entry_points(group=COMMANDS_GROUP, name="selftest")
+    if not found:
+        return _fail(EXIT_USAGE, f"error: selftest is not available (no 'selftest' entry point in {COMMANDS_GROUP}; "
+                                 "reinstall the package)")
+    command = next(iter(found)).load()
+    return int(command(argv))
 
 
 def _fail(code: int, message: str) -> int:

@@ -16,6 +16,8 @@ from conformance.mutants import FAMILIES, REGISTRY
 from conformance.mutants.selftest import main as selftest
 from conformance.mutants.worker import REFERENCE
 
+pytestmark = pytest.mark.slow  # each test runs selftest over a family of mutants
+
 FAST = ["--max-examples", "5", "--jobs", "2"]
 
 

@@ -19,6 +19,8 @@ from starlette.testclient import TestClient
 from conformance.reference.app import create_app
 from reference.conftest import Es
 
+pytestmark = pytest.mark.slow  # Schemathesis and Hypothesis fuzzing of every endpoint
+
 INT = {"type": "integer"}
 STRING = {"type": "string"}
 BOOL = {"type": "boolean"}

@@ -200,7 +200,7 @@ def exchange(
 
 
 def stub_rule(rule_id: str, level: Level = Level.MUST, *, check: Check = lambda e, c: [],
-              source: str = "§0", description: str | None = None, **extra: Any) -> Rule:
+              source: str = "§1.6", description: str | None = None, **extra: Any) -> Rule:
     """A rule that applies to every exchange and answers ``check`` (no complaint by default);
     its family is the part of ``rule_id`` before the first dot."""
     return Rule(rule_id, level, source, f"desc {rule_id}" if description is None else description,

@@ -19,6 +19,7 @@ PASSWORD = "password-TOPSECRET-2"
 QUICK = "-k scenarios"  # one traffic module is enough to exercise the runtime
 
 
+@pytest.mark.slow  # a whole run of the CLI
 @pytest.mark.parametrize("served", [["--es-version", "9.3.0"]], indirect=True)
 def test_run_writes_reports_without_secrets_and_cleans_up(served: str, tmp_path: Path) -> None:
     outputs = []
@@ -43,6 +44,7 @@ def test_run_writes_reports_without_secrets_and_cleans_up(served: str, tmp_path:
     assert run_prefixed_objects(served) == []
 
 
+@pytest.mark.slow  # a whole run of the CLI
 @pytest.mark.parametrize("served", [["--es-version", "9.3.0", "--convergence-delay", "0.2"]], indirect=True)
 def test_sigint_mid_run_still_cleans_up(served: str, tmp_path: Path) -> None:
     process = subprocess.Popen(

@@ -12,6 +12,8 @@ import pytest
 
 from conformance.schemas import SHIPPED_FILES
 
+pytestmark = pytest.mark.slow  # builds a wheel
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -51,3 +53,35 @@ def test_installed_package_loads_schemas_from_inside_itself(wheel: Path, tmp_pat
     assert Path(location) == tmp_path / "conformance" / "_schemas"
     assert int(problems) > 0  # an empty document is judged, so the schemas really loaded
     assert int(paths) == 7
+
+
+def test_wheel_ships_the_contract_and_cites_no_section_it_lacks(wheel: Path) -> None:
+    """Every text file in the wheel (modules, schemas, the contract itself) cites only sections
+    of the contract the wheel carries, and the installed module reads that copy."""
+    from conformance import contract
+
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    assert {"conformance/_docs/contract.md", "conformance/contract.py", "conformance/py.typed"} <= names
+    shipped = contract.parse(archive.read("conformance/_docs/contract.md").decode("utf-8"))
+    texts = [n for n in names if n.endswith((".py", ".md", ".json", ".txt")) and ".dist-info/" not in n]
+    missing = {
+        f"{name}: §{key}"
+        for name in texts
+        for key in contract.citations(archive.read(name).decode("utf-8"))
+        if key not in shipped
+    }
+    assert len(texts) > 50
+    assert missing == set()
+
+
+def test_installed_package_reads_the_contract_from_inside_itself(wheel: Path, tmp_path: Path) -> None:
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    probe = "import conformance.contract as c; print(c.document_path()); print(c.link('§1.6 C.8'))"
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    location, link = result.stdout.split()
+    assert Path(location) == tmp_path / "conformance" / "_docs" / "contract.md"
+    assert link == f"{Path(location).as_uri()}#s1-6-c-8"

@@ -14,6 +14,8 @@ from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.results import NOT_EXERCISED
 from suite.suite_runs import failed, judge, outcomes
 
+pytestmark = pytest.mark.slow  # each test is a whole suite run
+
 
 @pytest.mark.parametrize(
     "config",
