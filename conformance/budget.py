@@ -20,8 +20,16 @@ CLEANUP_ALLOWANCE = 20.0
 """Seconds clean-up may take after the traffic ended, also when the budget is spent."""
 
 
-class BudgetSpent(BaseException):
-    """The run's time budget is spent: stop sending, clean up, report what was judged."""
+class RunStopped(BaseException):
+    """The traffic must stop (the message says why): clean up and report what was judged."""
+
+
+class BudgetSpent(RunStopped):
+    """The run's time budget is spent."""
+
+
+class TargetUnresponsive(RunStopped):
+    """The target stopped answering: waiting out every further request would only spend the budget."""
 
 
 @dataclass(frozen=True)

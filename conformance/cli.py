@@ -29,7 +29,7 @@ from conformance.results import (
     apply_baseline,
     load_baseline,
 )
-from conformance.budget import CLEANUP_ALLOWANCE, Budget, BudgetSpent
+from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
 from conformance.context import Context
 from conformance.events import Event, Notice, PhaseStarted
 from conformance.target import ENV_NAMES, SECRET_FIELDS, ConfigError, SetupError, TargetConfig, flags_of
@@ -312,7 +312,7 @@ def _preflight(config: TargetConfig, profile: str, budget: Budget) -> Context:
     try:
         with Target(config, budget=budget) as target:
             return discover(target, profile)
-    except BudgetSpent:
+    except RunStopped:
         raise SetupError("the time budget was spent before discovery ended") from None
 
 

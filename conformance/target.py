@@ -21,12 +21,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance.budget import Budget
+from conformance.budget import Budget, TargetUnresponsive
 from conformance.interrupts import INTERRUPTS
 from conformance.exchange import OVERSIZED, Exchange, Intent, Request, Response, redacted_headers
 
 DEFAULT_TARGET = "http://127.0.0.1:9200"
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 2**20
+MAX_UNANSWERED_IN_A_ROW = 5
+"""Requests in a row without an answer after which the target is taken to have stopped answering."""
 """Answers larger than this are not read to the end (a 50 MB ``_stats`` must not cost the run its memory)."""
 
 # Environment variables read when the matching flag is not given (flags win).
@@ -150,6 +152,7 @@ class Target:
     ) -> None:
         self.config = config
         self.budget = budget or Budget()
+        self.unanswered_in_a_row: dict[str, int] = {}  # per kind of request (method and last path segment)
         self.base_url = config.url.rstrip("/")
         headers = {"Accept": "application/json"}
         auth = config.auth_header()
@@ -182,6 +185,10 @@ class Target:
         """Send one request and record it. ``send_json`` sends ``json`` even when it is ``None``."""
         INTERRUPTS.check()
         self.budget.check()
+        kind = f"{method} {path.rstrip('/').rsplit('/', 1)[-1] or '/'}"
+        if self.unanswered_in_a_row.get(kind, 0) >= MAX_UNANSWERED_IN_A_ROW:
+            raise TargetUnresponsive(f"the target stopped answering: {self.unanswered_in_a_row[kind]} {kind} "
+                                     "requests in a row got no answer")
         body, extra = _encode_body(json, content, send_json)
         merged = {**extra, **(headers or {})}
         allowed = self.budget.cap(self.config.read_timeout)
@@ -202,15 +209,19 @@ class Target:
             finally:
                 answer.close()
         except _TooSlow:
+            self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
             return Exchange(request, None, time.monotonic() - started, intent,
                             error=f"timeout: the answer took longer than {allowed:g}s")
         except _TooLarge:
             return Exchange(request, None, time.monotonic() - started, intent,
                             error=f"{OVERSIZED}: more than {self.config.max_response_bytes} bytes")
         except httpx.TimeoutException as exc:
+            self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
             return Exchange(request, None, time.monotonic() - started, intent, error=f"timeout: {_describe(exc)}")
         except httpx.HTTPError as exc:
+            self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
             return Exchange(request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}")
+        self.unanswered_in_a_row.pop(kind, None)
         response = Response(status=answer.status_code, headers=tuple(answer.headers.items()), body=content_read)
         return Exchange(request, response, time.monotonic() - started, intent)
 

@@ -27,7 +27,7 @@ from typing import IO, Iterator
 
 import pytest
 
-from conformance.budget import CLEANUP_ALLOWANCE, Budget, BudgetSpent
+from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
 from conformance.events import Listener, Notice, PhaseStarted, ignore
 from conformance.interrupts import INTERRUPTS
 from conformance.results import Results, build_results
@@ -71,8 +71,8 @@ def run_suite(
         status = _pytest(settings, session, log_file, verbose)
     except SetupError as exc:
         session.unjudged = str(exc)
-    except BudgetSpent:
-        session.incomplete.append(f"time budget of {settings.time_budget:g}s spent")
+    except RunStopped as stopped:
+        session.incomplete.append(f"the traffic stopped: {stopped}")
     except KeyboardInterrupt:
         pass  # noted by INTERRUPTS; clean-up and the verdict follow
     finally:

@@ -22,16 +22,16 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import pytest
 
-from conformance.budget import Budget, BudgetSpent
+from conformance.budget import Budget, BudgetSpent, RunStopped
 from conformance.context import Context
 from conformance.discovery import context_from_dict, context_to_dict
 from conformance.events import Judged, Listener, TestFinished, ignore
 from conformance.results import Tally
-from conformance.suite.runner import Run, RunSettings, SetupError, open_run
+from conformance.suite.runner import Run, RunSettings, SetupError, StateUnavailable, open_run
 from conformance.target import TargetConfig
 
 TALLY_KEY = "dc-tally"
@@ -39,7 +39,9 @@ CONTEXT_KEY = "dc-context"
 REACHES_KEY = "dc-reaches"
 FAILED_RULES_KEY = "dc-failed-rules"
 FIRST_FAILURE_KEY = "dc-first-failure"
+STOPPED_KEY = "dc-stopped"
 SESSION_KEY = pytest.StashKey["SuiteSession"]()
+T = TypeVar("T")
 FAMILIES = {
     "test_schemathesis": "schemathesis",
     "test_properties": "properties",
@@ -137,10 +139,13 @@ class SuiteSession:
             return
         self._collect(run_)
         run_.target.budget = Budget.of(allowance)
+        run_.target.unanswered_in_a_row.clear()  # clean-up tries the target again, whatever stopped the traffic
         try:
             self.cleanup_problems += run_.close()
         except BudgetSpent:
             self.cleanup_problems.append(f"clean-up took longer than its {allowance:g}s allowance")
+        except RunStopped as stopped:
+            self.cleanup_problems.append(f"clean-up could not finish: {stopped}")
 
     def _collect(self, run_: Run) -> None:
         if run_.tally:
@@ -157,19 +162,31 @@ class SuiteSession:
     # -- the suite's fixtures (they exist only in a session that has a SuiteSession) -----
 
     @pytest.fixture(scope="session")
-    def dc_run(self) -> Run:
+    def dc_run(self, request: pytest.FixtureRequest) -> Run:
         """The run of this process (opened on first use)."""
-        return self.ensure_run()
+        return self._in_fixture(request, self.ensure_run)
 
     @pytest.fixture(scope="session")
     def dc_ctx(self, dc_run: Run) -> Context:
         return dc_run.ctx
 
     @pytest.fixture
-    def dc_primary(self, dc_run: Run) -> str:
+    def dc_primary(self, request: pytest.FixtureRequest, dc_run: Run) -> str:
         """The primary deployment, back to 1 allocation and adaptive allocations off."""
-        dc_run.restore(dc_run.primary, 1)
+        self._in_fixture(request, lambda: dc_run.restore(dc_run.primary, 1))
         return dc_run.primary
+
+    def _in_fixture(self, request: pytest.FixtureRequest, step: Callable[[], T]) -> T:
+        """Run a fixture's step; what stops the traffic becomes pytest's own failure there
+        (pytest's fixture machinery only copes with ``Exception`` and its outcomes)."""
+        try:
+            return step()
+        except RunStopped as stopped:
+            request.session.shouldstop = str(stopped)
+            self._note_incomplete(f"the traffic stopped: {stopped}")
+            pytest.fail(str(stopped), pytrace=False)
+        except StateUnavailable as unavailable:
+            pytest.fail(f"StateUnavailable: {unavailable}", pytrace=False)
 
     # -- pytest hooks --------------------------------------------------------------------
 
@@ -233,8 +250,9 @@ class SuiteSession:
         if call.excinfo is not None:
             if call.excinfo.errisinstance(SetupError):
                 item.session.shouldstop = f"set-up failed: {call.excinfo.value}"
-            elif call.excinfo.errisinstance(BudgetSpent):
-                item.session.shouldstop = "time budget spent"
+            elif call.excinfo.errisinstance(RunStopped):
+                item.session.shouldstop = str(call.excinfo.value)
+                report.user_properties.append((STOPPED_KEY, str(call.excinfo.value)))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -265,10 +283,11 @@ class SuiteSession:
         if report.skipped and report.when in ("setup", "call"):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             return TestRecord(report.nodeid, family, "skipped", reason.removeprefix("Skipped: "), reaches)
+        stopped = next((value for key, value in report.user_properties if key == STOPPED_KEY), None)
         if report.failed:
             reason = _first_line(report)
-            if reason.startswith(("BudgetSpent", "conformance.budget.BudgetSpent")):
-                self._note_incomplete("time budget spent")
+            if stopped is not None:
+                self._note_incomplete(f"the traffic stopped: {stopped}")
             elif "SetupError" in reason.split(":", 1)[0]:
                 if self.unjudged is None:
                     self.unjudged = reason.split(": ", 1)[-1]
