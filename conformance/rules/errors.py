@@ -15,7 +15,7 @@ from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
-from conformance.rules.reading import error_in, last_assignment, path_id, requested_allocations, task_parameter
+from conformance.rules.reading import error_in, last_assignment, matches, path_id, requested_allocations, task_parameter
 
 __all__ = ["INVALID_CASES", "TRUNCATED_JSON", "InvalidCase"]
 
@@ -36,7 +36,7 @@ def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None,
         return
     if error_type is not None and error.type != error_type:
         yield f"$.error.type: expected {error_type!r}, got {error.type!r}"
-    if not any(re.search(reason, text) for text in (error.reason or "", *error.causes)):
+    if not any(matches(reason, text) for text in (error.reason or "", *error.causes)):
         yield f"$.error.reason (or a cause): expected to match /{reason}/, got {error.reason!r}"
 
 
@@ -122,7 +122,7 @@ def wrong_method_405(ex: Exchange, ctx: Context) -> Iterator[str]:
     if "POST" not in [method.strip().upper() for method in allow.split(",")]:
         yield f"Allow header: expected 'POST', got {allow or None!r}"
     error = error_in(ex.response)
-    if ex.request.method != "HEAD" and not re.search(r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""):
+    if ex.request.method != "HEAD" and not matches(r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""):
         yield f"$.error: expected 'Incorrect HTTP method for uri [...] and method [...], allowed: [POST]', got {error.reason if error else None!r}"
 
 
