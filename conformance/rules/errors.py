@@ -72,6 +72,27 @@ def invalid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got {ex.response.status}"
 
 
+VALID_UPDATE_KINDS = frozenset({
+    "update", "update-not-started", "update-unknown-deployment", "update-by-model-id", "update-not-deployed-model",
+    "burst-update",
+})
+"""Well-formed ``_update`` requests, alone or in a concurrent burst: whatever the state, their
+answer is a 2xx or one of the client errors of §3.5-15 (404, 409, 429, 400)."""
+
+
+@rule("errors.valid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is(*VALID_UPDATE_KINDS))
+def valid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A well-formed update, alone or in a concurrent burst, never gets a 5xx (ES#121165 was such a bug).
+
+    Judged apart from the oracle, which judges only what it can predict with certainty
+    (nothing else moved, every fact known), and for every burst request, which the oracle
+    never sees: a 5xx is wrong whatever state the deployment was in.
+    """
+    if ex.response.status >= 500:
+        yield (f"HTTP status: a valid update ({ex.intent.detail or ex.intent.kind}) never gets a server error; "
+               f"expected 200, 404, 409, 429 or 400 by §3.5-15, got {ex.response.status}")
+
+
 @rule("errors.unknown-deployment-404", level=Level.MUST, source="§1.6 C.1",
       applies=intent_is("update-unknown-deployment"))
 def unknown_deployment_404(ex: Exchange, ctx: Context) -> Iterator[str]:
