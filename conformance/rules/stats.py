@@ -13,6 +13,7 @@ against the snapshot read right before it (``Exchange.before``).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
@@ -65,7 +66,7 @@ def agree_with_assignment(ex: Exchange, ctx: Context) -> Iterator[str]:
         wanted, got = task_parameter(assignment, name), getattr(observed, name)
         if name == "cache_size" and wanted is ABSENT:
             wanted = None  # absent when it was never set (§2.3, §2.6), in stats as in the assignment
-        if wanted is not ABSENT and got != wanted:
+        if wanted is not ABSENT and not _same(name, wanted, got):
             yield f"deployment_stats.{name}: expected {_shown(wanted)} (as in the assignment), got {_shown(got)}"
     threads = task_parameter(assignment, "threads_per_allocation")
     if isinstance(threads, int):
@@ -131,6 +132,25 @@ def memory_of_others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
         if before is not None and before != after:
             yield (f"model_size_stats.required_native_memory_bytes of {deployment_id!r} (not the updated deployment): "
                    f"expected {before} (its own allocations did not change), got {after!r}")
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30,
+               "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "p": 1 << 50, "pb": 1 << 50}
+
+
+def byte_amount(text: Any) -> float | None:
+    """A byte size as Elasticsearch spells it (``"10kb"``, ``"0"``, ``"1.5mb"``), in bytes; ``None`` otherwise."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower()) if isinstance(text, str) else None
+    if found is None or found.group(2) not in _BYTE_UNITS:
+        return None
+    return float(found.group(1)) * _BYTE_UNITS[found.group(2)]
+
+
+def _same(name: str, wanted: Any, got: Any) -> bool:
+    """Equal figures; a cache size may be spelt another way for the same bytes (``10kb``, ``10240b``)."""
+    if name == "cache_size" and byte_amount(wanted) is not None:
+        return byte_amount(wanted) == byte_amount(got)
+    return wanted == got
 
 
 def _shown(value: Any) -> str:
