@@ -8,13 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
+import pytest
+
 import conformance.rules  # noqa: F401 - registers every rule
 from conformance.context import Version
 from conformance.exchange import Exchange, Intent
 from conformance.mutants import FAMILIES, REGISTRY, UNJUDGED
 from conformance.provisioning import Provisioner
 from conformance.reference import ServerConfig, running_server
-from conformance.rules.base import CATALOGUE
+from conformance.rules.base import CATALOGUE, Outcome, Verdict
+from conformance.suite.bursts import fire, plan
+from conformance.suite.runner import Run, RunSettings, open_run
 from conformance.target import Target, TargetConfig
 
 OTHER = Intent("other", detail="a mutant's defect, seen by hand")
@@ -139,3 +143,42 @@ def test_updates_fail_only_when_they_overlap() -> None:
                 break
             assert time.monotonic() < deadline, f"no request of a burst overlapped: {statuses}"
         assert 200 in statuses
+
+
+@contextmanager
+def suite_run(name: str) -> Iterator[Run]:
+    """The suite's own run (discovery, provisioning, judging) against the mutant ``name``."""
+    found = REGISTRY[name]
+    with running_server(found.config, app=found.build(found.config)) as url:
+        run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-blind"))
+        try:
+            yield run
+        finally:
+            run.close()
+
+
+def failed(verdicts: list[Verdict]) -> set[str]:
+    return {verdict.rule_id for verdict in verdicts if verdict.outcome is Outcome.FAIL}
+
+
+@pytest.mark.parametrize("name", [name for name in BLIND_SPOTS if name != "fails-when-overlapping"])
+def test_the_first_judged_update_fails_the_expected_rule(name: str) -> None:
+    """One update of the primary, as the suite sends and judges it, already shows the defect."""
+    with suite_run(name) as run:
+        if name == "stats-memory-of-all-deployments":
+            run.start_deployment()  # the deployment whose figure the update must leave alone
+        exchange = run.update(run.primary, body={"number_of_allocations": 2})
+        assert BLIND_SPOTS[name] in failed(run.verdicts_on(exchange))
+
+
+def test_a_burst_fails_the_expected_rule_when_its_updates_overlap() -> None:
+    with suite_run("fails-when-overlapping") as run:
+        deployment = run.deployment(run.primary)
+        deadline = time.monotonic() + 20
+        while True:
+            log = fire(run.target, deployment, plan(run.ctx, 12), None)
+            found = set().union(*(failed(run.judge(entry.exchange)) for entry in log))
+            if found:
+                break
+            assert time.monotonic() < deadline, "no request of a burst overlapped"
+        assert {"errors.valid-never-5xx", "concurrency.burst-answers"} <= found
