@@ -118,6 +118,7 @@ class DeploymentObservation:
     start_time_ms: int | None
     nodes: Mapping[str, NodeAllocation] = field(default_factory=dict)
     adaptive_allocations: Mapping[str, Any] | None = None
+    required_native_memory_bytes: int | None = None  # the entry's model_size_stats (per deployment since ES#143077)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ INTENT_KINDS: frozenset[str] = frozenset(
         "update-malformed-json",  # a body that is not JSON
         "read-stats",  # GET _ml/trained_models/_stats
         "converged",  # the last stats read of a convergence poll (expected = promise)
+        "burst-update",  # one valid update of a concurrent burst (expected["allocatable"]: what fitted before it)
         "burst-final",  # the state read after a concurrent burst (expected = the burst's log)
         "other",  # set-up and clean-up calls: shape and protocol rules only
     }

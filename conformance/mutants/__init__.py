@@ -12,6 +12,7 @@ from conformance.mutants import (  # noqa: F401 - each module registers its muta
     errors,
     protocol,
     shape,
+    stats,
     timing,
     update,
 )

@@ -1,22 +1,26 @@
-"""Concurrency defects: a lost update under parallel requests (§1.6 C.9).
+"""Concurrency defects: what only shows when requests overlap (§1.6 C.9).
 
 Elasticsearch serialises every change through cluster-state updates; the reference
 server runs requests on a thread pool and holds its cluster lock across each change.
-This mutant reads the deployment, calls its planner *outside* the lock, then writes the
+``LostUpdate`` reads the deployment, calls its planner *outside* the lock, then writes the
 whole record back: the classic read-modify-write race. The planner takes longer when
 the count changes than when only settings change, so in a burst the count writes land
 last and carry the settings they read before any concurrent settings change: that
-change is lost every time the burst overlaps.
+change is lost every time the burst overlaps. ``FailsWhenOverlapping`` answers a
+request that meets another one with a server error instead.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from conformance.mutants.base import mutant
 from conformance.reference.cluster import Cluster
+from conformance.reference.config import ServerConfig
+from conformance.reference.errors import EsError
 from conformance.reference.model import UpdateRequest
 
 SETTINGS_PLANNER_SECONDS = 0.05
@@ -37,3 +41,35 @@ class LostUpdate(Cluster):
             if deployment_id in self.deployments:
                 self.deployments[deployment_id] = read  # the write-back of what was read
             return super().update_deployment(deployment_id, request)
+
+
+PLANNER_SECONDS = 0.01
+
+
+@mutant(family="concurrency", expects="errors.valid-never-5xx")
+class FailsWhenOverlapping(Cluster):
+    """An update that arrives while another is being applied fails with a 500 and changes nothing (ES#121165, §3.5-15).
+
+    Elasticsearch once let a racing cluster-state update escape as ``IllegalStateException:
+    cluster state update executor did not preserve version numbers`` (fixed by ES#128667).
+    Updates one at a time are answered correctly, so only requests that overlap show it.
+    """
+
+    def __init__(self, config: ServerConfig = ServerConfig(), clock: Callable[[], float] = time.time) -> None:
+        super().__init__(config, clock)
+        self.in_flight = 0
+        self.counting = threading.Lock()
+
+    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
+        with self.counting:
+            self.in_flight += 1
+            overlapping = self.in_flight > 1
+        try:
+            if overlapping:
+                raise EsError(500, "illegal_state_exception",
+                              "cluster state update executor did not preserve version numbers: [update model deployment]")
+            time.sleep(PLANNER_SECONDS)  # the cluster-state task takes a moment; requests meeting it overlap
+            return super().update_deployment(deployment_id, request)
+        finally:
+            with self.counting:
+                self.in_flight -= 1

@@ -1,14 +1,16 @@
 """Response-shape defects: the answer to ``_update`` is not the §2.2 assignment document.
 
-Each mutant post-processes :meth:`Cluster.assignment_json`, the one place the reference
-server turns a deployment into its JSON form, so only the rendering is wrong.
+Most mutants post-process :meth:`Cluster.assignment_json`, the one place the reference
+server turns a deployment into its JSON form, so only the rendering is wrong; the last two
+are gateways (:class:`Rewrite`) that change the ``_update`` answer on its way out.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from conformance.mutants.base import mutant
+from conformance.mutants.base import Answer, Asked, Rewrite, mutant
 from conformance.reference.cluster import Cluster
 from conformance.reference.model import Deployment
 
@@ -85,3 +87,39 @@ class ZonelessStartTime(Cluster):
         body = super().assignment_json(deployment)
         body["start_time"] = body["start_time"].removesuffix("Z").replace("T", " ")
         return body
+
+
+@mutant(family="shape", expects="shape.assignment-schema")
+class MissingRoutingTable(Cluster):
+    """The assignment omits ``routing_table`` (§2.2 always writes it, ``{}`` when there is no route)."""
+
+    def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
+        body = super().assignment_json(deployment)
+        del body["routing_table"]
+        return body
+
+
+@mutant(family="shape", expects="shape.assignment-schema")
+class BareAssignment(Rewrite):
+    """A 200 from ``_update`` is the assignment itself, without its ``{"assignment": ...}`` envelope (§2.1)."""
+
+    def answer(self, asked: Asked, answer: Answer) -> Answer:
+        document = answer.json()
+        if asked.is_update and answer.status == 200 and isinstance(document, dict) and "assignment" in document:
+            return answer.with_json(document["assignment"])
+        return answer
+
+
+CUT_OFF_BYTES = 256
+
+
+@mutant(family="shape", expects="shape.assignment-schema")
+class CutOffBody(Rewrite):
+    """A gateway with a fixed buffer forwards at most 256 bytes of each ``_update`` answer: longer bodies end mid-JSON (§2.1, §10.4).
+
+    The ``Content-Length`` is that of the bytes sent, so every answer arrives whole as
+    HTTP; only its JSON is cut off.
+    """
+
+    def answer(self, asked: Asked, answer: Answer) -> Answer:
+        return replace(answer, body=answer.body[:CUT_OFF_BYTES]) if asked.is_update else answer

@@ -68,3 +68,30 @@ class MaxAssignedFollowsCurrent(Cluster):
     def settle(self, deployment: Deployment) -> None:
         super().settle(deployment)
         deployment.max_assigned_allocations = deployment.total_current
+
+
+@mutant(family="update", expects="update.number-of-allocations-applied")
+class PreUpdateAssignment(Cluster):
+    """Every 200 carries the assignment as it was read before the update applied, whatever the change (§3.5-1).
+
+    Broader than ``stale-answer`` (increases only): decreases and settings changes are
+    answered with the old assignment too, so the suite's knowledge of the deployment and
+    the convergence promise it waits for are always one update behind.
+    """
+
+    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
+        with self.lock:
+            found = self.deployments.get(deployment_id)
+            read = self.assignment_json(found) if found is not None else None
+            applied = super().update_deployment(deployment_id, request)
+            return read or applied
+
+
+@mutant(family="update", expects="update.routes-on-ml-nodes")
+class RoutesByEphemeralId(Cluster):
+    """The routing table is keyed by each node's ephemeral id, which names no node of the cluster (§2.4: node ids)."""
+
+    def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
+        body = super().assignment_json(deployment)
+        body["routing_table"] = {f"{node}-ephemeral": route for node, route in body["routing_table"].items()}
+        return body

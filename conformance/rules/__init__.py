@@ -9,6 +9,7 @@ from conformance.rules import (  # noqa: F401 - registers rules
     errors,
     openapi,
     shape,
+    stats,
     update,
 )
 from conformance.rules.base import CATALOGUE, Level, Outcome, Rule, Verdict, evaluate, intent_is, rule

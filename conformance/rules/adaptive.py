@@ -7,7 +7,6 @@ them; leaving the field out keeps them. The expected result comes from the oracl
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
@@ -23,6 +22,7 @@ from conformance.rules.reading import (
     body_field,
     error_in,
     last_assignment,
+    matches,
     requested_allocations,
     stats_entries,
 )
@@ -117,5 +117,5 @@ def count_rejected_while_enabled(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"HTTP status: expected 400 (adaptive allocations are enabled, the count is the scaler's), got {ex.response.status}"
         return
     error = error_in(ex.response)
-    if not re.search(ADAPTIVE_CONFLICT, (error.reason if error else None) or ""):
+    if not matches(ADAPTIVE_CONFLICT, (error.reason if error else None) or ""):
         yield f"$.error.reason: expected '[number_of_allocations] cannot be set if adaptive allocations is enabled', got {error.reason if error else None!r}"

@@ -30,7 +30,8 @@ from conformance.rules.reading import (
 
 NOT_ENOUGH = "Could not update deployment because there are not enough resources to provide all requested allocations"
 REASON_SEGMENT = re.compile(
-    r"No ML nodes exist in the cluster|Could not assign \(more\) allocations on node \[[^\]]+\]\. Reason: .+"
+    r"No ML nodes exist in the cluster|Could not assign \(more\) allocations on node \[[^\]]+\]\. Reason: .+",
+    re.DOTALL,  # a reason may quote multi-line text: it is matched as one whole value
 )
 _TOO_MANY = update_answer(lambda status: status == 429)
 

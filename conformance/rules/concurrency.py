@@ -1,20 +1,31 @@
-"""Concurrency rules: concurrent updates are never lost (§1.6 C.9; DESIGN "never lost").
+"""Concurrency rules: concurrent updates are never lost (§1.6 C.9; DESIGN "never lost"),
+and each of them is answered as the valid update it is.
 
 Elasticsearch serialises every change through the master's cluster-state updates and
 retries when the state moved meanwhile, so after a burst each field holds the value of
 an acknowledged request that no other acknowledged request of the same field strictly
-followed in real time. Any other final value means a write was lost.
+followed in real time. Any other final value means a write was lost. Serialised, each
+request meets some state of the deployment and gets what a lone update gets there.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator, Mapping, Sequence
 
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.oracle import output_form
 from conformance.rules.base import Level, intent_is, rule
-from conformance.rules.reading import ABSENT, addressed_deployment, assignment_in, stats_deployments, task_parameter
+from conformance.rules.errors import NOT_STARTED, expect_error
+from conformance.rules.reading import (
+    ABSENT,
+    addressed_deployment,
+    assignment_in,
+    requested_allocations,
+    stats_deployments,
+    task_parameter,
+)
 
 FIELDS = ("number_of_allocations", "adaptive_allocations")
 
@@ -75,3 +86,33 @@ def no_lost_update(ex: Exchange, ctx: Context) -> Iterator[str]:
             candidates = ", ".join(repr(entry["value"]) for entry in writers)
             yield (f"{field}: final value {finals[field]!r} is not what any last acknowledged request wrote "
                    f"(candidates: {candidates}): a concurrent update was lost")
+
+
+def burst_statuses(ex: Exchange, ctx: Context) -> frozenset[int]:
+    """The statuses one burst request may get, whichever state of the deployment it meets.
+
+    200 always (a change, or a no-op when another request already set the value, §1.6 C.5,
+    C.7); 409 while the deployment is not started (§1.6 C.6: a decrease can leave only
+    ``starting`` routes, §10.1); 429 only for a count above what fitted the deployment
+    before the burst (its own allocations do not count against it, §1.6 C.8), or when
+    that is unknown, and never where the cluster can scale (a partial 200 instead).
+    Settings that stay disabled never meet a capacity check (§1.6 C.7).
+    """
+    allowed = {200, 409}
+    count = requested_allocations(ex.request)
+    fits = ex.intent.expected.get("allocatable")
+    if count is not None and ctx.scaling_possible is not True and (not isinstance(fits, int) or count > fits):
+        allowed.add(429)
+    return frozenset(allowed)
+
+
+@rule("concurrency.burst-answers", level=Level.MUST, source="§1.6 C.9", applies=intent_is("burst-update"))
+def burst_answers(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Every request of a burst gets 200, 409 (not started) or, for a count that did not fit, 429."""
+    allowed = burst_statuses(ex, ctx)
+    if ex.response.status not in allowed:
+        fits = ex.intent.expected.get("allocatable")
+        yield (f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for {ex.intent.detail or 'a burst request'} "
+               f"({fits if fits is not None else 'unknown'} allocations fitted before the burst), got {ex.response.status}")
+    elif ex.response.status == 409:
+        yield from expect_error(ex, frozenset({409}), "status_exception", re.escape(NOT_STARTED))

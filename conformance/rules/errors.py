@@ -15,7 +15,7 @@ from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
-from conformance.rules.reading import error_in, last_assignment, path_id, requested_allocations, task_parameter
+from conformance.rules.reading import error_in, last_assignment, matches, path_id, requested_allocations, task_parameter
 
 __all__ = ["INVALID_CASES", "TRUNCATED_JSON", "InvalidCase"]
 
@@ -36,7 +36,7 @@ def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None,
         return
     if error_type is not None and error.type != error_type:
         yield f"$.error.type: expected {error_type!r}, got {error.type!r}"
-    if not any(re.search(reason, text) for text in (error.reason or "", *error.causes)):
+    if not any(matches(reason, text) for text in (error.reason or "", *error.causes)):
         yield f"$.error.reason (or a cause): expected to match /{reason}/, got {error.reason!r}"
 
 
@@ -70,6 +70,27 @@ def invalid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A request that breaks a validation rule never gets a 5xx (bad input is the client's error)."""
     if ex.response.status >= 500:
         yield f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got {ex.response.status}"
+
+
+VALID_UPDATE_KINDS = frozenset({
+    "update", "update-not-started", "update-unknown-deployment", "update-by-model-id", "update-not-deployed-model",
+    "burst-update",
+})
+"""Well-formed ``_update`` requests, alone or in a concurrent burst: whatever the state, their
+answer is a 2xx or one of the client errors of §3.5-15 (404, 409, 429, 400)."""
+
+
+@rule("errors.valid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is(*VALID_UPDATE_KINDS))
+def valid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A well-formed update, alone or in a concurrent burst, never gets a 5xx (ES#121165 was such a bug).
+
+    Judged apart from the oracle, which judges only what it can predict with certainty
+    (nothing else moved, every fact known), and for every burst request, which the oracle
+    never sees: a 5xx is wrong whatever state the deployment was in.
+    """
+    if ex.response.status >= 500:
+        yield (f"HTTP status: a valid update ({ex.intent.detail or ex.intent.kind}) never gets a server error; "
+               f"expected 200, 404, 409, 429 or 400 by §3.5-15, got {ex.response.status}")
 
 
 @rule("errors.unknown-deployment-404", level=Level.MUST, source="§1.6 C.1",
@@ -122,7 +143,7 @@ def wrong_method_405(ex: Exchange, ctx: Context) -> Iterator[str]:
     if "POST" not in [method.strip().upper() for method in allow.split(",")]:
         yield f"Allow header: expected 'POST', got {allow or None!r}"
     error = error_in(ex.response)
-    if ex.request.method != "HEAD" and not re.search(r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""):
+    if ex.request.method != "HEAD" and not matches(r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""):
         yield f"$.error: expected 'Incorrect HTTP method for uri [...] and method [...], allowed: [POST]', got {error.reason if error else None!r}"
 
 

@@ -22,6 +22,16 @@ from conformance.update_request import (  # noqa: F401 - re-exported: the rules 
 )
 
 
+def matches(pattern: str | re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` occurs in ``text``, reading ``text`` as one whole value.
+
+    Values the suite sends (a generated ``model_id``, a deployment id) may hold line
+    breaks, and Elasticsearch echoes them into reasons; ``.`` must cross them, so every
+    rule pattern is searched with ``re.DOTALL``.
+    """
+    return re.search(pattern, text, re.DOTALL) is not None
+
+
 def is_update_call(request: Request) -> bool:
     return path_id(request) is not None
 

@@ -136,6 +136,20 @@ def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
                 yield f"$.assignment.routing_table.{node}.{field}: expected >= 0, got {value}"
 
 
+@rule("update.routes-on-ml-nodes", level=Level.MUST, source="§2.4", applies=answered_200)
+def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """Every routing_table key is the node id of one of the cluster's ML nodes (the planner places routes there, §3.2).
+
+    The ML nodes are the ones discovery found; a node that joins a shared cluster during
+    the run would show here first, so the message names the nodes known.
+    """
+    known = {node.id for node in ctx.nodes}
+    for node_id in routes(assignment_in(ex.response)):
+        if node_id not in known:
+            yield (f"$.assignment.routing_table.{node_id}: names no ML node of the cluster "
+                   f"(ML node ids: {', '.join(sorted(known)) or 'none'})")
+
+
 @rule("update.started-after-increase", level=Level.MUST, source="§10.1",
       applies=lambda ex, ctx: _with_last(ex, ctx) and ex.intent.kind == "update" and _is_increase(ex))
 def started_after_increase(ex: Exchange, ctx: Context) -> Iterator[str]:

@@ -7,6 +7,12 @@ state moved meanwhile (§1.6 C.9), so after a burst each field must hold the val
 one of its successful requests, and no successful request may be silently overwritten
 by an older one. A burst records when each request started and ended (monotonic clock)
 and what it got, so the burst-final rule can tell overlapping requests from ordered ones.
+
+Each request is also an exchange of its own (kind ``burst-update``): a valid update,
+judged as one (never a 5xx, ES#121165; 200, 409 or a 429 only where the count did not
+fit). Overlapping requests share no single "state before", so what the rules know of
+capacity is what fitted the deployment just before the burst (``expected["allocatable"]``,
+``None`` when the rest of the cluster moved meanwhile).
 """
 
 from __future__ import annotations
@@ -14,17 +20,16 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from conformance.context import Context
-from conformance.exchange import Exchange, Intent
+from conformance.exchange import DeploymentInfo, Exchange, Intent
 from conformance.suite.runner import update_path
 from conformance.suite.strategies import ADAPTIVE, capacity
 from conformance.target import Target
 
 COUNT = "number_of_allocations"
-BURST = Intent("other", detail="concurrent burst request")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class LoggedRequest:
         return {"field": self.field, "value": self.value, "status": self.status,
                 "started": self.started, "ended": self.ended}
 
+    def capacity_unknown(self) -> "LoggedRequest":
+        """This request as judged when the rest of the cluster moved during the burst."""
+        intent = replace(self.exchange.intent, expected={**self.exchange.intent.expected, "allocatable": None})
+        return replace(self, exchange=replace(self.exchange, intent=intent))
+
 
 def plan(ctx: Context, size: int) -> list[BurstRequest]:
     """``size`` requests alternating between the count and, where the profile has them,
@@ -76,18 +86,26 @@ def plan(ctx: Context, size: int) -> list[BurstRequest]:
     return requests
 
 
-def fire(target: Target, deployment_id: str, requests: list[BurstRequest]) -> list[LoggedRequest]:
-    """Send every request at once (one thread each, released together) and log the answers."""
-    gate = threading.Barrier(len(requests))
-    path = update_path(deployment_id)
+def fire(target: Target, deployment: DeploymentInfo, requests: list[BurstRequest],
+         allocatable: int | None) -> list[LoggedRequest]:
+    """Send every request at once (one thread each, released together) and log the answers.
 
-    def send(request: BurstRequest) -> LoggedRequest:
+    ``allocatable`` is how many allocations fitted the deployment just before the burst
+    (``None`` when unknown); each request's exchange carries it for the rules.
+    """
+    gate = threading.Barrier(len(requests))
+    path = update_path(deployment.deployment_id)
+
+    def send(numbered: tuple[int, BurstRequest]) -> LoggedRequest:
+        index, request = numbered
+        intent = Intent("burst-update", deployment=deployment, expected={"allocatable": allocatable},
+                        detail=f"request {index + 1} of a burst of {len(requests)}: {request.field}")
         gate.wait()
         started = time.monotonic()
-        exchange = target.request("POST", path, intent=BURST, json=dict(request.body), send_json=True)
+        exchange = target.request("POST", path, intent=intent, json=dict(request.body), send_json=True)
         ended = time.monotonic()
         status = exchange.response.status if exchange.response is not None else None
         return LoggedRequest(request.field, request.value, status, started, ended, exchange)
 
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(send, requests))
+        return list(pool.map(send, enumerate(requests)))

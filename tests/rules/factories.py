@@ -144,15 +144,21 @@ def observation(
     priority: str = "normal",
     target_count: int | None = None,
     adaptive: Mapping[str, Any] | None = None,
+    cache_size: str | None = None,
+    node_threads: int | None = None,
+    memory: int | None = 251661572,
 ) -> DeploymentObservation:
+    """A deployment as stats show it; ``node_threads`` is what its routes' processes report (default ``threads``)."""
     placed = dict(nodes) if nodes is not None else {NODE: n}
+    reported = threads if node_threads is None else node_threads
     return DeploymentObservation(
         deployment_id=deployment_id, model_id=MODEL, state=state, number_of_allocations=n,
-        threads_per_allocation=threads, priority=priority, queue_capacity=1024, cache_size=None,
+        threads_per_allocation=threads, priority=priority, queue_capacity=1024, cache_size=cache_size,
         allocation_count=sum(placed.values()), target_allocation_count=target_count if target_count is not None else n,
         start_time_ms=1667389834766,
-        nodes={node: NodeAllocation("started", count, threads) for node, count in placed.items()},
+        nodes={node: NodeAllocation("started", count, reported) for node, count in placed.items()},
         adaptive_allocations=adaptive,
+        required_native_memory_bytes=memory,
     )
 
 

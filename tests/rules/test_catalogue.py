@@ -190,11 +190,37 @@ def proofs() -> list[Proof]:
               update({"number_of_allocations": 1}, ok(assignment(1, max_assigned=4)), last=assignment(4, max_assigned=4))),
         Proof("update.no-negative-allocations",
               update({"number_of_allocations": 2}, ok(assignment(2, current={NODE: -1}))), fine),
+        Proof("update.routes-on-ml-nodes",
+              update({"number_of_allocations": 2}, ok(assignment(2, {f"{NODE}-ephemeral": 2}))), fine),
         Proof("update.started-after-increase",
               update({"number_of_allocations": 2}, ok(assignment(2, state="starting"))), fine),
         Proof("errors.invalid-never-5xx",
               exchange("update-invalid", request({"number_of_allocations": 0}), error(500, "null_pointer_exception", "boom"), detail="zero"),
               exchange("update-invalid", request({"number_of_allocations": 0}), error(400, "action_request_validation_exception", "x"), detail="zero")),
+        Proof("errors.valid-never-5xx",
+              update({"number_of_allocations": 3}, error(500, "illegal_state_exception", "cluster state update executor did not preserve version numbers: [update model deployment]")),
+              update({"number_of_allocations": 3}, error(429, "status_exception", NOT_ENOUGH))),
+        Proof("concurrency.burst-answers", _burst_request(2, error(429, "status_exception", NOT_ENOUGH)),
+              _burst_request(5, error(429, "status_exception", NOT_ENOUGH))),
+        Proof("stats.agree-with-assignment",  # ES#91095: threads reported as the count after an allocation change
+              update({"number_of_allocations": 2}, ok(assignment(2)), before=snapshot(observation(1)),
+                     after=snapshot(observation(2, threads=2, node_threads=1))),
+              update({"number_of_allocations": 2}, ok(assignment(2)), before=snapshot(observation(1)),
+                     after=snapshot(observation(2)))),
+        Proof("stats.others-unchanged",
+              update({"number_of_allocations": 2}, ok(assignment(2)),
+                     before=snapshot(observation(1), observation(1, deployment_id="other", cache_size="10kb")),
+                     after=snapshot(observation(2), observation(1, deployment_id="other"))),
+              update({"number_of_allocations": 2}, ok(assignment(2)),
+                     before=snapshot(observation(1), observation(1, deployment_id="other", cache_size="10kb")),
+                     after=snapshot(observation(2), observation(1, deployment_id="other", cache_size="10kb")))),
+        Proof("stats.memory-of-others-unchanged",  # ES#107831: the estimate followed every deployment's allocations
+              update({"number_of_allocations": 2}, ok(assignment(2)),
+                     before=snapshot(observation(1), observation(1, deployment_id="other", memory=400)),
+                     after=snapshot(observation(2), observation(1, deployment_id="other", memory=500))),
+              update({"number_of_allocations": 2}, ok(assignment(2)),
+                     before=snapshot(observation(1), observation(1, deployment_id="other", memory=400)),
+                     after=snapshot(observation(2), observation(1, deployment_id="other", memory=400)))),
         Proof("errors.unknown-deployment-404",
               exchange("update-unknown-deployment", request({"number_of_allocations": 1}, deployment_id="nope"), error(404, "resource_not_found_exception", "No known model deployment with id [dep]")),
               exchange("update-unknown-deployment", request({"number_of_allocations": 1}, deployment_id="nope"), error(404, "resource_not_found_exception", "No known model deployment with id [nope]"))),
@@ -280,6 +306,12 @@ def proofs() -> list[Proof]:
 def _with_stats(doc, **fields):
     doc["trained_model_stats"][0]["deployment_stats"].update(fields)
     return doc
+
+
+def _burst_request(count: int, resp: Response, allocatable: int | None = 4) -> Exchange:
+    """One count request of a burst, sent when ``allocatable`` allocations fitted the deployment."""
+    return exchange("burst-update", request({"number_of_allocations": count}), resp, deployment=info(LAST),
+                    detail="request 1 of a burst of 12: number_of_allocations", expected={"allocatable": allocatable})
 
 
 def _burst(final: int) -> Exchange:
