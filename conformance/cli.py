@@ -168,6 +168,8 @@ def _run(args: argparse.Namespace) -> int:
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
+    if args.deployment_id is not None and args.workers > 1:
+        raise UsageError("--deployment-id needs --workers 1: every worker would drive the one adopted deployment")
     install_interrupt_handlers()
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
