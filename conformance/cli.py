@@ -23,6 +23,7 @@ import sys
 import tempfile
 from typing import Any, Iterator, NoReturn, Sequence
 
+from conformance import cleaning
 from conformance.results import (
     EXIT_UNJUDGED,
     EXIT_USAGE,
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("choose a command: run, serve or selftest")
+            raise UsageError("choose a command: run, serve, clean or selftest")
         return args.handler(args)
     except UsageError as exc:
         return _fail(EXIT_USAGE, f"error: {exc}")
@@ -74,14 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
-    run.add_argument("--target", metavar="URL", help="the server to judge (default: DC_TARGET, else the embedded reference server)")
-    auth = run.add_mutually_exclusive_group()
-    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
-    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
-    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
-    run.add_argument("--password", help="basic auth password")
-    run.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
-    run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
+    _add_target_flags(run)
     run.add_argument("--profile", default="auto", metavar="auto|VERSION",
                      help="the version whose contract to judge by (default: what GET / reports)")
     run.add_argument("--report-dir", default="reports", metavar="DIR",
@@ -112,7 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     commands.add_parser("selftest", help="run the suite against every mutant", add_help=False)
+    cleaning.add_command(commands, _add_target_flags)
     return parser
+
+
+def _add_target_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the target is and how to reach it: the same flags for ``run`` and ``clean``."""
+    parser.add_argument("--target", metavar="URL",
+                        help="the server (default: DC_TARGET; run: else the embedded reference server)")
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
+    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
+    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
+    parser.add_argument("--password", help="basic auth password")
+    parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
+    parser.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
 
 
 def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -> None:

@@ -81,6 +81,7 @@ class Api:
                          "DELETE": Handler(self.delete_inference, frozenset(
                              {"task_type", "inference_id", "force", "dry_run"}))}
             table.append(("/_inference/{task_type}/{inference_id}", inference))
+            table.append(("/_inference/_all", {"GET": Handler(self.list_inference, frozenset())}))
         return table
 
     # -- discovery -----------------------------------------------------------------------
@@ -326,6 +327,17 @@ class Api:
             self.cluster.put_inference_endpoint(endpoint, start)
             return 200, {"inference_id": inference_id, "task_type": task_type, "service": service,
                          "service_settings": settings, "task_settings": {}}
+        return run
+
+    def list_inference(self, call: Call) -> Action:
+        """``GET _inference/_all``: ``{"endpoints": [...]}`` (SPEC ``specification/inference/get/GetResponse.ts``);
+        what ``clean`` lists to find the endpoints of killed runs."""
+        def run() -> Result:
+            with self.cluster.lock:
+                endpoints = [{"inference_id": e.inference_id, "task_type": e.task_type, "service": e.service,
+                              "service_settings": e.service_settings, "task_settings": {}}
+                             for e in sorted(self.cluster.inference_endpoints.values(), key=lambda e: e.inference_id)]
+            return 200, {"endpoints": endpoints}
         return run
 
     def delete_inference(self, call: Call) -> Action:
