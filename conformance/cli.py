@@ -131,6 +131,12 @@ def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -
                         help="answer an increase beyond capacity with a partial assignment, not 429")
     parser.add_argument("--convergence-delay", type=_seconds("--convergence-delay", allow_zero=True), default=None,
                         metavar="S", help="seconds before routes start and allocations converge (default: 0)")
+    parser.add_argument("--license", choices=("basic", "trial", "platinum", "enterprise"), default=None,
+                        help="the licence GET _license reports (default: trial)")
+    parser.add_argument("--security-privileges", metavar="P[,P...]", default=None,
+                        help="turn security on; the user holds these cluster privileges (default: security off)")
+    parser.add_argument("--flavor", choices=("default", "serverless"), default=None,
+                        help="the build flavour GET / reports; serverless answers GET _nodes with an error (default: default)")
     parser.set_defaults(embedded_only=embedded_only)
 
 
@@ -172,7 +178,8 @@ def _run(args: argparse.Namespace) -> int:
     config = _target_config(args)
     server_config = _server_config(args) if args.target is None and not os.environ.get("DC_TARGET") else None
     if server_config is None and _server_flags_given(args):
-        raise UsageError("--es-version, --nodes, --scaling-possible and --convergence-delay need the embedded target (no --target)")
+        raise UsageError("--es-version, --nodes, --scaling-possible, --convergence-delay, --license, --security-privileges "
+                         "and --flavor need the embedded target (no --target)")
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
@@ -203,7 +210,8 @@ def _target_config(args: argparse.Namespace) -> TargetConfig:
 
 
 def _server_flags_given(args: argparse.Namespace) -> bool:
-    return any(v is not None for v in (args.nodes, args.es_version, args.scaling_possible, args.convergence_delay))
+    return any(v is not None for v in (args.nodes, args.es_version, args.scaling_possible, args.convergence_delay,
+                                        args.license, args.security_privileges, args.flavor))
 
 
 def _server_config(args: argparse.Namespace) -> Any:
@@ -227,6 +235,12 @@ def _server_config(args: argparse.Namespace) -> Any:
         values["scaling_possible"] = True
     if args.convergence_delay is not None:
         values["convergence_delay"] = args.convergence_delay
+    if args.license is not None:
+        values["license_type"] = args.license
+    if args.security_privileges is not None:
+        values["privileges"] = frozenset(p.strip() for p in args.security_privileges.split(",") if p.strip())
+    if args.flavor is not None:
+        values["flavor"] = args.flavor
     return ServerConfig(**values)
 
 
@@ -278,12 +292,18 @@ def _target_url(config: TargetConfig, server_config: Any) -> Iterator[str]:
 
 
 def _preflight(config: TargetConfig, profile: str) -> Context:
-    """Fail fast, with one line, when the target cannot be read (exit 3); return what it is."""
+    """Fail fast, with one line, when the target cannot be read or lacks what a run needs
+    (exit 3, one line per missing prerequisite); return what it is."""
+    from conformance import preflight
     from conformance.discovery import discover
     from conformance.target import Target
 
     with Target(config) as target:
-        return discover(target, profile)
+        ctx = discover(target, profile)
+        missing = preflight.check(target, ctx)
+        if missing:
+            raise preflight.PreflightError(missing)
+        return ctx
 
 
 @contextlib.contextmanager

@@ -63,6 +63,7 @@ class Context:
     scaling_possible: bool | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
     reported_version: Version | None = None  # what GET / said, when --profile forces another
+    capacity_unknown: str | None = None  # why the ML nodes cannot be read (serverless, _nodes refused), else None
 
     def has(self, feature: str) -> bool:
         return feature in self.features

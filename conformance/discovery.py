@@ -64,6 +64,7 @@ def context_from_dict(data: Mapping[str, Any]) -> Context:
         scaling_possible=data["scaling_possible"],
         limits=data["limits"],
         reported_version=Version.parse(data["reported_version"]) if data.get("reported_version") else None,
+        capacity_unknown=data.get("capacity_unknown"),
     )
 
 

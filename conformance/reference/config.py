@@ -45,6 +45,9 @@ class ServerConfig:
     scaling_possible: bool = False
     convergence_delay: float = 0.0
     cluster_name: str = "reference"
+    license_type: str = "trial"  # GET _license; PyTorch deployments need platinum, enterprise or trial (§1.1)
+    privileges: frozenset[str] | None = None  # None: security off; else on, and the user holds these cluster privileges
+    flavor: str = "default"  # "serverless": GET / says so and GET _nodes answers an error (§1.1)
 
 
 def parse_nodes(spec: str) -> tuple[NodeSpec, ...]:

@@ -27,6 +27,7 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
+PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})  # §1.1: the PLATINUM pytorch-model-inference feature
 BUILD_HASH = "0" * 40
 """The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
 
@@ -56,6 +57,9 @@ class Api:
             ("/_ml/info", {"GET": Handler(self.ml_info, frozenset())}),
             ("/_cluster/settings", {"GET": Handler(self.cluster_settings, frozenset(
                 {"include_defaults", "flat_settings", "master_timeout", "timeout"}))}),
+            ("/_license", {"GET": Handler(self.license, frozenset({"local", "accept_enterprise"}))}),
+            ("/_security/user/_has_privileges", {"GET": Handler(self.has_privileges, frozenset()),
+                                                 "POST": Handler(self.has_privileges, frozenset())}),
             ("/_ml/trained_models", {"GET": Handler(self.get_models, frozenset(model_get))}),
             ("/_ml/trained_models/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
             ("/_ml/trained_models/{model_id}/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
@@ -135,6 +139,34 @@ class Api:
         if include_defaults:
             body["defaults"] = shape({k: v for k, v in defaults.items() if k not in persistent})
         return lambda: (200, body)
+
+    def license(self, call: Call) -> Action:
+        """``GET _license`` (a basic licence has no expiry; the others are shown as active)."""
+        kind = self.config.license_type
+        body: dict[str, Any] = {"status": "active", "uid": "reference-license", "type": kind,
+                                "issue_date": "2026-01-01T00:00:00.000Z", "issue_date_in_millis": 1767225600000}
+        if kind != "basic":
+            body.update({"expiry_date": "2099-01-01T00:00:00.000Z", "expiry_date_in_millis": 4070908800000})
+        body.update({"max_nodes": 1000, "max_resource_units": None, "issued_to": self.config.cluster_name,
+                     "issuer": "elasticsearch" if kind in ("basic", "trial") else "reference",
+                     "start_date_in_millis": -1})
+        return lambda: (200, {"license": body})
+
+    def has_privileges(self, call: Call) -> Action:
+        """``_has_privileges`` for cluster privileges; with security off, the 500 that
+        ``SecurityActionFilter`` gives every security API."""
+        held = self.config.privileges
+        if held is None:
+            raise errors.EsError(500, "exception", f"Security must be explicitly enabled when using a "
+                                 f"[{self.config.license_type}] license. Enable security by setting "
+                                 "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.")
+        body = call.json_body()
+        wanted = body.get("cluster") or []
+        if not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted):
+            raise errors.x_content_parse("[1:12] [cluster] failed to parse field [cluster]")
+        cluster = {name: bool({name, "all", "manage"} & held) for name in wanted}
+        return lambda: (200, {"username": "elastic", "has_all_requested": all(cluster.values()),
+                              "cluster": cluster, "index": {}, "application": {}})
 
     # -- models ----------------------------------------------------------------------------
 
@@ -229,6 +261,8 @@ class Api:
             problems = start_errors(options.request, options.wait_for, options.timeout)
             if problems:
                 raise errors.validation_failed(problems)
+            if self.config.license_type not in PYTORCH_LICENCES:  # §1.1; ES LicenseUtils.newComplianceException
+                raise errors.EsError(403, "security_exception", "current license is non-compliant for [ml]")
             deployment = self.cluster.start_deployment(options.request)
             if options.wait_for != "starting":
                 await self.wait_for_routes(deployment.deployment_id, options.timeout)
