@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
+MB = 2**20
+NATIVE_EXECUTABLE_CODE_OVERHEAD = 30 * MB  # ES MachineLearning.NATIVE_EXECUTABLE_CODE_OVERHEAD
+
+
 @dataclass(frozen=True, order=True)
 class Version:
     major: int
@@ -38,8 +42,18 @@ class MlNode:
     id: str
     name: str
     allocated_processors: float
-    memory_bytes: int | None = None
+    memory_bytes: int | None = None  # ``ml.machine_memory``
     hardware_threads: int | None = None  # what the node's OS reports, where the target exposes it (§3.3)
+    ml_memory_bytes: int | None = None  # what ML may use: ES NativeMemoryCalculator.allowedBytesForMl (§3.2)
+
+    @property
+    def planner_memory_bytes(self) -> int | None:
+        """Memory the planner may fill with deployments: the ML memory less the native code
+        loaded once per node (ES ``NodeLoad.getFreeMemoryExcludingPerNodeOverhead``); ``None``
+        when the target does not say."""
+        if self.ml_memory_bytes is None:
+            return None
+        return max(self.ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD, 0)
 
     @property
     def processor_capacity(self) -> int:

@@ -117,6 +117,7 @@ class DeploymentObservation:
     start_time_ms: int | None
     nodes: Mapping[str, NodeAllocation] = field(default_factory=dict)
     adaptive_allocations: Mapping[str, Any] | None = None
+    memory_bytes: int | None = None  # model_size_stats.required_native_memory_bytes: per node hosting it (§3.2)
 
 
 @dataclass(frozen=True)

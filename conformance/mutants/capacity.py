@@ -62,3 +62,15 @@ class ThreadsIgnoredByPlanner(Cluster):
             return super().plan_increase(deployment, wanted_total)
         finally:
             deployment.threads_per_allocation = threads
+
+
+MEMORY_BOUND = ServerConfig(nodes=(NodeSpec("ml-0", 4, 2 * 2**30), NodeSpec("ml-1", 4, 2 * 2**30)))
+"""Two 4-processor nodes with 2 GB each: 30% for ML less 30 MB code leaves room for two deployments of the tiny model."""
+
+
+@mutant(family="capacity", expects="capacity.node-memory-not-exceeded", config=MEMORY_BOUND)
+class MemoryIgnoredByPlanner(Cluster):
+    """The planner counts processors only: a node without memory for a deployment still takes its allocations (§3.2)."""
+
+    def deployment_memory(self, deployment: Deployment) -> int:
+        return 0

@@ -20,7 +20,8 @@ from conformance.reference import errors, views
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
                                          UpdateRequest)
-from conformance.reference.planner import Demand, NodeLoad, Placement, memory_estimate, node_processors, place
+from conformance.reference.planner import (Demand, NodeLoad, Placement, allowed_bytes_for_ml, memory_estimate,
+                                           node_processors, place, planner_memory)
 from conformance.reference.planner import reduce_to as plan_reduction
 from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
@@ -51,6 +52,11 @@ class Cluster:
     def node_capacity(self, node: NodeSpec) -> int:
         return node_processors(node.allocated_processors)
 
+    def ml_memory(self, node: NodeSpec) -> int:
+        """The node's memory for ML (§3.2, ES ``NativeMemoryCalculator.allowedBytesForMl``)."""
+        return allowed_bytes_for_ml(node.memory_bytes, node.max_jvm_bytes, self.config.max_machine_memory_percent,
+                                    self.config.use_auto_machine_memory_percent)
+
     def deployment_memory(self, deployment: Deployment) -> int:
         return memory_estimate(deployment.model_bytes, deployment.cache_size_bytes)
 
@@ -68,8 +74,8 @@ class Cluster:
                     low += cores
                 else:
                     used_processors += cores
-            loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors, node.memory_bytes,
-                                  used_memory, low))
+            loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors,
+                                  planner_memory(self.ml_memory(node)), used_memory, low))
         return loads
 
     def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 from conformance.reference import errors, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
-from conformance.reference.planner import human_bytes
+from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
 from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
 from conformance.reference.parsing import Call
 from conformance.reference.validation import start_errors
@@ -27,6 +27,7 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
+PROCESS_MEMORY_OVERHEAD = 20 * MB  # ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
 PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})  # §1.1: the PLATINUM pytorch-model-inference feature
 BUILD_HASH = "0" * 40
 """The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
@@ -110,15 +111,17 @@ class Api:
 
     def ml_info(self, call: Call) -> Action:
         nodes = self.config.nodes
-        largest = max((node.memory_bytes for node in nodes), default=0)
-        total = sum(node.memory_bytes for node in nodes)
-        limits = {
+        allowed = [self.cluster.ml_memory(node) for node in nodes]
+        limits: dict[str, Any] = {
             "max_single_ml_node_processors": max((self.cluster.node_capacity(n) for n in nodes), default=0),
             "total_ml_processors": sum(self.cluster.node_capacity(n) for n in nodes),
-            "max_model_memory_limit": human_bytes(largest),
-            "effective_max_model_memory_limit": human_bytes(largest),
-            "total_ml_memory": human_bytes(total),
         }
+        # ES TransportMlInfoAction: no max_model_memory_limit unless the setting is set; the effective
+        # limit is the largest node's ML memory less the process and native code overheads; whole MB.
+        if allowed and max(allowed) > 0:
+            effective = max(allowed) - PROCESS_MEMORY_OVERHEAD - NATIVE_EXECUTABLE_CODE_OVERHEAD
+            limits["effective_max_model_memory_limit"] = f"{max(effective, 0) // MB}mb"
+        limits["total_ml_memory"] = f"{sum(allowed) // MB}mb"
         body = {"defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
                 "upgrade_mode": False,
                 "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
@@ -132,8 +135,13 @@ class Api:
         persistent = {}
         if self.config.scaling_possible:
             persistent["xpack.ml.max_lazy_ml_nodes"] = str(len(self.config.nodes) + 1)
+        if self.config.max_machine_memory_percent != 30:
+            persistent["xpack.ml.max_machine_memory_percent"] = str(self.config.max_machine_memory_percent)
+        if self.config.use_auto_machine_memory_percent:
+            persistent["xpack.ml.use_auto_machine_memory_percent"] = "true"
         defaults = {"xpack.ml.max_lazy_ml_nodes": "0", "xpack.ml.max_ml_node_size": "0b",
-                    "xpack.ml.allocated_processors_scale": "1"}
+                    "xpack.ml.allocated_processors_scale": "1",
+                    "xpack.ml.max_machine_memory_percent": "30", "xpack.ml.use_auto_machine_memory_percent": "false"}
         shape = (lambda settings: settings) if flat else _nest
         body: dict[str, Any] = {"persistent": shape(persistent), "transient": {}}
         if include_defaults:

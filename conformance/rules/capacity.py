@@ -1,4 +1,4 @@
-"""Capacity rules: allocations never over-commit processors, and over-asking is answered (§3.2, §3.5, §1.6 C.8).
+"""Capacity rules: allocations never over-commit processors or memory, and over-asking is answered (§3.2, §3.5, §1.6 C.8).
 
 "Thread clamping" in this API is the planner's job (§3): it places at most
 floor(free processors / threads_per_allocation) allocations per node; the stored count
@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import Exchange, Snapshot
-from conformance.oracle import allocatable, merge_adaptive, others_changed, used_processors
+from conformance.oracle import allocatable, free_memory, merge_adaptive, others_changed, used_processors
 from conformance.rules.base import Level, answered_200, intent_is, rule, update_answer
 from conformance.rules.reading import (
     adaptive_enabled,
@@ -80,19 +80,31 @@ def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
                    f"processors of other deployments exceeds the node's {node.processor_capacity} processors")
 
 
-def _over_capacity(ex: Exchange, ctx: Context) -> bool:
+def _increase(ex: Exchange, ctx: Context) -> tuple[int, int] | None:
+    """``(requested, allocatable)`` for an increase of a started normal-priority deployment
+    on a stable cluster, which the planner answers (§1.6 C.7, C.8); ``None`` for anything else."""
     deployment = ex.intent.deployment
     if ex.intent.kind != "update" or deployment is None or ex.before is None or deployment.priority == "low":
-        return False
+        return None
     observed = ex.before.get(deployment.deployment_id)
     requested = requested_allocations(ex.request)
     if observed is None or observed.state != "started" or requested is None or observed.number_of_allocations is None:
-        return False
+        return None
     if adaptive_enabled(merge_adaptive(observed.adaptive_allocations, body_field(ex.request, "adaptive_allocations"))):
-        return False  # §1.6 C.3 rejects the count while the merged settings are enabled (400), before C.8
+        return None  # §1.6 C.3 rejects the count while the merged settings are enabled (400), before C.8
     if requested <= observed.number_of_allocations or not _stable_cluster(ex):
-        return False
-    return requested > allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
+        return None
+    return requested, allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
+
+
+def _over_capacity(ex: Exchange, ctx: Context) -> bool:
+    increase = _increase(ex, ctx)
+    return increase is not None and increase[0] > increase[1]
+
+
+def _fitting_increase(ex: Exchange, ctx: Context) -> bool:
+    increase = _increase(ex, ctx)
+    return increase is not None and increase[0] <= increase[1] and answered_200(ex, ctx)
 
 
 @rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity)
@@ -113,6 +125,40 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"silent over-commit: Σ target_allocations {targets} exceeds the {capacity} allocations that fit"
         for problem in reason_problems(assignment.get("reason")):
             yield f"$.assignment.reason: {problem}"
+
+
+@rule("capacity.fitting-increase-planned-in-full", level=Level.MUST, source="§3.2, ES#156638", applies=_fitting_increase)
+def fitting_increase_planned_in_full(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """An increase that fits (processors and memory) is planned in full: Σ target_allocations = requested, no reason."""
+    requested, fits = _increase(ex, ctx)  # type: ignore[misc]
+    assignment = assignment_in(ex.response) or {}
+    targets = route_total(assignment, "target_allocations", skip_stopping=True)
+    if targets != requested:
+        yield (f"Σ routing_table.*.target_allocations: expected {requested} (the {requested} requested fit the "
+               f"{fits} allocatable by processors and memory), got {targets}")
+    if assignment.get("reason"):
+        yield f"$.assignment.reason: expected none for an increase that fits, got {assignment['reason']!r}"
+
+
+def _placed_on_new_nodes(ex: Exchange, ctx: Context) -> bool:
+    deployment_id = addressed_deployment(ex)
+    observed = ex.before.get(deployment_id or "") if ex.before is not None else None
+    return (answered_200(ex, ctx) and observed is not None and observed.memory_bytes is not None
+            and _stable_cluster(ex) and bool(set(routes(assignment_in(ex.response))) - set(observed.nodes)))
+
+
+@rule("capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes)
+def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A deployment is placed on a node only where its memory estimate fits beside the deployments already there."""
+    deployment_id = addressed_deployment(ex) or ""
+    observed = ex.before.get(deployment_id)
+    for node_id in sorted(set(routes(assignment_in(ex.response))) - set(observed.nodes)):
+        node = ctx.node(node_id)
+        free = free_memory(node, ex.before, excluding=deployment_id) if node is not None else None
+        if free is not None and free < observed.memory_bytes:
+            yield (f"$.assignment.routing_table.{node_id}: the deployment needs {observed.memory_bytes} bytes "
+                   f"(required_native_memory_bytes) on a new node, but only {max(free, 0)} of the node's "
+                   f"{node.planner_memory_bytes} bytes for ML were free")
 
 
 @rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY)

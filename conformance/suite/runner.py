@@ -375,6 +375,7 @@ def _observation(entry: Mapping[str, Any], stats: Mapping[str, Any]) -> Deployme
         start_time_ms=stats.get("start_time"),
         nodes=dict(_node_allocations(stats.get("nodes") or ())),
         adaptive_allocations=stats.get("adaptive_allocations"),
+        memory_bytes=(entry.get("model_size_stats") or {}).get("required_native_memory_bytes"),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.oracle import allocatable, used_processors
+from conformance.oracle import allocatable, free_memory, has_memory_for, used_processors
 from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
 from conformance.suite.runner import Run
 from conformance.suite.strategies import (
@@ -33,6 +33,17 @@ def _require_capacity(run: Run, allocations: int) -> None:
         pytest.skip(f"the target has {run.ctx.total_processors} processor(s); the scenario needs {allocations}")
 
 
+def _require_room(run: Run) -> None:
+    """Skip when no ML node has memory for one more deployment of the tiny model (§3.2):
+    small nodes hold only a few (each reserves 240 MB + 2 x model bytes where it runs)."""
+    snapshot = run.snapshot()
+    observed = snapshot.get(run.primary)
+    need = observed.memory_bytes if observed is not None else None
+    room = [free_memory(node, snapshot) for node in run.ctx.nodes]
+    if need is not None and room and all(free is not None and free < need for free in room):
+        pytest.skip(f"no ML node has memory for one more deployment ({need} bytes each)")
+
+
 def _update(run: Run, deployment_id: str, **kwargs: object):
     return assert_conforms(run, run.update(deployment_id, **kwargs))  # type: ignore[arg-type]
 
@@ -47,6 +58,7 @@ def test_unknown_deployment_is_404(run: Run) -> None:
 @pytest.mark.requires("deployment_id")
 def test_model_id_of_a_differently_named_deployment_is_404(run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
+    _require_room(run)
     other = run.start_deployment(deployment_id=f"{run.run_id}-renamed", priority="low")  # no processors (§3.2)
     try:
         _update(run, other.model_id, body=COUNT_1, kind="update-by-model-id")
@@ -66,6 +78,7 @@ def test_deployment_that_never_started(run: Run, primary: str) -> None:
     the primary's.
     """
     _require_capacity(run, 2)
+    _require_room(run)
     broken = run.start_deployment(broken=True, wait_for="starting")
     try:
         _update(run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
@@ -80,6 +93,7 @@ def test_model_that_is_not_deployed_is_404(run: Run) -> None:
     The broken model is used because the run's own model stays deployed as the primary;
     low priority needs no processors (§3.2), so this works on the smallest target.
     """
+    _require_room(run)
     broken = run.start_deployment(broken=True, priority="low", wait_for="starting")
     run.stop_deployment(broken.deployment_id)
     _update(run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
@@ -106,6 +120,7 @@ def test_invalid_request_gets_its_error(run: Run, primary: str, name: str) -> No
 def test_deployment_of_an_inference_endpoint_is_409(run: Run) -> None:
     """Newest versions refuse to update a deployment an inference endpoint owns (§1.6 B)."""
     _require_capacity(run, 2)
+    _require_room(run)
     owned = run.start_inference_endpoint()
     send(run, owned.deployment_id, invalid_request(INVALID_CASES["inference-endpoint-deployment"]))
 
@@ -155,6 +170,7 @@ def test_threads_per_allocation_bound_capacity(run: Run) -> None:
     free = [node.processor_capacity - used_processors(run.snapshot(), node.id) for node in run.ctx.nodes]
     if max(free, default=0) < WIDE_THREADS:
         pytest.skip(f"no ML node has {WIDE_THREADS} free processors for a {WIDE_THREADS}-thread allocation")
+    _require_room(run)
     wide = run.start_deployment(deployment_id=f"{run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
     try:
         fits = allocatable(run.ctx, run.snapshot(), wide.deployment_id, WIDE_THREADS)
@@ -163,6 +179,42 @@ def test_threads_per_allocation_bound_capacity(run: Run) -> None:
             _update(run, wide.deployment_id, body={"number_of_allocations": fits})
     finally:
         run.stop_deployment(wide.deployment_id)
+
+
+MAX_FILLERS = 4
+
+
+def test_memory_bounds_capacity(run: Run, primary: str) -> None:
+    """A node without memory for a deployment takes none of its allocations, whatever its free
+    processors (§3.2): every deployment reserves its estimate on each node it runs on.
+
+    Low-priority fillers (memory, no processors) take the memory of the nodes that do not
+    host the primary; then an increase to what still fits must be planned in full (ES#156638)
+    and one allocation more is over capacity (429, or a partial 200 where the cluster could
+    scale), although the full nodes still have free processors. Only on nodes small enough
+    to fill with a few deployments (a 2-4 GB container, a trial deployment).
+    """
+    snapshot = run.snapshot()
+    observed = snapshot.get(primary)
+    need = observed.memory_bytes if observed is not None else None
+    elsewhere = [node for node in run.ctx.nodes if observed is not None and node.id not in observed.nodes]
+    room = [free_memory(node, snapshot) for node in run.ctx.nodes]
+    if need is None or not elsewhere or any(free is None for free in room):
+        pytest.skip("the target reports no node memory or estimates, or the primary runs on every ML node")
+    slots = sum(max(free, 0) // need for free in room if free is not None)
+    if slots > MAX_FILLERS:
+        pytest.skip(f"the ML nodes have memory for {slots} more deployments; this scenario fills at most {MAX_FILLERS}")
+    fillers = []
+    try:
+        while any(has_memory_for(node, run.snapshot(), primary) for node in elsewhere) and len(fillers) < MAX_FILLERS:
+            fillers.append(run.start_deployment(deployment_id=f"{run.run_id}-filler-{len(fillers)}", priority="low"))
+        fits = allocatable(run.ctx, run.snapshot(), primary, 1)
+        if fits > 1:
+            _update(run, primary, body={"number_of_allocations": fits})
+        _update(run, primary, body={"number_of_allocations": fits + 1})
+    finally:
+        for filler in fillers:
+            run.stop_deployment(filler.deployment_id)
 
 
 # -- state transitions (§1.6 C.5, C.7; §2.2 max_assigned_allocations; §3.5) -------------------
@@ -195,6 +247,7 @@ def test_max_assigned_allocations_across_increase_and_decrease(run: Run, primary
 
 def test_low_priority_update_to_two(run: Run) -> None:
     """Old versions accept it (ES#111227); newer ones reject it with a 4xx naming the priority (§1.6 D)."""
+    _require_room(run)
     low = run.start_deployment(deployment_id=f"{run.run_id}-low", priority="low")
     try:
         case = INVALID_CASES["low-priority-above-one"]
