@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a request slower than this is judged indeterminate")
     run.add_argument("--time-budget", type=_seconds("--time-budget"), default=None, metavar="S",
                      help="stop with exit code 3 when the run takes longer")
+    run.add_argument("--allow-scaling", action="store_true",
+                     help="send updates beyond capacity to a target that can scale (they may add ML nodes, and cost)")
     _add_server_flags(run, embedded_only=True)
     run.set_defaults(handler=_run)
 
@@ -190,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
-        ctx = _preflight(config, args.profile)
+        ctx = _preflight(config, args.profile, allow_scaling=args.allow_scaling)
         with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
             results_file = os.path.join(scratch, "results.json")
             status = _pytest(_pytest_args(args, url, run_id, seed, results_file))
@@ -291,7 +293,7 @@ def _target_url(config: TargetConfig, server_config: Any) -> Iterator[str]:
         yield url
 
 
-def _preflight(config: TargetConfig, profile: str) -> Context:
+def _preflight(config: TargetConfig, profile: str, *, allow_scaling: bool = False) -> Context:
     """Fail fast, with one line, when the target cannot be read or lacks what a run needs
     (exit 3, one line per missing prerequisite); return what it is."""
     from conformance import preflight
@@ -303,7 +305,11 @@ def _preflight(config: TargetConfig, profile: str) -> Context:
         missing = preflight.check(target, ctx)
         if missing:
             raise preflight.PreflightError(missing)
-        return ctx
+    ctx = dataclasses.replace(ctx, allow_scaling=allow_scaling)
+    notice = preflight.scaling_notice(ctx)
+    if notice is not None:
+        print(f"{PROG}: {notice.text}", file=sys.stderr)
+    return ctx
 
 
 @contextlib.contextmanager

@@ -78,12 +78,19 @@ class Context:
     limits: Mapping[str, Any] = field(default_factory=dict)
     reported_version: Version | None = None  # what GET / said, when --profile forces another
     capacity_unknown: str | None = None  # why the ML nodes cannot be read (serverless, _nodes refused), else None
+    allow_scaling: bool = False  # the user's consent (--allow-scaling) to updates that would scale the cluster up
 
     def has(self, feature: str) -> bool:
         return feature in self.features
 
     def node(self, node_id: str) -> MlNode | None:
         return next((n for n in self.nodes if n.id == node_id), None)
+
+    @property
+    def holds_back_scaling(self) -> bool:
+        """Updates beyond capacity are withheld: the target would add ML nodes for them
+        (minutes of waiting, and a bill, §1.6 C.8) and the user did not consent."""
+        return self.scaling_possible is True and not self.allow_scaling
 
     @property
     def total_processors(self) -> int:

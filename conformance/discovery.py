@@ -32,7 +32,8 @@ def discover(target: Target, profile: str = "auto") -> Context:
     settings = _settings(target)
     nodes = ml_nodes(_get_json(target, "/_nodes"), MemorySettings.of(settings))
     limits = _limits(target)
-    scaling = scaling_possible(settings, len(nodes))
+    memories = [node.memory_bytes for node in nodes if node.memory_bytes is not None]
+    scaling = scaling_possible(settings, len(nodes), min(memories, default=None))
     chosen, judged_as = _profile(profile, version)
     return Context(
         version=judged_as,
@@ -67,6 +68,7 @@ def context_from_dict(data: Mapping[str, Any]) -> Context:
         limits=data["limits"],
         reported_version=Version.parse(data["reported_version"]) if data.get("reported_version") else None,
         capacity_unknown=data.get("capacity_unknown"),
+        allow_scaling=bool(data.get("allow_scaling", False)),
     )
 
 
@@ -131,15 +133,32 @@ def _setting(settings: Mapping[str, Any] | None, name: str) -> Any:
     return None
 
 
-def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int) -> bool | None:
-    """``xpack.ml.max_lazy_ml_nodes`` > number of ML nodes (§1.6 C.8); ``None`` when unreadable."""
-    value = _setting(settings, "xpack.ml.max_lazy_ml_nodes")
-    if value is None:
+def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int,
+                     smallest_node_memory: int | None = None) -> bool | None:
+    """§1.6 C.8: ``xpack.ml.max_lazy_ml_nodes`` > number of ML nodes, or the smallest ML node
+    below ``xpack.ml.max_ml_node_size`` (ML autoscaling); ``None`` when unreadable."""
+    lazy = _setting(settings, "xpack.ml.max_lazy_ml_nodes")
+    if lazy is None:
         return None
     try:
-        return int(value) > ml_node_count
+        more_nodes = int(lazy) > ml_node_count
     except (TypeError, ValueError):
         return None
+    largest_allowed = _byte_size(_setting(settings, "xpack.ml.max_ml_node_size"))
+    bigger_nodes = bool(largest_allowed) and smallest_node_memory is not None and smallest_node_memory < largest_allowed
+    return more_nodes or bigger_nodes
+
+
+_BYTE_UNITS = {"b": 1, "kb": 2**10, "mb": 2**20, "gb": 2**30, "tb": 2**40, "pb": 2**50}
+
+
+def _byte_size(value: Any) -> int | None:
+    """A byte-size setting (``64gb``, ``0b``, ``1024``), as Elasticsearch's ``ByteSizeValue`` reads it."""
+    text = str(value).strip().lower() if value is not None else ""
+    for unit in sorted(_BYTE_UNITS, key=len, reverse=True):
+        if text.endswith(unit) and text[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            return int(float(text[: -len(unit)]) * _BYTE_UNITS[unit])
+    return int(text) if text.isdigit() else None
 
 
 def _version_and_flavor(root: Mapping[str, Any]) -> tuple[Version, str]:

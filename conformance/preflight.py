@@ -23,6 +23,7 @@ import secrets
 from typing import Mapping
 
 from conformance.context import Context
+from conformance.events import Notice
 from conformance.exchange import Intent
 from conformance.target import SetupError, Target
 
@@ -51,6 +52,18 @@ def check(target: Target, ctx: Context) -> list[str]:
     if not missing:  # the upload needs the rest; its failure would only repeat them
         missing = _upload(target, ctx)
     return missing
+
+
+def scaling_notice(ctx: Context) -> Notice | None:
+    """What to tell the user before a run against a target that can scale (§1.6 C.8): an
+    update beyond capacity makes it add ML nodes, which takes minutes and costs money."""
+    if ctx.scaling_possible is not True:
+        return None
+    if ctx.allow_scaling:
+        return Notice("the target can scale, and --allow-scaling is given: updates beyond capacity will be sent "
+                      "and may add ML nodes (minutes of waiting, and a bill)")
+    return Notice("the target can scale: updates beyond capacity would add ML nodes (minutes of waiting, and a bill), "
+                  "so none is sent and the rules that need them are skipped; --allow-scaling sends them")
 
 
 def required_privileges(ctx: Context) -> list[str]:

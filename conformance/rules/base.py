@@ -45,6 +45,8 @@ class Rule:
     until: Version | None = None  # first version it no longer holds for (exclusive)
     requires: frozenset[str] = frozenset()  # profile features the rule needs
     family: str = ""
+    over_capacity: bool = False  # judges increases beyond capacity, which a scalable target answers by scaling up
+
 
     def skip_reason(self, ctx: Context) -> str | None:
         """Why this rule cannot be judged on this target, or ``None`` when it can."""
@@ -55,6 +57,8 @@ class Rule:
         missing = sorted(self.requires - ctx.features)
         if missing:
             return f"target profile {ctx.profile} lacks {', '.join(missing)}"
+        if self.over_capacity and ctx.holds_back_scaling:
+            return "the target can scale: updates beyond capacity would add ML nodes (and cost); --allow-scaling sends them"
         return None
 
 
@@ -105,6 +109,7 @@ def rule(
     until: str | None = None,
     requires: Iterable[str] = (),
     family: str = "",
+    over_capacity: bool = False,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule. The check's docstring is the default description."""
 
@@ -121,6 +126,7 @@ def rule(
                 until=Version.parse(until) if until else None,
                 requires=frozenset(requires),
                 family=family or id.split(".", 1)[0],
+                over_capacity=over_capacity,
             )
         )
         return check

@@ -107,7 +107,7 @@ def _fitting_increase(ex: Exchange, ctx: Context) -> bool:
     return increase is not None and increase[0] <= increase[1] and answered_200(ex, ctx)
 
 
-@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity)
+@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity, over_capacity=True)
 def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An increase beyond capacity gets 429, or (when the cluster can scale) a partial 200 with a reason."""
     deployment = ex.intent.deployment
@@ -161,7 +161,7 @@ def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
                    f"{node.planner_memory_bytes} bytes for ML were free")
 
 
-@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY)
+@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY, over_capacity=True)
 def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 from _update is status_exception "Could not update deployment because there are not enough resources..."."""
     error = error_in(ex.response)
@@ -171,7 +171,7 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.error.reason: expected {NOT_ENOUGH!r}, got {error.reason if error else None!r}"
 
 
-@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8",
+@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8", over_capacity=True,
       applies=lambda ex, ctx: _TOO_MANY(ex, ctx) and ex.before is not None and ex.after is not None)
 def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 changes nothing: number_of_allocations and target_allocation_count stay as before."""
@@ -184,7 +184,7 @@ def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"deployment_stats.{field}: expected {getattr(old, field)} (unchanged by a 429), got {getattr(new, field)}"
 
 
-@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200)
+@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200, over_capacity=True)
 def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
     assignment = assignment_in(ex.response)

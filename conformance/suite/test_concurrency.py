@@ -11,13 +11,13 @@ from __future__ import annotations
 from conformance.exchange import Intent
 from conformance.suite.bursts import fire, plan
 from conformance.suite.runner import STATS_PATH, Run
-from conformance.suite.strategies import assert_conforms
+from conformance.suite.strategies import assert_conforms, scaling_limit
 
 BURST_SIZE = 12
 
 
 def test_concurrent_updates_lose_nothing(run: Run, primary: str) -> None:
-    log = fire(run.target, primary, plan(run.ctx, BURST_SIZE))
+    log = fire(run.target, primary, plan(run.ctx, BURST_SIZE, limit=scaling_limit(run, primary)))
     for entry in log:
         run.assert_conforms(run.judge(entry.exchange))
     intent = Intent("burst-final", deployment=run.deployment(primary),

@@ -152,8 +152,15 @@ def test_text_plain_is_406(run: Run, primary: str) -> None:
 # -- capacity: 429 (or a partial 200 when the cluster could scale) (§1.6 C.8) ------------------
 
 
+def _require_no_scale_up(run: Run) -> None:
+    """Skip what asks beyond capacity where that would add ML nodes (and cost) without consent."""
+    if run.ctx.holds_back_scaling:
+        pytest.skip("the target can scale: an update beyond capacity would add ML nodes; --allow-scaling sends it")
+
+
 def test_over_capacity_increase(run: Run, primary: str) -> None:
     """One allocation more than all processors hold: 429 and nothing changed, or a partial 200."""
+    _require_no_scale_up(run)
     _update(run, primary, body={"number_of_allocations": capacity(run.ctx) + 1})
 
 
@@ -174,7 +181,8 @@ def test_threads_per_allocation_bound_capacity(run: Run) -> None:
     wide = run.start_deployment(deployment_id=f"{run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
     try:
         fits = allocatable(run.ctx, run.snapshot(), wide.deployment_id, WIDE_THREADS)
-        _update(run, wide.deployment_id, body={"number_of_allocations": fits + 1})
+        if not run.ctx.holds_back_scaling:
+            _update(run, wide.deployment_id, body={"number_of_allocations": fits + 1})
         if fits > 1:
             _update(run, wide.deployment_id, body={"number_of_allocations": fits})
     finally:
@@ -211,7 +219,8 @@ def test_memory_bounds_capacity(run: Run, primary: str) -> None:
         fits = allocatable(run.ctx, run.snapshot(), primary, 1)
         if fits > 1:
             _update(run, primary, body={"number_of_allocations": fits})
-        _update(run, primary, body={"number_of_allocations": fits + 1})
+        if not run.ctx.holds_back_scaling:
+            _update(run, primary, body={"number_of_allocations": fits + 1})
     finally:
         for filler in fillers:
             run.stop_deployment(filler.deployment_id)

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from hypothesis import reject
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -37,7 +38,7 @@ from conformance.exchange import Exchange
 from conformance.rules.reading import coerced_int
 from conformance.schemas import Profile, profile_named
 from conformance.suite.runner import MISSING, Run
-from conformance.suite.strategies import assert_conforms, min_above_max
+from conformance.suite.strategies import assert_conforms, min_above_max, withheld
 
 OPERATION = "POST /_ml/trained_models/{model_id}/deployment/_update"
 RESPONSE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
@@ -65,6 +66,10 @@ schema = schemathesis.pytest.from_fixture("update_schema")
 @schema.include(name=OPERATION).parametrize()
 def test_update_operation(case: Case, run: Run) -> None:
     run.restore(run.primary, 1)
+    body = case.body if isinstance(case.body, Mapping) else {}
+    if withheld(run, run.primary, body.get("number_of_allocations", (case.query or {}).get("number_of_allocations")),
+                body.get("adaptive_allocations")):
+        reject()  # it would scale the cluster up (strategies.withheld): not sent, not an example
     negative = case.meta is not None and case.meta.generation.mode.is_negative
     kind, detail = _intent_of(case, run.primary, negative)
     exchange = run.update(run.primary, kind=kind, detail=detail, **_request_of(case))
