@@ -22,6 +22,7 @@ from conformance.target import SetupError, Target
 
 SETUP = Intent("other", detail="discovery")
 CONTEXT_ENV = "DC_CONTEXT"
+SERVERLESS = "serverless"  # GET / version.build_flavor of Elasticsearch Serverless
 OS_OVERHEAD = 200 * 2**20  # ES NativeMemoryCalculator.OS_OVERHEAD
 
 
@@ -30,10 +31,10 @@ def discover(target: Target, profile: str = "auto") -> Context:
     root = _get_json(target, "/")
     version, flavor = _version_and_flavor(root)
     settings = _settings(target)
-    nodes = ml_nodes(_get_json(target, "/_nodes"), MemorySettings.of(settings))
+    nodes, capacity_unknown = _nodes(target, flavor, MemorySettings.of(settings))
     limits = _limits(target)
     memories = [node.memory_bytes for node in nodes if node.memory_bytes is not None]
-    scaling = scaling_possible(settings, len(nodes), min(memories, default=None))
+    scaling = True if flavor == SERVERLESS else scaling_possible(settings, len(nodes), min(memories, default=None))
     chosen, judged_as = _profile(profile, version)
     return Context(
         version=judged_as,
@@ -44,7 +45,20 @@ def discover(target: Target, profile: str = "auto") -> Context:
         scaling_possible=scaling,
         limits=limits,
         reported_version=version,
+        capacity_unknown=capacity_unknown,
     )
+
+
+def _nodes(target: Target, flavor: str, memory: "MemorySettings") -> tuple[tuple[MlNode, ...], str | None]:
+    """The ML nodes, or why they cannot be read: Serverless lists no nodes (its platform owns
+    them, and ``_update`` is public there, §1.1), and a target may refuse ``GET _nodes``.
+    Capacity rules are then skipped for that reason; everything else is judged as usual."""
+    if flavor == SERVERLESS:
+        return (), "the target is Elasticsearch Serverless (build_flavor serverless): it lists no ML nodes"
+    exchange = target.request("GET", "/_nodes", intent=SETUP)
+    if exchange.response is not None and exchange.response.status != 200:
+        return (), f"GET /_nodes answered HTTP {exchange.response.status}"
+    return ml_nodes(json_of(exchange, "GET /_nodes"), memory), None
 
 
 def context_to_dict(ctx: Context) -> dict[str, Any]:

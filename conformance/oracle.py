@@ -329,7 +329,7 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
         return Prediction(frozenset({200}), count if count_changes else stored.number_of_allocations, merged, True, certain,
                           "§1.6 C.7: a decrease or a settings change always applies")
     low = stored.priority == "low"
-    capacity = None if before is None else (
+    capacity = None if before is None or ctx.capacity_unknown else (
         low_priority_allocatable(ctx, before, target_id, stored.threads_per_allocation) if low
         else allocatable(ctx, before, target_id, stored.threads_per_allocation))
     if capacity is None or count <= capacity:

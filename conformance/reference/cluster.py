@@ -43,6 +43,11 @@ class Cluster:
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
 
     @property
+    def can_scale(self) -> bool:
+        """Whether over-asking is planned partially (scaling possible, §1.6 C.8): Serverless scales itself."""
+        return self.config.scaling_possible or self.config.flavor == "serverless"
+
+    @property
     def nodes(self) -> tuple[NodeSpec, ...]:
         """The ML nodes, in cluster order: fixed by the configuration."""
         return self.config.nodes
@@ -203,7 +208,7 @@ class Cluster:
             self.check_deployment_id(request)
             deployment = self.new_deployment(request, model)
             placement = self.plan_increase(deployment, deployment.number_of_allocations)
-            if placement.total < deployment.number_of_allocations and not self.config.scaling_possible:
+            if placement.total < deployment.number_of_allocations and not self.can_scale:
                 raise self.start_capacity_error(placement)
             failure = None if model.is_torchscript() else (
                 "Failed to start deployment: the model definition is not a TorchScript archive")
@@ -362,7 +367,7 @@ class Cluster:
     def increase(self, deployment: Deployment, wanted: int) -> None:
         placement = self.plan_increase(deployment, wanted)
         reachable = deployment.total_target + placement.total
-        if reachable < wanted and not self.config.scaling_possible:
+        if reachable < wanted and not self.can_scale:
             raise errors.status_exception(
                 429, "Could not update deployment because there are not enough resources to provide all "
                      "requested allocations")

@@ -93,7 +93,7 @@ class Api:
 
     def root(self, call: Call) -> Action:
         version = {
-            "number": str(self.behaviour.version), "build_flavor": "default", "build_type": "docker",
+            "number": str(self.behaviour.version), "build_flavor": self.config.flavor, "build_type": "docker",
             "build_hash": BUILD_HASH, "build_date": "2026-01-01T00:00:00.000Z", "build_snapshot": False,
             "lucene_version": "10.0.0", "minimum_wire_compatibility_version": "7.17.0",
             "minimum_index_compatibility_version": "7.0.0",
@@ -104,6 +104,7 @@ class Api:
         return lambda: (200, body)
 
     def nodes(self, call: Call) -> Action:
+        self.check_not_serverless(call)
         nodes = {node.id: views.node_json(node, self.behaviour) for node in self.config.nodes}
         body = {"_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
                 "cluster_name": self.config.cluster_name, "nodes": nodes}
@@ -130,6 +131,7 @@ class Api:
 
     def cluster_settings(self, call: Call) -> Action:
         """Scaling is possible when ``xpack.ml.max_lazy_ml_nodes`` exceeds the ML nodes (§1.6 C.8)."""
+        self.check_not_serverless(call)
         flat = param_as_bool(call.params, "flat_settings", False)
         include_defaults = param_as_bool(call.params, "include_defaults", False)
         persistent = {}
@@ -148,8 +150,15 @@ class Api:
             body["defaults"] = shape({k: v for k, v in defaults.items() if k not in persistent})
         return lambda: (200, body)
 
+    def check_not_serverless(self, call: Call) -> None:
+        """Serverless refuses the APIs it does not expose (ES ``RestController``, ``ApiNotAvailableException``)."""
+        if self.config.flavor == "serverless":
+            raise errors.EsError(410, "api_not_available_exception", f"Request for uri [{call.uri}] with method "
+                                 f"[{call.method}] exists but is not available when running in serverless mode")
+
     def license(self, call: Call) -> Action:
         """``GET _license`` (a basic licence has no expiry; the others are shown as active)."""
+        self.check_not_serverless(call)
         kind = self.config.license_type
         body: dict[str, Any] = {"status": "active", "uid": "reference-license", "type": kind,
                                 "issue_date": "2026-01-01T00:00:00.000Z", "issue_date_in_millis": 1767225600000}

@@ -46,6 +46,7 @@ class Rule:
     requires: frozenset[str] = frozenset()  # profile features the rule needs
     family: str = ""
     over_capacity: bool = False  # judges increases beyond capacity, which a scalable target answers by scaling up
+    needs_nodes: bool = False  # judged against the discovered ML nodes (processors, memory, §3.2)
 
 
     def skip_reason(self, ctx: Context) -> str | None:
@@ -57,6 +58,8 @@ class Rule:
         missing = sorted(self.requires - ctx.features)
         if missing:
             return f"target profile {ctx.profile} lacks {', '.join(missing)}"
+        if self.needs_nodes and ctx.capacity_unknown:
+            return f"capacity cannot be discovered: {ctx.capacity_unknown}"
         if self.over_capacity and ctx.holds_back_scaling:
             return "the target can scale: updates beyond capacity would add ML nodes (and cost); --allow-scaling sends them"
         return None
@@ -110,6 +113,7 @@ def rule(
     requires: Iterable[str] = (),
     family: str = "",
     over_capacity: bool = False,
+    needs_nodes: bool = False,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule. The check's docstring is the default description."""
 
@@ -127,6 +131,7 @@ def rule(
                 requires=frozenset(requires),
                 family=family or id.split(".", 1)[0],
                 over_capacity=over_capacity,
+                needs_nodes=needs_nodes,
             )
         )
         return check

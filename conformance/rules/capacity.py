@@ -61,7 +61,7 @@ def _others_snapshot(ex: Exchange) -> Snapshot | None:
     return ex.after or ex.before
 
 
-@rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11",
+@rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11", needs_nodes=True,
       applies=lambda ex, ctx: answered_200(ex, ctx) and _others_snapshot(ex) is not None
       and task_parameter(assignment_in(ex.response), "priority") != "low" and _stable_cluster(ex))
 def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
@@ -107,7 +107,8 @@ def _fitting_increase(ex: Exchange, ctx: Context) -> bool:
     return increase is not None and increase[0] <= increase[1] and answered_200(ex, ctx)
 
 
-@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity, over_capacity=True)
+@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity, over_capacity=True,
+      needs_nodes=True)
 def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An increase beyond capacity gets 429, or (when the cluster can scale) a partial 200 with a reason."""
     deployment = ex.intent.deployment
@@ -127,7 +128,8 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"$.assignment.reason: {problem}"
 
 
-@rule("capacity.fitting-increase-planned-in-full", level=Level.MUST, source="§3.2, ES#156638", applies=_fitting_increase)
+@rule("capacity.fitting-increase-planned-in-full", level=Level.MUST, source="§3.2, ES#156638", applies=_fitting_increase,
+      needs_nodes=True)
 def fitting_increase_planned_in_full(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An increase that fits (processors and memory) is planned in full: Σ target_allocations = requested, no reason."""
     requested, fits = _increase(ex, ctx)  # type: ignore[misc]
@@ -147,7 +149,8 @@ def _placed_on_new_nodes(ex: Exchange, ctx: Context) -> bool:
             and _stable_cluster(ex) and bool(set(routes(assignment_in(ex.response))) - set(observed.nodes)))
 
 
-@rule("capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes)
+@rule("capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes,
+      needs_nodes=True)
 def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A deployment is placed on a node only where its memory estimate fits beside the deployments already there."""
     deployment_id = addressed_deployment(ex) or ""

@@ -222,7 +222,11 @@ def scaling_limit(run: Run, deployment_id: str) -> int | None:
         threads = run.deployment(deployment_id).threads_per_allocation
     except KeyError:  # an id the run never started: the update is a 404, not a scale-up
         return None
-    return allocatable(run.ctx, run.snapshot(), deployment_id, threads)
+    snapshot = run.snapshot()
+    if run.ctx.capacity_unknown:  # no nodes to count (Serverless): any increase may scale up
+        observed = snapshot.get(deployment_id)
+        return observed.number_of_allocations or 1 if observed is not None else 1
+    return allocatable(run.ctx, snapshot, deployment_id, threads)
 
 
 def withheld(run: Run, deployment_id: str, count: Any, adaptive: Any = None) -> bool:

@@ -29,6 +29,8 @@ ADAPTIVE_ON = {"adaptive_allocations": {"enabled": True, "min_number_of_allocati
 
 def _require_capacity(run: Run, allocations: int) -> None:
     """Skip when the target cannot hold ``allocations`` one-thread allocations (§3.2)."""
+    if run.ctx.capacity_unknown:
+        pytest.skip(f"capacity cannot be discovered: {run.ctx.capacity_unknown}")
     if capacity(run.ctx) < allocations:
         pytest.skip(f"the target has {run.ctx.total_processors} processor(s); the scenario needs {allocations}")
 
