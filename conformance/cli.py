@@ -302,6 +302,10 @@ def _preflight(config: TargetConfig, profile: str, *, allow_scaling: bool = Fals
 
     with Target(config) as target:
         ctx = discover(target, profile)
+        left = cleaning.leftovers(target)
+        if left:
+            print(f"{PROG}: {len(left)} object(s) of earlier runs on the target (e.g. {left[0]}): "
+                  f"remove them with: {PROG} clean --target {config.url}", file=sys.stderr)
         missing = preflight.check(target, ctx)
         if missing:
             raise preflight.PreflightError(missing)

@@ -170,3 +170,13 @@ def test_the_run_id_pattern_takes_only_run_objects() -> None:
     assert not cleaning.is_run_object("dc-1a2b3c-primary", "dc-ffffff")
     for foreign in ("dc-custom-model", "dc-1a2b3c", "user-dc-1a2b3c-x", "DC-1A2B3C-x", "dc--x"):
         assert not cleaning.is_run_object(foreign), foreign
+
+
+def test_run_warns_about_leftovers_and_names_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    config = ServerConfig(privileges=frozenset({"monitor"}))  # the preflight then stops the run before any traffic
+    with running_server(config) as url:
+        _objects_of(url, "dc-dddddd")
+        assert main(["run", "--target", url]) == 3
+        err = capsys.readouterr().err
+    assert "4 object(s) of earlier runs on the target" in err
+    assert f"remove them with: deployment-conformance clean --target {url}" in err
