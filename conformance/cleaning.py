@@ -30,17 +30,22 @@ RUN_ID = re.compile(r"dc-[0-9a-f]+")
 """A run id as ``run`` makes it (``dc-`` and hex digits)."""
 RUN_OBJECT = re.compile(r"(dc-[0-9a-f]+)-.+")
 LISTING = {"allow_no_match": "true", "size": "10000"}  # 10000: the largest page of the listing APIs
-EXIT_OK, EXIT_USAGE, EXIT_LEFT = 0, 2, 3
+EXIT_OK, EXIT_LEFT = 0, 3
+ENDPOINT, DEPLOYMENT, MODEL = "inference endpoint", "deployment", "model"
+REMOVAL_ORDER = (ENDPOINT, DEPLOYMENT, MODEL)  # endpoints own deployments (§1.6 B), deployments hold models
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Leftover:
-    """One object of an earlier run: its kind (removal order) and id."""
+    """One object of an earlier run: its kind and id."""
 
-    order: int
     kind: str
     id: str
     task_type: str = ""  # inference endpoints are addressed by task type and id
+
+    @property
+    def removal_rank(self) -> tuple[int, str]:
+        return REMOVAL_ORDER.index(self.kind), self.id
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
@@ -58,17 +63,17 @@ def find_leftovers(target: Target, run_id: str | None = None) -> list[Leftover]:
     for endpoint in _listing(target, "/_inference/_all", "endpoints", optional=True):
         inference_id = str(endpoint.get("inference_id", ""))
         if is_run_object(inference_id, run_id):
-            found.add(Leftover(0, "inference endpoint", inference_id, str(endpoint.get("task_type", "_all"))))
+            found.add(Leftover(ENDPOINT, inference_id, str(endpoint.get("task_type", "_all"))))
     for entry in _listing(target, "/_ml/trained_models/dc-*/_stats", "trained_model_stats"):
         deployment = entry.get("deployment_stats") or {}
         deployment_id = str(deployment.get("deployment_id") or entry.get("model_id")) if deployment else ""
         if is_run_object(deployment_id, run_id):
-            found.add(Leftover(1, "deployment", deployment_id))
+            found.add(Leftover(DEPLOYMENT, deployment_id))
     for config in _listing(target, "/_ml/trained_models/dc-*", "trained_model_configs"):
         model_id = str(config.get("model_id", ""))
         if is_run_object(model_id, run_id):
-            found.add(Leftover(2, "model", model_id))
-    return sorted(found)
+            found.add(Leftover(MODEL, model_id))
+    return sorted(found, key=lambda item: item.removal_rank)
 
 
 def leftovers(target: Target) -> list[str]:
@@ -83,7 +88,7 @@ def leftovers(target: Target) -> list[str]:
 def remove(target: Target, items: list[Leftover]) -> list[str]:
     """Remove ``items`` (already gone counts as removed); return what the target refused."""
     problems = []
-    for item in sorted(items):
+    for item in sorted(items, key=lambda item: item.removal_rank):
         method, path, params = _removal(item)
         exchange = target.request(method, path, params=params, intent=CLEAN)
         if exchange.response is None:
@@ -142,9 +147,9 @@ def _config(args: argparse.Namespace) -> TargetConfig:
 
 
 def _removal(item: Leftover) -> tuple[str, str, Mapping[str, str]]:
-    if item.order == 0:
+    if item.kind == ENDPOINT:
         return "DELETE", f"/_inference/{item.task_type}/{item.id}", {"force": "true"}
-    if item.order == 1:
+    if item.kind == DEPLOYMENT:
         return "POST", f"/_ml/trained_models/{item.id}/deployment/_stop", {"force": "true"}
     return "DELETE", f"/_ml/trained_models/{item.id}", {"force": "true"}
 

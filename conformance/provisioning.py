@@ -201,7 +201,7 @@ class Provisioner:
                output_form(adaptive) if isinstance(adaptive, Mapping) and self.version >= ADAPTIVE_SINCE else None)
         wanted = (adopted.number_of_allocations,
                   adopted.adaptive_allocations if self.version >= ADAPTIVE_SINCE else None)
-        if now == wanted:
+        if now == wanted or (now[1] == wanted[1] and _scaler_may_have_moved(wanted[1], now[0])):
             return []
         return [f"--deployment-id {adopted.deployment_id} restored wrongly: expected number_of_allocations "
                 f"{wanted[0]} and adaptive_allocations {wanted[1]}, _stats reads {now[0]} and {now[1]}"]
@@ -255,6 +255,14 @@ class Provisioner:
             reason = _reason(exchange.response.json())
             raise SetupError(f"{method} {path} answered HTTP {exchange.response.status}{reason}")
         return json_of(exchange, f"{method} {path}")
+
+
+def _scaler_may_have_moved(adaptive: Mapping[str, Any] | None, count: Any) -> bool:
+    """With adaptive allocations enabled the count is the scaler's (§1.4): on a live cluster it
+    may have moved between the restore and the read-back, within the settings' bounds."""
+    if not adaptive or not adaptive.get("enabled") or not isinstance(count, int):
+        return False
+    return adaptive.get("min_number_of_allocations", 0) <= count <= adaptive.get("max_number_of_allocations", count)
 
 
 def update_path(deployment_id: str) -> str:
