@@ -74,3 +74,20 @@ class MemoryIgnoredByPlanner(Cluster):
 
     def deployment_memory(self, deployment: Deployment) -> int:
         return 0
+
+
+@mutant(family="capacity", expects="capacity.fitting-increase-planned-in-full")
+class FittingIncreasePlannedPartially(Cluster):
+    """An increase that fits gets one allocation more and a memory reason, with 200 (ES#156638, §3.2).
+
+    The planner's top-up pass took an allocation count for free memory."""
+
+    def increase(self, deployment: Deployment, wanted: int) -> None:
+        if wanted - deployment.total_target <= 1:
+            super().increase(deployment, wanted)
+            return
+        self.add_routes(deployment, self.plan_increase(deployment, deployment.total_target + 1), failure=None)
+        deployment.number_of_allocations = wanted
+        deployment.reason = "|".join(
+            f"Could not assign (more) allocations on node [{node.id}]. Reason: This node has insufficient available "
+            "memory." for node in self.nodes)
