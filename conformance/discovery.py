@@ -159,7 +159,8 @@ def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int,
     except (TypeError, ValueError):
         return None
     largest_allowed = _byte_size(_setting(settings, "xpack.ml.max_ml_node_size"))
-    bigger_nodes = bool(largest_allowed) and smallest_node_memory is not None and smallest_node_memory < largest_allowed
+    bigger_nodes = (largest_allowed is not None and largest_allowed > 0 and smallest_node_memory is not None
+                    and smallest_node_memory < largest_allowed)
     return more_nodes or bigger_nodes
 
 

@@ -61,3 +61,14 @@ def test_allow_scaling_sends_them(tmp_path: Path) -> None:
     assert len(beyond) >= 2  # the scripted over-ask and generated ones
     assert "--allow-scaling is given: updates beyond capacity will be sent" in done.stderr
     assert rules["capacity.over-capacity-answer"]["outcome"] == "pass"
+
+
+def test_ml_nodes_below_max_ml_node_size_mean_scaling_is_possible() -> None:
+    """§1.6 C.8: more lazy nodes than ML nodes, or an ML node below ``xpack.ml.max_ml_node_size``."""
+    from conformance.discovery import scaling_possible
+
+    settings = {"defaults": {"xpack.ml.max_lazy_ml_nodes": "0", "xpack.ml.max_ml_node_size": "0b"}}
+    assert scaling_possible(settings, 2, 2**31) is False
+    autoscaled = {"persistent": {"xpack.ml.max_ml_node_size": "64gb"}, **settings}
+    assert scaling_possible(autoscaled, 2, 2**31) is True
+    assert scaling_possible(autoscaled, 2, 64 * 2**30) is False  # already the largest node size
