@@ -21,6 +21,7 @@ import sys
 from importlib.metadata import entry_points
 from typing import Any, Iterator, NoReturn, Sequence
 
+from conformance import cleaning
 from conformance.results import (
     EXIT_UNJUDGED,
     EXIT_USAGE,
@@ -31,7 +32,7 @@ from conformance.results import (
 )
 from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
 from conformance.context import Context
-from conformance.events import Event, Notice, PhaseStarted
+from conformance.events import Event, Listener, Notice, PhaseStarted
 from conformance.target import ENV_NAMES, SECRET_FIELDS, ConfigError, SetupError, TargetConfig, flags_of
 
 PROG = "deployment-conformance"
@@ -69,7 +70,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("choose a command: run, serve or selftest")
+            raise UsageError("choose a command: run, serve, clean or selftest")
         return args.handler(args)
     except UsageError as exc:
         return _fail(EXIT_USAGE, f"error: {exc}")
@@ -84,14 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
-    run.add_argument("--target", metavar="URL", help="the server to judge (default: DC_TARGET, else the embedded reference server)")
-    auth = run.add_mutually_exclusive_group()
-    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
-    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
-    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
-    run.add_argument("--password", help="basic auth password")
-    run.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
-    run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
+    _add_target_flags(run)
     run.add_argument("--profile", default="auto", metavar="auto|VERSION",
                      help="the version whose contract to judge by (default: what GET / reports)")
     run.add_argument("--report-dir", default="reports", metavar="DIR",
@@ -119,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                           f"shorter once the target has shown how fast it is (default: {DEFAULT_CONVERGENCE_TIMEOUT:g})")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="show pytest's own output instead of writing it to REPORT_DIR/pytest.log")
+    run.add_argument("--allow-scaling", action="store_true",
+                     help="send updates beyond capacity to a target that can scale (they may add ML nodes, and cost)")
     _add_server_flags(run, embedded_only=True)
     run.set_defaults(handler=_run)
 
@@ -129,7 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     commands.add_parser("selftest", help="run the suite against every mutant", add_help=False)
+    cleaning.add_command(commands, _add_target_flags)
     return parser
+
+
+def _add_target_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the target is and how to reach it: the same flags for ``run`` and ``clean``."""
+    parser.add_argument("--target", metavar="URL",
+                        help="the server (default: DC_TARGET; run: else the embedded reference server)")
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
+    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
+    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
+    parser.add_argument("--password", help="basic auth password")
+    parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
+    parser.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
 
 
 def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -> None:
@@ -140,6 +150,12 @@ def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -
                         help="answer an increase beyond capacity with a partial assignment, not 429")
     parser.add_argument("--convergence-delay", type=_seconds("--convergence-delay", allow_zero=True), default=None,
                         metavar="S", help="seconds before routes start and allocations converge (default: 0)")
+    parser.add_argument("--license", choices=("basic", "trial", "platinum", "enterprise"), default=None,
+                        help="the licence GET _license reports (default: trial)")
+    parser.add_argument("--security-privileges", metavar="P[,P...]", default=None,
+                        help="turn security on; the user holds these cluster privileges (default: security off)")
+    parser.add_argument("--flavor", choices=("default", "serverless"), default=None,
+                        help="the build flavour GET / reports; serverless answers GET _nodes with an error (default: default)")
     parser.set_defaults(embedded_only=embedded_only)
 
 
@@ -181,10 +197,13 @@ def _run(args: argparse.Namespace) -> int:
     config = _target_config(args)
     server_config = _server_config(args) if args.target is None and not os.environ.get("DC_TARGET") else None
     if server_config is None and _server_flags_given(args):
-        raise UsageError("--es-version, --nodes, --scaling-possible and --convergence-delay need the embedded target (no --target)")
+        raise UsageError("--es-version, --nodes, --scaling-possible, --convergence-delay, --license, --security-privileges "
+                         "and --flavor need the embedded target (no --target)")
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
+    if args.deployment_id is not None and args.workers > 1:
+        raise UsageError("--deployment-id needs --workers 1: every worker would drive the one adopted deployment")
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     scrub = scrubber(config.secrets())
@@ -193,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
         progress(PhaseStarted("discovery", url))
-        ctx = _preflight(config, args.profile, budget)
+        ctx = _preflight(config, args.profile, budget, progress, allow_scaling=args.allow_scaling)
         settings = RunSettings(
             target=config, run_id=run_id, profile=args.profile, seed=seed, max_examples=args.max_examples,
             select=args.select, deployment_id=args.deployment_id, context=ctx, workers=args.workers,
@@ -230,7 +249,8 @@ def _target_config(args: argparse.Namespace) -> TargetConfig:
 
 
 def _server_flags_given(args: argparse.Namespace) -> bool:
-    return any(v is not None for v in (args.nodes, args.es_version, args.scaling_possible, args.convergence_delay))
+    return any(v is not None for v in (args.nodes, args.es_version, args.scaling_possible, args.convergence_delay,
+                                        args.license, args.security_privileges, args.flavor))
 
 
 def _server_config(args: argparse.Namespace) -> Any:
@@ -254,6 +274,12 @@ def _server_config(args: argparse.Namespace) -> Any:
         values["scaling_possible"] = True
     if args.convergence_delay is not None:
         values["convergence_delay"] = args.convergence_delay
+    if args.license is not None:
+        values["license_type"] = args.license
+    if args.security_privileges is not None:
+        values["privileges"] = frozenset(p.strip() for p in args.security_privileges.split(",") if p.strip())
+    if args.flavor is not None:
+        values["flavor"] = args.flavor
     return ServerConfig(**values)
 
 
@@ -304,16 +330,32 @@ def _target_url(config: TargetConfig, server_config: Any) -> Iterator[str]:
         yield url
 
 
-def _preflight(config: TargetConfig, profile: str, budget: Budget) -> Context:
-    """Fail fast, with one line, when the target cannot be read (exit 3); return what it is."""
+def _preflight(
+    config: TargetConfig, profile: str, budget: Budget, notify: Listener, *, allow_scaling: bool = False
+) -> Context:
+    """Fail fast, with one line, when the target cannot be read or lacks what a run needs
+    (exit 3, one line per missing prerequisite); return what it is."""
+    from conformance import preflight
     from conformance.discovery import discover
     from conformance.target import Target
 
     try:
         with Target(config, budget=budget) as target:
-            return discover(target, profile)
+            ctx = discover(target, profile)
+            left = cleaning.leftovers(target)
+            if left:
+                notify(Notice(f"{len(left)} object(s) of earlier runs on the target (e.g. {left[0]}): "
+                              f"remove them with: {PROG} clean --target {config.url}"))
+            missing = preflight.check(target, ctx)
+            if missing:
+                raise preflight.PreflightError(missing)
     except RunStopped:
         raise SetupError("the time budget was spent before discovery ended") from None
+    ctx = dataclasses.replace(ctx, allow_scaling=allow_scaling)
+    notice = preflight.scaling_notice(ctx)
+    if notice is not None:
+        notify(notice)
+    return ctx
 
 
 def _summary(results: Results, report: str) -> str:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
+MB = 2**20
+NATIVE_EXECUTABLE_CODE_OVERHEAD = 30 * MB  # ES MachineLearning.NATIVE_EXECUTABLE_CODE_OVERHEAD
+
+
 @dataclass(frozen=True, order=True)
 class Version:
     major: int
@@ -38,8 +42,18 @@ class MlNode:
     id: str
     name: str
     allocated_processors: float
-    memory_bytes: int | None = None
+    memory_bytes: int | None = None  # ``ml.machine_memory``
     hardware_threads: int | None = None  # what the node's OS reports, where the target exposes it (§3.3)
+    ml_memory_bytes: int | None = None  # what ML may use: ES NativeMemoryCalculator.allowedBytesForMl (§3.2)
+
+    @property
+    def planner_memory_bytes(self) -> int | None:
+        """Memory the planner may fill with deployments: the ML memory less the native code
+        loaded once per node (ES ``NodeLoad.getFreeMemoryExcludingPerNodeOverhead``); ``None``
+        when the target does not say."""
+        if self.ml_memory_bytes is None:
+            return None
+        return max(self.ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD, 0)
 
     @property
     def processor_capacity(self) -> int:
@@ -63,12 +77,20 @@ class Context:
     scaling_possible: bool | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
     reported_version: Version | None = None  # what GET / said, when --profile forces another
+    capacity_unknown: str | None = None  # why the ML nodes cannot be read (serverless, _nodes refused), else None
+    allow_scaling: bool = False  # the user's consent (--allow-scaling) to updates that would scale the cluster up
 
     def has(self, feature: str) -> bool:
         return feature in self.features
 
     def node(self, node_id: str) -> MlNode | None:
         return next((n for n in self.nodes if n.id == node_id), None)
+
+    @property
+    def holds_back_scaling(self) -> bool:
+        """Updates beyond capacity are withheld: the target would add ML nodes for them
+        (minutes of waiting, and a bill, §1.6 C.8) and the user did not consent."""
+        return self.scaling_possible is True and not self.allow_scaling
 
     @property
     def total_processors(self) -> int:

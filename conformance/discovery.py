@@ -13,7 +13,7 @@ before it starts pytest, to the pytest session (``DC_CONTEXT``), so it is read o
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from conformance.context import Context, MlNode, Version
@@ -22,15 +22,19 @@ from conformance.target import SetupError, Target
 
 SETUP = Intent("other", detail="discovery")
 CONTEXT_ENV = "DC_CONTEXT"
+SERVERLESS = "serverless"  # GET / version.build_flavor of Elasticsearch Serverless
+OS_OVERHEAD = 200 * 2**20  # ES NativeMemoryCalculator.OS_OVERHEAD
 
 
 def discover(target: Target, profile: str = "auto") -> Context:
     """Read ``GET /``, ``GET /_nodes``, ``GET /_ml/info`` and the cluster settings."""
     root = _get_json(target, "/")
     version, flavor = _version_and_flavor(root)
-    nodes = ml_nodes(_get_json(target, "/_nodes"))
+    settings = _settings(target)
+    nodes, capacity_unknown = _nodes(target, flavor, MemorySettings.of(settings))
     limits = _limits(target)
-    scaling = scaling_possible(_settings(target), len(nodes))
+    memories = [node.memory_bytes for node in nodes if node.memory_bytes is not None]
+    scaling = True if flavor == SERVERLESS else scaling_possible(settings, len(nodes), min(memories, default=None))
     chosen, judged_as = _profile(profile, version)
     return Context(
         version=judged_as,
@@ -41,7 +45,20 @@ def discover(target: Target, profile: str = "auto") -> Context:
         scaling_possible=scaling,
         limits=limits,
         reported_version=version,
+        capacity_unknown=capacity_unknown,
     )
+
+
+def _nodes(target: Target, flavor: str, memory: "MemorySettings") -> tuple[tuple[MlNode, ...], str | None]:
+    """The ML nodes, or why they cannot be read: Serverless lists no nodes (its platform owns
+    them, and ``_update`` is public there, §1.1), and a target may refuse ``GET _nodes``.
+    Capacity rules are then skipped for that reason; everything else is judged as usual."""
+    if flavor == SERVERLESS:
+        return (), "the target is Elasticsearch Serverless (build_flavor serverless): it lists no ML nodes"
+    exchange = target.request("GET", "/_nodes", intent=SETUP)
+    if exchange.response is not None and exchange.response.status != 200:
+        return (), f"GET /_nodes answered HTTP {exchange.response.status}"
+    return ml_nodes(json_of(exchange, "GET /_nodes"), memory), None
 
 
 def context_to_dict(ctx: Context) -> dict[str, Any]:
@@ -64,41 +81,99 @@ def context_from_dict(data: Mapping[str, Any]) -> Context:
         scaling_possible=data["scaling_possible"],
         limits=data["limits"],
         reported_version=Version.parse(data["reported_version"]) if data.get("reported_version") else None,
+        capacity_unknown=data.get("capacity_unknown"),
+        allow_scaling=bool(data.get("allow_scaling", False)),
     )
 
 
-def ml_nodes(body: Mapping[str, Any]) -> tuple[MlNode, ...]:
-    """The nodes with role ``ml`` and the processors the planner may use (§10.6)."""
+@dataclass(frozen=True)
+class MemorySettings:
+    """The cluster settings that size ML memory (§3.2), with Elasticsearch's defaults."""
+
+    max_machine_memory_percent: int = 30
+    use_auto: bool = False
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any] | None) -> "MemorySettings":
+        percent = _setting(settings, "xpack.ml.max_machine_memory_percent")
+        auto = _setting(settings, "xpack.ml.use_auto_machine_memory_percent")
+        return cls(int(_number(percent, 30)) if percent is not None else 30, str(auto).lower() == "true")
+
+    def allowed_bytes_for_ml(self, machine_memory: int, jvm_bytes: int | None) -> int:
+        """ES ``NativeMemoryCalculator.allowedBytesForMl`` (x-pack/plugin/ml/.../utils/NativeMemoryCalculator.java):
+        with auto sizing, what the JVM and 200 MB for the OS leave (at most 90%); else the percentage."""
+        if self.use_auto and jvm_bytes is not None:
+            if machine_memory - jvm_bytes <= OS_OVERHEAD or machine_memory == 0:
+                return machine_memory // 100
+            return round(machine_memory * min(0.90, (machine_memory - jvm_bytes - OS_OVERHEAD) / machine_memory))
+        return int(machine_memory * (self.max_machine_memory_percent / 100.0))
+
+
+def ml_nodes(body: Mapping[str, Any], memory: MemorySettings = MemorySettings()) -> tuple[MlNode, ...]:
+    """The nodes with role ``ml``, the processors (§10.6) and the memory (§3.2) the planner may use."""
     found = []
     for node_id, node in sorted((body.get("nodes") or {}).items()):
         if "ml" not in (node.get("roles") or ()):
             continue
         attributes = node.get("attributes") or {}
         processors = attributes.get("ml.allocated_processors_double", attributes.get("ml.allocated_processors"))
-        memory = attributes.get("ml.machine_memory")
+        machine = _bytes(attributes.get("ml.machine_memory"))
         found.append(
             MlNode(
                 id=node_id,
                 name=str(node.get("name", node_id)),
                 allocated_processors=_number(processors, 0.0),
-                memory_bytes=int(_number(memory, 0)) if memory is not None else None,
+                memory_bytes=machine,
+                ml_memory_bytes=None if machine is None else memory.allowed_bytes_for_ml(
+                    machine, _bytes(attributes.get("ml.max_jvm_size"))),
             )
         )
     return tuple(found)
 
 
-def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int) -> bool | None:
-    """``xpack.ml.max_lazy_ml_nodes`` > number of ML nodes (§1.6 C.8); ``None`` when unreadable."""
-    if settings is None:
+def _bytes(value: Any) -> int | None:
+    """A byte-count attribute (a string of digits in ``GET _nodes``), ``None`` when absent or unreadable."""
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
         return None
+
+
+def _setting(settings: Mapping[str, Any] | None, name: str) -> Any:
     for scope in ("transient", "persistent", "defaults"):
-        value = (settings.get(scope) or {}).get("xpack.ml.max_lazy_ml_nodes")
+        value = ((settings or {}).get(scope) or {}).get(name)
         if value is not None:
-            try:
-                return int(value) > ml_node_count
-            except (TypeError, ValueError):
-                return None
+            return value
     return None
+
+
+def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int,
+                     smallest_node_memory: int | None = None) -> bool | None:
+    """§1.6 C.8: ``xpack.ml.max_lazy_ml_nodes`` > number of ML nodes, or the smallest ML node
+    below ``xpack.ml.max_ml_node_size`` (ML autoscaling); ``None`` when unreadable."""
+    lazy = _setting(settings, "xpack.ml.max_lazy_ml_nodes")
+    if lazy is None:
+        return None
+    try:
+        more_nodes = int(lazy) > ml_node_count
+    except (TypeError, ValueError):
+        return None
+    largest_allowed = _byte_size(_setting(settings, "xpack.ml.max_ml_node_size"))
+    bigger_nodes = (largest_allowed is not None and largest_allowed > 0 and smallest_node_memory is not None
+                    and smallest_node_memory < largest_allowed)
+    return more_nodes or bigger_nodes
+
+
+_BYTE_UNITS = {"b": 1, "kb": 2**10, "mb": 2**20, "gb": 2**30, "tb": 2**40, "pb": 2**50}
+
+
+def _byte_size(value: Any) -> int | None:
+    """A byte-size setting (``64gb``, ``0b``, ``1024``), as Elasticsearch's ``ByteSizeValue`` reads it."""
+    text = str(value).strip().lower() if value is not None else ""
+    for unit in sorted(_BYTE_UNITS, key=len, reverse=True):
+        if text.endswith(unit) and text[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            return int(float(text[: -len(unit)]) * _BYTE_UNITS[unit])
+    return int(text) if text.isdigit() else None
 
 
 def _version_and_flavor(root: Mapping[str, Any]) -> tuple[Version, str]:

@@ -13,7 +13,11 @@ state the call leaves, following Elasticsearch's order of checks:
 4. cluster service (§1.6 C): 404, adaptive merge and checks, no-op 200, 409, then
    increase (capacity: 429 or partial 200) or decrease (200).
 
-Memory is not modelled: the run's tiny model needs far less than any ML node has.
+Capacity is processors and memory, as the planner counts them (§3.2): a deployment
+reserves its memory estimate (240 MB + 2 x model bytes for the tiny model) on every node
+it runs on, so a node without that much free memory takes no allocation of a deployment
+it does not host yet, whatever its free processors. Small nodes (a 2-4 GB container, a
+trial deployment) run out of memory long before processors.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from conformance.context import Context
+from conformance.context import Context, MlNode
 from conformance.exchange import DeploymentInfo, Request, Snapshot
 from conformance.update_request import ABSENT, body_field, int_field, path_id, query_value, requested_allocations
 
@@ -325,7 +329,7 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
         return Prediction(frozenset({200}), count if count_changes else stored.number_of_allocations, merged, True, certain,
                           "§1.6 C.7: a decrease or a settings change always applies")
     low = stored.priority == "low"
-    capacity = None if before is None else (
+    capacity = None if before is None or ctx.capacity_unknown else (
         low_priority_allocatable(ctx, before, target_id, stored.threads_per_allocation) if low
         else allocatable(ctx, before, target_id, stored.threads_per_allocation))
     if capacity is None or count <= capacity:
@@ -343,16 +347,40 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
 def allocatable(ctx: Context, before: Snapshot, deployment_id: str, threads_per_allocation: int) -> int:
     """Allocations the planner can give one normal-priority deployment (§3.2, §3.5-11, §10.6).
 
-    Per node: floor(free processors / threads), where free = the node's processor
-    capacity minus what OTHER normal-priority deployments use there (allocations x
-    threads). Low-priority deployments use no processors.
+    Per node with memory for it (:func:`has_memory_for`): floor(free processors / threads),
+    where free = the node's processor capacity minus what OTHER normal-priority deployments
+    use there (allocations x threads). Low-priority deployments use no processors.
     """
     threads = max(threads_per_allocation, 1)
     total = 0
     for node in ctx.nodes:
+        if not has_memory_for(node, before, deployment_id):
+            continue
         used = used_processors(before, node.id, excluding=deployment_id)
         total += max(node.processor_capacity - used, 0) // threads
     return total
+
+
+def free_memory(node: MlNode, snapshot: Snapshot, *, excluding: str | None = None) -> int | None:
+    """The node's planner memory less the estimates of the deployments it hosts (all but
+    ``excluding``, any priority); ``None`` when the node's memory or an estimate is unknown."""
+    free = node.planner_memory_bytes
+    for deployment_id, observed in snapshot.deployments.items():
+        if free is None or deployment_id == excluding or node.id not in observed.nodes:
+            continue
+        free = None if observed.required_native_memory_bytes is None else free - observed.required_native_memory_bytes
+    return free
+
+
+def has_memory_for(node: MlNode, snapshot: Snapshot, deployment_id: str) -> bool:
+    """Whether memory lets ``deployment_id`` get (more) allocations on ``node`` (§3.2): it is
+    there already (its memory is reserved once per node), or its estimate fits what is free.
+    When the target does not say, memory is taken not to limit."""
+    own = snapshot.get(deployment_id)
+    if own is None or node.id in own.nodes or own.required_native_memory_bytes is None:
+        return True
+    free = free_memory(node, snapshot, excluding=deployment_id)
+    return free is None or free >= own.required_native_memory_bytes
 
 
 LOW_PRIORITY_CORES_PER_NODE = 100  # §3.2 MAX_LOW_PRIORITY_MODELS_PER_NODE
@@ -361,10 +389,13 @@ LOW_PRIORITY_CORES_PER_NODE = 100  # §3.2 MAX_LOW_PRIORITY_MODELS_PER_NODE
 def low_priority_allocatable(ctx: Context, before: Snapshot, deployment_id: str, threads_per_allocation: int) -> int:
     """Allocations a low-priority deployment can get (§3.2): low priority is planned apart,
     against a fixed 100 "cores" per node shared by the low-priority deployments there, so
-    it never competes with normal-priority processors (hence §1.6 D's 200 before the fix)."""
+    it never competes with normal-priority processors (hence §1.6 D's 200 before the fix);
+    memory it needs like any other deployment."""
     threads = max(threads_per_allocation, 1)
     total = 0
     for node in ctx.nodes:
+        if not has_memory_for(node, before, deployment_id):
+            continue
         used = 0
         for other_id, observed in before.deployments.items():
             placed = observed.nodes.get(node.id)

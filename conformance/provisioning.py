@@ -11,6 +11,7 @@ The upload and start sequence is the one Elasticsearch's own tests use (§5.3).
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -18,6 +19,7 @@ from conformance.context import Version
 from conformance.discovery import json_of
 from conformance.exchange import Intent
 from conformance.interrupts import INTERRUPTS
+from conformance.oracle import output_form
 from conformance.target import SetupError, Target
 
 SETUP = Intent("other", detail="provisioning")
@@ -25,6 +27,8 @@ DEPLOYMENT_IDS_SINCE = Version(8, 8)  # §1.2: before 8.8 the deployment id is t
 ADAPTIVE_SINCE = Version(8, 16)  # §1.4: adaptive allocations generally usable from 8.16.0
 INFERENCE_PATH = "/_inference/text_embedding"
 STATS_PATH = "/_ml/trained_models/_stats"
+RESTORE_PATIENCE_S = 30.0
+ADAPTIVE_BOUNDS = ("min_number_of_allocations", "max_number_of_allocations")
 
 
 @dataclass(frozen=True)
@@ -125,23 +129,23 @@ class Provisioner:
         self.deployments.remove(deployment_id)
 
     def adopt(self, deployment_id: str) -> AdoptedDeployment:
-        """Borrow an existing deployment and remember what to restore (its count, adaptive)."""
-        stats = self._call("GET", f"/_ml/trained_models/{deployment_id}/_stats")
-        for entry in stats.get("trained_model_stats") or ():
-            found = entry.get("deployment_stats") or {}
-            if found.get("deployment_id", entry.get("model_id")) == deployment_id:
-                adopted = AdoptedDeployment(
-                    deployment_id=deployment_id,
-                    model_id=str(found.get("model_id", entry.get("model_id"))),
-                    threads_per_allocation=int(found.get("threads_per_allocation") or 1),
-                    priority=str(found.get("priority") or "normal"),
-                    queue_capacity=found.get("queue_capacity"),
-                    number_of_allocations=int(found.get("number_of_allocations") or 1),
-                    adaptive_allocations=found.get("adaptive_allocations"),
-                )
-                self.adopted.append(adopted)
-                return adopted
-        raise SetupError(f"--deployment-id {deployment_id}: no such deployment on the target")
+        """Borrow an existing deployment and record every setting ``_update`` can change:
+        the count and the adaptive settings (present or not, enabled or not, §1.4)."""
+        found = self._deployment_stats(deployment_id)
+        if found is None:
+            raise SetupError(f"--deployment-id {deployment_id}: no such deployment on the target")
+        adaptive = found.get("adaptive_allocations")
+        adopted = AdoptedDeployment(
+            deployment_id=deployment_id,
+            model_id=str(found.get("model_id")),
+            threads_per_allocation=int(found.get("threads_per_allocation") or 1),
+            priority=str(found.get("priority") or "normal"),
+            queue_capacity=found.get("queue_capacity"),
+            number_of_allocations=int(found.get("number_of_allocations") or 1),
+            adaptive_allocations=output_form(adaptive) if isinstance(adaptive, Mapping) else None,
+        )
+        self.adopted.append(adopted)
+        return adopted
 
     def cleanup(self) -> list[str]:
         """Remove what the run created and restore what it borrowed; return what went wrong.
@@ -153,9 +157,6 @@ class Provisioner:
         """
         problems: list[str] = []
         with INTERRUPTS.protected():
-            for adopted in self.adopted:
-                problems += self._restore(adopted)
-            self.adopted.clear()
             for inference_id in self.inference_endpoints:
                 problems += self._attempt("DELETE", f"{INFERENCE_PATH}/{inference_id}", missing_ok=True)
             self.inference_endpoints.clear()
@@ -167,17 +168,70 @@ class Provisioner:
                 problems += self._attempt("DELETE", f"/_ml/trained_models/{model_id}",
                                           params={"force": "true"}, missing_ok=True)
             self.models.clear()
+            for adopted in self.adopted:  # last: an increase back may need what the run's deployments held
+                problems += self._restore(adopted)
+            self.adopted.clear()
         return problems
 
     def _restore(self, adopted: AdoptedDeployment) -> list[str]:
+        """Put the recorded settings back, then read them back through ``_stats``.
+
+        From 8.16 one body sets the count together with the adaptive settings, disabled
+        (§1.6 A.2 refuses a count next to ``enabled: true``; a disabled or null object
+        lets it through, and C.3 judges the merged settings); enabled settings are sent
+        again on their own afterwards. Bounds absent from the record go as ``null``,
+        which clears them (§1.4). A refused step or a read-back that differs is a problem.
+        """
         path = update_path(adopted.deployment_id)
-        if self.version < ADAPTIVE_SINCE:
-            return self._attempt("POST", path, json={"number_of_allocations": adopted.number_of_allocations})
-        if adopted.adaptive_allocations:
-            return self._attempt("POST", path, json={"adaptive_allocations": dict(adopted.adaptive_allocations)})
-        return self._attempt("POST", path, json={"adaptive_allocations": None}) + self._attempt(
-            "POST", path, json={"number_of_allocations": adopted.number_of_allocations}
-        )
+        steps: list[dict[str, Any]] = [{"number_of_allocations": adopted.number_of_allocations}]
+        if self.version >= ADAPTIVE_SINCE:
+            wanted = adopted.adaptive_allocations
+            steps[0]["adaptive_allocations"] = None if wanted is None else {**_with_bounds(wanted), "enabled": False}
+            if wanted is not None and wanted.get("enabled"):
+                steps.append({"adaptive_allocations": _with_bounds(wanted)})
+        for body in steps:
+            problems = self._attempt_while_settling("POST", path, json=body)
+            if problems:
+                return [f"--deployment-id {adopted.deployment_id} not restored: {problems[0]}"]
+        return self._restore_differences(adopted)
+
+    def _restore_differences(self, adopted: AdoptedDeployment) -> list[str]:
+        try:
+            found = self._deployment_stats(adopted.deployment_id)
+        except SetupError as exc:
+            return [f"--deployment-id {adopted.deployment_id}: cannot read back its settings: {exc}"]
+        if found is None:
+            return [f"--deployment-id {adopted.deployment_id}: the deployment is gone after the run"]
+        adaptive = found.get("adaptive_allocations")
+        now = (found.get("number_of_allocations"),
+               output_form(adaptive) if isinstance(adaptive, Mapping) and self.version >= ADAPTIVE_SINCE else None)
+        wanted = (adopted.number_of_allocations,
+                  adopted.adaptive_allocations if self.version >= ADAPTIVE_SINCE else None)
+        if now == wanted or (now[1] == wanted[1] and _scaler_may_have_moved(wanted[1], now[0])):
+            return []
+        return [f"--deployment-id {adopted.deployment_id} restored wrongly: expected number_of_allocations "
+                f"{wanted[0]} and adaptive_allocations {wanted[1]}, _stats reads {now[0]} and {now[1]}"]
+
+    def _attempt_while_settling(self, method: str, path: str, **kwargs: Any) -> list[str]:
+        """:meth:`_attempt`, again with back-off while the answer is 409: after a decrease the
+        assignment can be ``starting`` for a while, and only a ``started`` one changes (§10.1)."""
+        deadline = time.monotonic() + RESTORE_PATIENCE_S
+        delay = 0.05
+        while True:
+            problems = self._attempt(method, path, **kwargs)
+            if not problems or not problems[0].endswith("HTTP 409") or time.monotonic() > deadline:
+                return problems
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _deployment_stats(self, deployment_id: str) -> Mapping[str, Any] | None:
+        """``deployment_stats`` of one deployment (``None`` when it has none)."""
+        stats = self._call("GET", f"/_ml/trained_models/{deployment_id}/_stats")
+        for entry in stats.get("trained_model_stats") or ():
+            found = entry.get("deployment_stats") or {}
+            if found and found.get("deployment_id", entry.get("model_id")) == deployment_id:
+                return {"model_id": entry.get("model_id"), **found}
+        return None
 
     def _live_prefixed_deployments(self) -> list[str]:
         exchange = self.target.request("GET", STATS_PATH, intent=SETUP)
@@ -209,8 +263,21 @@ class Provisioner:
         return json_of(exchange, f"{method} {path}")
 
 
+def _scaler_may_have_moved(adaptive: Mapping[str, Any] | None, count: Any) -> bool:
+    """With adaptive allocations enabled the count is the scaler's (§1.4): on a live cluster it
+    may have moved between the restore and the read-back, within the settings' bounds."""
+    if not adaptive or not adaptive.get("enabled") or not isinstance(count, int):
+        return False
+    return adaptive.get("min_number_of_allocations", 0) <= count <= adaptive.get("max_number_of_allocations", count)
+
+
 def update_path(deployment_id: str) -> str:
     return f"/_ml/trained_models/{deployment_id}/deployment/_update"
+
+
+def _with_bounds(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with every bound named: ``null`` clears one the record lacks (§1.4)."""
+    return {"enabled": settings.get("enabled") is True, **{key: settings.get(key) for key in ADAPTIVE_BOUNDS}}
 
 
 def _reason(body: Any) -> str:

@@ -62,3 +62,32 @@ class ThreadsIgnoredByPlanner(Cluster):
             return super().plan_increase(deployment, wanted_total)
         finally:
             deployment.threads_per_allocation = threads
+
+
+MEMORY_BOUND = ServerConfig(nodes=(NodeSpec("ml-0", 4, 2 * 2**30), NodeSpec("ml-1", 4, 2 * 2**30)))
+"""Two 4-processor nodes with 2 GB each: 30% for ML less 30 MB code leaves room for two deployments of the tiny model."""
+
+
+@mutant(family="capacity", expects="capacity.node-memory-not-exceeded", config=MEMORY_BOUND)
+class MemoryIgnoredByPlanner(Cluster):
+    """The planner counts processors only: a node without memory for a deployment still takes its allocations (§3.2)."""
+
+    def deployment_memory(self, deployment: Deployment) -> int:
+        return 0
+
+
+@mutant(family="capacity", expects="capacity.fitting-increase-planned-in-full")
+class FittingIncreasePlannedPartially(Cluster):
+    """An increase that fits gets one allocation more and a memory reason, with 200 (ES#156638, §3.2).
+
+    The planner's top-up pass took an allocation count for free memory."""
+
+    def increase(self, deployment: Deployment, wanted: int) -> None:
+        if wanted - deployment.total_target <= 1:
+            super().increase(deployment, wanted)
+            return
+        self.add_routes(deployment, self.plan_increase(deployment, deployment.total_target + 1), failure=None)
+        deployment.number_of_allocations = wanted
+        deployment.reason = "|".join(
+            f"Could not assign (more) allocations on node [{node.id}]. Reason: This node has insufficient available "
+            "memory." for node in self.nodes)

@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     name, run_flags = argv[0], argv[1:]
     config, app = target(name)
     with running_server(config, app=app) as url:
-        return cli.main(["run", "--target", url, *run_flags])
+        return cli.main(["run", "--target", url, "--allow-scaling", *run_flags])  # an emulator scales for free
 
 
 if __name__ == "__main__":

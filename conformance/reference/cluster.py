@@ -20,7 +20,8 @@ from conformance.reference import errors, views
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
                                          UpdateRequest)
-from conformance.reference.planner import Demand, NodeLoad, Placement, memory_estimate, node_processors, place
+from conformance.reference.planner import (Demand, NodeLoad, Placement, allowed_bytes_for_ml, memory_estimate,
+                                           node_processors, place, planner_memory)
 from conformance.reference.planner import reduce_to as plan_reduction
 from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
@@ -42,6 +43,11 @@ class Cluster:
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
 
     @property
+    def can_scale(self) -> bool:
+        """Whether over-asking is planned partially (scaling possible, §1.6 C.8): Serverless scales itself."""
+        return self.config.scaling_possible or self.config.flavor == "serverless"
+
+    @property
     def nodes(self) -> tuple[NodeSpec, ...]:
         """The ML nodes, in cluster order: fixed by the configuration."""
         return self.config.nodes
@@ -50,6 +56,11 @@ class Cluster:
 
     def node_capacity(self, node: NodeSpec) -> int:
         return node_processors(node.allocated_processors)
+
+    def ml_memory(self, node: NodeSpec) -> int:
+        """The node's memory for ML (§3.2, ES ``NativeMemoryCalculator.allowedBytesForMl``)."""
+        return allowed_bytes_for_ml(node.memory_bytes, node.max_jvm_bytes, self.config.max_machine_memory_percent,
+                                    self.config.use_auto_machine_memory_percent)
 
     def deployment_memory(self, deployment: Deployment) -> int:
         return memory_estimate(deployment.model_bytes, deployment.cache_size_bytes)
@@ -68,8 +79,8 @@ class Cluster:
                     low += cores
                 else:
                     used_processors += cores
-            loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors, node.memory_bytes,
-                                  used_memory, low))
+            loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors,
+                                  planner_memory(self.ml_memory(node)), used_memory, low))
         return loads
 
     def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:
@@ -197,7 +208,7 @@ class Cluster:
             self.check_deployment_id(request)
             deployment = self.new_deployment(request, model)
             placement = self.plan_increase(deployment, deployment.number_of_allocations)
-            if placement.total < deployment.number_of_allocations and not self.config.scaling_possible:
+            if placement.total < deployment.number_of_allocations and not self.can_scale:
                 raise self.start_capacity_error(placement)
             failure = None if model.is_torchscript() else (
                 "Failed to start deployment: the model definition is not a TorchScript archive")
@@ -356,7 +367,7 @@ class Cluster:
     def increase(self, deployment: Deployment, wanted: int) -> None:
         placement = self.plan_increase(deployment, wanted)
         reachable = deployment.total_target + placement.total
-        if reachable < wanted and not self.config.scaling_possible:
+        if reachable < wanted and not self.can_scale:
             raise errors.status_exception(
                 429, "Could not update deployment because there are not enough resources to provide all "
                      "requested allocations")

@@ -31,6 +31,11 @@ class NodeSpec:
     hardware_threads: int | None = None  # None: the allocated processors rounded up (§3.3)
 
     @property
+    def max_jvm_bytes(self) -> int:
+        """The ``ml.max_jvm_size`` attribute: a quarter of the machine memory here."""
+        return self.memory_bytes // 4
+
+    @property
     def threads(self) -> int:
         """The hardware threads the node's native process sees (``hardware_concurrency``, §3.3)."""
         return self.hardware_threads if self.hardware_threads is not None else math.ceil(self.allocated_processors)
@@ -45,6 +50,11 @@ class ServerConfig:
     scaling_possible: bool = False
     convergence_delay: float = 0.0
     cluster_name: str = "reference"
+    license_type: str = "trial"  # GET _license; PyTorch deployments need platinum, enterprise or trial (§1.1)
+    privileges: frozenset[str] | None = None  # None: security off; else on, and the user holds these cluster privileges
+    flavor: str = "default"  # "serverless": GET / says so and GET _nodes answers an error (§1.1)
+    max_machine_memory_percent: int = 30  # xpack.ml.max_machine_memory_percent (ES default 30)
+    use_auto_machine_memory_percent: bool = False  # xpack.ml.use_auto_machine_memory_percent (true on Elastic Cloud)
 
 
 def parse_nodes(spec: str) -> tuple[NodeSpec, ...]:

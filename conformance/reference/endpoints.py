@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 from conformance.reference import errors, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
-from conformance.reference.planner import human_bytes
+from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
 from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
 from conformance.reference.parsing import Call
 from conformance.reference.validation import start_errors
@@ -27,6 +27,8 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
+PROCESS_MEMORY_OVERHEAD = 20 * MB  # ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
+PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})  # §1.1: the PLATINUM pytorch-model-inference feature
 BUILD_HASH = "0" * 40
 """The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
 
@@ -56,6 +58,9 @@ class Api:
             ("/_ml/info", {"GET": Handler(self.ml_info, frozenset())}),
             ("/_cluster/settings", {"GET": Handler(self.cluster_settings, frozenset(
                 {"include_defaults", "flat_settings", "master_timeout", "timeout"}))}),
+            ("/_license", {"GET": Handler(self.license, frozenset({"local", "accept_enterprise"}))}),
+            ("/_security/user/_has_privileges", {"GET": Handler(self.has_privileges, frozenset()),
+                                                 "POST": Handler(self.has_privileges, frozenset())}),
             ("/_ml/trained_models", {"GET": Handler(self.get_models, frozenset(model_get))}),
             ("/_ml/trained_models/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
             ("/_ml/trained_models/{model_id}/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
@@ -81,13 +86,14 @@ class Api:
                          "DELETE": Handler(self.delete_inference, frozenset(
                              {"task_type", "inference_id", "force", "dry_run"}))}
             table.append(("/_inference/{task_type}/{inference_id}", inference))
+            table.append(("/_inference/_all", {"GET": Handler(self.list_inference, frozenset())}))
         return table
 
     # -- discovery -----------------------------------------------------------------------
 
     def root(self, call: Call) -> Action:
         version = {
-            "number": str(self.behaviour.version), "build_flavor": "default", "build_type": "docker",
+            "number": str(self.behaviour.version), "build_flavor": self.config.flavor, "build_type": "docker",
             "build_hash": BUILD_HASH, "build_date": "2026-01-01T00:00:00.000Z", "build_snapshot": False,
             "lucene_version": "10.0.0", "minimum_wire_compatibility_version": "7.17.0",
             "minimum_index_compatibility_version": "7.0.0",
@@ -98,6 +104,7 @@ class Api:
         return lambda: (200, body)
 
     def nodes(self, call: Call) -> Action:
+        self.check_not_serverless(call)
         nodes = {node.id: views.node_json(node, self.behaviour) for node in self.config.nodes}
         body = {"_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
                 "cluster_name": self.config.cluster_name, "nodes": nodes}
@@ -105,15 +112,17 @@ class Api:
 
     def ml_info(self, call: Call) -> Action:
         nodes = self.config.nodes
-        largest = max((node.memory_bytes for node in nodes), default=0)
-        total = sum(node.memory_bytes for node in nodes)
-        limits = {
+        allowed = [self.cluster.ml_memory(node) for node in nodes]
+        limits: dict[str, Any] = {
             "max_single_ml_node_processors": max((self.cluster.node_capacity(n) for n in nodes), default=0),
             "total_ml_processors": sum(self.cluster.node_capacity(n) for n in nodes),
-            "max_model_memory_limit": human_bytes(largest),
-            "effective_max_model_memory_limit": human_bytes(largest),
-            "total_ml_memory": human_bytes(total),
         }
+        # ES TransportMlInfoAction: no max_model_memory_limit unless the setting is set; the effective
+        # limit is the largest node's ML memory less the process and native code overheads; whole MB.
+        if allowed and max(allowed) > 0:
+            effective = max(allowed) - PROCESS_MEMORY_OVERHEAD - NATIVE_EXECUTABLE_CODE_OVERHEAD
+            limits["effective_max_model_memory_limit"] = f"{max(effective, 0) // MB}mb"
+        limits["total_ml_memory"] = f"{sum(allowed) // MB}mb"
         body = {"defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
                 "upgrade_mode": False,
                 "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
@@ -122,18 +131,59 @@ class Api:
 
     def cluster_settings(self, call: Call) -> Action:
         """Scaling is possible when ``xpack.ml.max_lazy_ml_nodes`` exceeds the ML nodes (§1.6 C.8)."""
+        self.check_not_serverless(call)
         flat = param_as_bool(call.params, "flat_settings", False)
         include_defaults = param_as_bool(call.params, "include_defaults", False)
         persistent = {}
         if self.config.scaling_possible:
             persistent["xpack.ml.max_lazy_ml_nodes"] = str(len(self.config.nodes) + 1)
+        if self.config.max_machine_memory_percent != 30:
+            persistent["xpack.ml.max_machine_memory_percent"] = str(self.config.max_machine_memory_percent)
+        if self.config.use_auto_machine_memory_percent:
+            persistent["xpack.ml.use_auto_machine_memory_percent"] = "true"
         defaults = {"xpack.ml.max_lazy_ml_nodes": "0", "xpack.ml.max_ml_node_size": "0b",
-                    "xpack.ml.allocated_processors_scale": "1"}
+                    "xpack.ml.allocated_processors_scale": "1",
+                    "xpack.ml.max_machine_memory_percent": "30", "xpack.ml.use_auto_machine_memory_percent": "false"}
         shape = (lambda settings: settings) if flat else _nest
         body: dict[str, Any] = {"persistent": shape(persistent), "transient": {}}
         if include_defaults:
             body["defaults"] = shape({k: v for k, v in defaults.items() if k not in persistent})
         return lambda: (200, body)
+
+    def check_not_serverless(self, call: Call) -> None:
+        """Serverless refuses the APIs it does not expose (ES ``RestController``, ``ApiNotAvailableException``)."""
+        if self.config.flavor == "serverless":
+            raise errors.EsError(410, "api_not_available_exception", f"Request for uri [{call.uri}] with method "
+                                 f"[{call.method}] exists but is not available when running in serverless mode")
+
+    def license(self, call: Call) -> Action:
+        """``GET _license`` (a basic licence has no expiry; the others are shown as active)."""
+        self.check_not_serverless(call)
+        kind = self.config.license_type
+        body: dict[str, Any] = {"status": "active", "uid": "reference-license", "type": kind,
+                                "issue_date": "2026-01-01T00:00:00.000Z", "issue_date_in_millis": 1767225600000}
+        if kind != "basic":
+            body.update({"expiry_date": "2099-01-01T00:00:00.000Z", "expiry_date_in_millis": 4070908800000})
+        body.update({"max_nodes": 1000, "max_resource_units": None, "issued_to": self.config.cluster_name,
+                     "issuer": "elasticsearch" if kind in ("basic", "trial") else "reference",
+                     "start_date_in_millis": -1})
+        return lambda: (200, {"license": body})
+
+    def has_privileges(self, call: Call) -> Action:
+        """``_has_privileges`` for cluster privileges; with security off, the 500 that
+        ``SecurityActionFilter`` gives every security API."""
+        held = self.config.privileges
+        if held is None:
+            raise errors.EsError(500, "exception", f"Security must be explicitly enabled when using a "
+                                 f"[{self.config.license_type}] license. Enable security by setting "
+                                 "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.")
+        body = call.json_body()
+        wanted = body.get("cluster") or []
+        if not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted):
+            raise errors.x_content_parse("[1:12] [cluster] failed to parse field [cluster]")
+        cluster = {name: bool({name, "all", "manage"} & held) for name in wanted}
+        return lambda: (200, {"username": "elastic", "has_all_requested": all(cluster.values()),
+                              "cluster": cluster, "index": {}, "application": {}})
 
     # -- models ----------------------------------------------------------------------------
 
@@ -228,6 +278,8 @@ class Api:
             problems = start_errors(options.request, options.wait_for, options.timeout)
             if problems:
                 raise errors.validation_failed(problems)
+            if self.config.license_type not in PYTORCH_LICENCES:  # §1.1; ES LicenseUtils.newComplianceException
+                raise errors.EsError(403, "security_exception", "current license is non-compliant for [ml]")
             deployment = self.cluster.start_deployment(options.request)
             if options.wait_for != "starting":
                 await self.wait_for_routes(deployment.deployment_id, options.timeout)
@@ -326,6 +378,17 @@ class Api:
             self.cluster.put_inference_endpoint(endpoint, start)
             return 200, {"inference_id": inference_id, "task_type": task_type, "service": service,
                          "service_settings": settings, "task_settings": {}}
+        return run
+
+    def list_inference(self, call: Call) -> Action:
+        """``GET _inference/_all``: ``{"endpoints": [...]}`` (SPEC ``specification/inference/get/GetResponse.ts``);
+        what ``clean`` lists to find the endpoints of killed runs."""
+        def run() -> Result:
+            with self.cluster.lock:
+                endpoints = [{"inference_id": e.inference_id, "task_type": e.task_type, "service": e.service,
+                              "service_settings": e.service_settings, "task_settings": {}}
+                             for e in sorted(self.cluster.inference_endpoints.values(), key=lambda e: e.inference_id)]
+            return 200, {"endpoints": endpoints}
         return run
 
     def delete_inference(self, call: Call) -> Action:

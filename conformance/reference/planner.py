@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 MB = 2**20
 BASE_DEPLOYMENT_MEMORY = 240 * MB  # §3.2: 240MB + 2 x model_bytes per deployment per node
+NATIVE_EXECUTABLE_CODE_OVERHEAD = 30 * MB  # ES MachineLearning.NATIVE_EXECUTABLE_CODE_OVERHEAD, once per node
+OS_OVERHEAD = 200 * MB  # ES NativeMemoryCalculator.OS_OVERHEAD (auto sizing)
 # §3.2: low priority is planned apart, against a fixed 100 "cores" per node, so it never
 # takes processors from normal-priority deployments (nor they from it).
 MAX_LOW_PRIORITY_MODELS_PER_NODE = 100
@@ -55,6 +57,27 @@ def memory_estimate(model_bytes: int, cache_size_bytes: int | None) -> int:
     if cache_size_bytes is not None and cache_size_bytes > model_bytes:
         estimate += cache_size_bytes - model_bytes
     return estimate
+
+
+def allowed_bytes_for_ml(machine_memory: int, jvm_bytes: int | None, max_machine_memory_percent: int,
+                         use_auto: bool) -> int:
+    """ES ``NativeMemoryCalculator.allowedBytesForMl``: the node's memory for ML processes.
+
+    With ``xpack.ml.use_auto_machine_memory_percent`` (Elastic Cloud) what the JVM and the
+    OS leave, at most 90%; otherwise ``xpack.ml.max_machine_memory_percent`` (default 30).
+    """
+    if use_auto and jvm_bytes is not None:
+        if machine_memory - jvm_bytes <= OS_OVERHEAD or machine_memory == 0:
+            return machine_memory // 100
+        proportion = min(0.90, (machine_memory - jvm_bytes - OS_OVERHEAD) / machine_memory)
+        return round(machine_memory * proportion)
+    return int(machine_memory * (max_machine_memory_percent / 100.0))
+
+
+def planner_memory(allowed_bytes: int) -> int:
+    """What the planner may place deployments in: ES ``NodeLoad.getFreeMemoryExcludingPerNodeOverhead``
+    without anomaly-detection jobs, i.e. the allowed bytes less the native code overhead."""
+    return max(allowed_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD, 0)
 
 
 def node_processors(allocated_processors: float) -> int:

@@ -81,7 +81,7 @@ def node_attributes(node: NodeSpec) -> dict[str, str]:
         "ml.allocated_processors_double": repr(float(node.allocated_processors)),
         "ml.allocated_processors": str(math.ceil(node.allocated_processors)),
         "ml.machine_memory": str(node.memory_bytes),
-        "ml.max_jvm_size": str(node.memory_bytes // 4),
+        "ml.max_jvm_size": str(node.max_jvm_bytes),
         "xpack.installed": "true",
     }
 

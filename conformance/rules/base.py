@@ -45,6 +45,8 @@ class Rule:
     until: Version | None = None  # first version it no longer holds for (exclusive)
     requires: frozenset[str] = frozenset()  # profile features the rule needs
     family: str = ""
+    over_capacity: bool = False  # judges increases beyond capacity, which a scalable target answers by scaling up
+    needs_nodes: bool = False  # judged against the discovered ML nodes (processors, memory, §3.2)
     unless: Callable[[Context], str | None] | None = None  # why the target's topology rules it out
 
 
@@ -57,6 +59,10 @@ class Rule:
         missing = sorted(self.requires - ctx.features)
         if missing:
             return f"target profile {ctx.profile} lacks {', '.join(missing)}"
+        if self.needs_nodes and ctx.capacity_unknown:
+            return f"capacity cannot be discovered: {ctx.capacity_unknown}"
+        if self.over_capacity and ctx.holds_back_scaling:
+            return "the target can scale: updates beyond capacity would add ML nodes (and cost); --allow-scaling sends them"
         return self.unless(ctx) if self.unless is not None else None
 
 
@@ -107,6 +113,8 @@ def rule(
     until: str | None = None,
     requires: Iterable[str] = (),
     family: str = "",
+    over_capacity: bool = False,
+    needs_nodes: bool = False,
     unless: Callable[[Context], str | None] | None = None,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule. The check's docstring is the default description."""
@@ -124,6 +132,8 @@ def rule(
                 until=Version.parse(until) if until else None,
                 requires=frozenset(requires),
                 family=family or id.split(".", 1)[0],
+                over_capacity=over_capacity,
+                needs_nodes=needs_nodes,
                 unless=unless,
             )
         )

@@ -1,4 +1,4 @@
-"""Capacity rules: allocations never over-commit processors, and over-asking is answered (§3.2, §3.5, §1.6 C.8).
+"""Capacity rules: allocations never over-commit processors or memory, and over-asking is answered (§3.2, §3.5, §1.6 C.8).
 
 "Thread clamping" in this API is the planner's job (§3): it places at most
 floor(free processors / threads_per_allocation) allocations per node; the stored count
@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import Exchange, Snapshot
-from conformance.oracle import allocatable, merge_adaptive, others_changed, used_processors
+from conformance.oracle import allocatable, free_memory, merge_adaptive, others_changed, used_processors
 from conformance.rules.base import Level, answered_200, intent_is, rule, update_answer
 from conformance.rules.reading import (
     adaptive_enabled,
@@ -62,7 +62,7 @@ def _others_snapshot(ex: Exchange) -> Snapshot | None:
     return ex.after or ex.before
 
 
-@rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11",
+@rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11", needs_nodes=True,
       applies=lambda ex, ctx: answered_200(ex, ctx) and _others_snapshot(ex) is not None
       and task_parameter(assignment_in(ex.response), "priority") != "low" and _stable_cluster(ex))
 def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
@@ -81,22 +81,35 @@ def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
                    f"processors of other deployments exceeds the node's {node.processor_capacity} processors")
 
 
-def _over_capacity(ex: Exchange, ctx: Context) -> bool:
+def _increase(ex: Exchange, ctx: Context) -> tuple[int, int] | None:
+    """``(requested, allocatable)`` for an increase of a started normal-priority deployment
+    on a stable cluster, which the planner answers (§1.6 C.7, C.8); ``None`` for anything else."""
     deployment = ex.intent.deployment
     if ex.intent.kind != "update" or deployment is None or ex.before is None or deployment.priority == "low":
-        return False
+        return None
     observed = ex.before.get(deployment.deployment_id)
     requested = requested_allocations(ex.request)
     if observed is None or observed.state != "started" or requested is None or observed.number_of_allocations is None:
-        return False
+        return None
     if adaptive_enabled(merge_adaptive(observed.adaptive_allocations, body_field(ex.request, "adaptive_allocations"))):
-        return False  # §1.6 C.3 rejects the count while the merged settings are enabled (400), before C.8
+        return None  # §1.6 C.3 rejects the count while the merged settings are enabled (400), before C.8
     if requested <= observed.number_of_allocations or not _stable_cluster(ex):
-        return False
-    return requested > allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
+        return None
+    return requested, allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
 
 
-@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity)
+def _over_capacity(ex: Exchange, ctx: Context) -> bool:
+    increase = _increase(ex, ctx)
+    return increase is not None and increase[0] > increase[1]
+
+
+def _fitting_increase(ex: Exchange, ctx: Context) -> bool:
+    increase = _increase(ex, ctx)
+    return increase is not None and increase[0] <= increase[1] and answered_200(ex, ctx)
+
+
+@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity, over_capacity=True,
+      needs_nodes=True)
 def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An increase beyond capacity gets 429, or (when the cluster can scale) a partial 200 with a reason."""
     deployment = ex.intent.deployment
@@ -116,6 +129,42 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"$.assignment.reason: {problem}"
 
 
+@rule("capacity.fitting-increase-planned-in-full", level=Level.MUST, source="§3.2, ES#156638", applies=_fitting_increase,
+      needs_nodes=True)
+def fitting_increase_planned_in_full(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """An increase that fits (processors and memory) is planned in full: Σ target_allocations = requested, no reason."""
+    requested, fits = _increase(ex, ctx)  # type: ignore[misc]
+    assignment = assignment_in(ex.response) or {}
+    targets = route_total(assignment, "target_allocations", skip_stopping=True)
+    if targets != requested:
+        yield (f"Σ routing_table.*.target_allocations: expected {requested} (the {requested} requested fit the "
+               f"{fits} allocatable by processors and memory), got {targets}")
+    if assignment.get("reason"):
+        yield f"$.assignment.reason: expected none for an increase that fits, got {assignment['reason']!r}"
+
+
+def _placed_on_new_nodes(ex: Exchange, ctx: Context) -> bool:
+    deployment_id = addressed_deployment(ex)
+    observed = ex.before.get(deployment_id or "") if ex.before is not None else None
+    return (answered_200(ex, ctx) and observed is not None and observed.required_native_memory_bytes is not None
+            and _stable_cluster(ex) and bool(set(routes(assignment_in(ex.response))) - set(observed.nodes)))
+
+
+@rule("capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes,
+      needs_nodes=True)
+def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
+    """A deployment is placed on a node only where its memory estimate fits beside the deployments already there."""
+    deployment_id = addressed_deployment(ex) or ""
+    observed = ex.before.get(deployment_id)
+    for node_id in sorted(set(routes(assignment_in(ex.response))) - set(observed.nodes)):
+        node = ctx.node(node_id)
+        free = free_memory(node, ex.before, excluding=deployment_id) if node is not None else None
+        if free is not None and free < observed.required_native_memory_bytes:
+            yield (f"$.assignment.routing_table.{node_id}: the deployment needs {observed.required_native_memory_bytes} bytes "
+                   f"(required_native_memory_bytes) on a new node, but only {max(free, 0)} of the node's "
+                   f"{node.planner_memory_bytes} bytes for ML were free")
+
+
 def _scales(ctx: Context) -> str | None:
     """A cluster that can scale answers an over-capacity increase with a partial 200, never 429."""
     if ctx.scaling_possible:
@@ -123,7 +172,8 @@ def _scales(ctx: Context) -> str | None:
     return None
 
 
-@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY, unless=_scales)
+@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY, over_capacity=True,
+      unless=_scales)
 def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 from _update is status_exception "Could not update deployment because there are not enough resources..."."""
     error = error_in(ex.response)
@@ -133,7 +183,7 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.error.reason: expected {NOT_ENOUGH!r}, got {error.reason if error else None!r}"
 
 
-@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8", unless=_scales,
+@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8", over_capacity=True, unless=_scales,
       applies=lambda ex, ctx: _TOO_MANY(ex, ctx) and ex.before is not None and ex.after is not None)
 def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 429 changes nothing: number_of_allocations and target_allocation_count stay as before."""
@@ -146,7 +196,7 @@ def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"deployment_stats.{field}: expected {getattr(old, field)} (unchanged by a 429), got {getattr(new, field)}"
 
 
-@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200)
+@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200, over_capacity=True)
 def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
     assignment = assignment_in(ex.response)

@@ -136,7 +136,7 @@ def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
                 yield f"$.assignment.routing_table.{node}.{field}: expected >= 0, got {value}"
 
 
-@rule("update.routes-on-ml-nodes", level=Level.MUST, source="§2.4", applies=answered_200)
+@rule("update.routes-on-ml-nodes", level=Level.MUST, source="§2.4", applies=answered_200, needs_nodes=True)
 def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every routing_table key is the node id of one of the cluster's ML nodes (the planner places routes there, §3.2).
 

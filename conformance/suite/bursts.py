@@ -65,7 +65,7 @@ class LoggedRequest:
         return replace(self, exchange=replace(self.exchange, intent=intent))
 
 
-def plan(ctx: Context, size: int) -> list[BurstRequest]:
+def plan(ctx: Context, size: int, limit: int | None = None) -> list[BurstRequest]:
     """``size`` requests alternating between the count and, where the profile has them,
     adaptive settings that stay disabled (so they never conflict with a count, §1.6 C.3).
 
@@ -74,7 +74,8 @@ def plan(ctx: Context, size: int) -> list[BurstRequest]:
     reverted to the old value cannot pass for a new one; min/max differ per request so
     that a lost write is visible.
     """
-    counts = list(range(2, capacity(ctx) + 1)) or [1]
+    top = capacity(ctx) if limit is None else min(capacity(ctx), limit)  # limit: no scale-up (strategies.scaling_limit)
+    counts = list(range(2, top + 1)) or [1]
     requests: list[BurstRequest] = []
     for index in range(size):
         if ctx.has(ADAPTIVE) and index % 2:

@@ -69,7 +69,6 @@ class RunSettings:
     time_budget: float | None = None  # seconds for the whole run, wall clock
     convergence_timeout: float = DEFAULT_CONVERGENCE_TIMEOUT  # the most any one wait may take
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS  # Hypothesis' shrinking of one failure
-    allow_scaling: bool = False
 
 
 class ConformanceFailure(AssertionError):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.update_request import ABSENT
-from conformance.oracle import merge_adaptive
+from conformance.oracle import allocatable, merge_adaptive
 from conformance.rules.base import CATALOGUE
 from conformance.rules.errors import INVALID_CASES, InvalidCase
 from conformance.suite.runner import MISSING, Run
@@ -65,7 +65,10 @@ def capacity(ctx: Context) -> int:
 
 
 def allocation_counts(ctx: Context) -> st.SearchStrategy[int]:
-    """Valid counts from 1 to a little beyond capacity, plus a far over-ask (PyTorchModelIT's 257, §5.2)."""
+    """Valid counts from 1 to a little beyond capacity, plus a far over-ask (PyTorchModelIT's 257, §5.2);
+    up to capacity only where an over-ask would scale the cluster up (:attr:`Context.holds_back_scaling`)."""
+    if ctx.holds_back_scaling:
+        return st.integers(min_value=1, max_value=capacity(ctx))
     return st.one_of(st.integers(min_value=1, max_value=capacity(ctx) + 2), st.just(257))
 
 
@@ -80,7 +83,7 @@ def adaptive_settings(ctx: Context) -> st.SearchStrategy[Mapping[str, Any] | Non
     ``enabled`` is optional in code although the specification marks it required (§1.4,
     §2.7); ``min <= max`` when both are set, so A.3 holds for the request itself.
     """
-    top = capacity(ctx) + 1
+    top = capacity(ctx) if ctx.holds_back_scaling else capacity(ctx) + 1  # an enabled min above capacity scales up
     bound = st.one_of(st.none(), st.integers(min_value=1, max_value=top))
     settings = st.fixed_dictionaries(
         {},
@@ -207,6 +210,45 @@ def assert_conforms(run: Run, exchange: Exchange) -> Exchange:
     return exchange
 
 
-def send(run: Run, deployment_id: str, request: UpdateRequest) -> Exchange:
-    """Send ``request`` through ``Run.update`` (judged and recorded) and assert it conformed."""
+def send(run: Run, deployment_id: str, request: UpdateRequest) -> Exchange | None:
+    """Send ``request`` through ``Run.update`` (judged and recorded) and assert it conformed;
+    ``None`` when it is withheld because it would scale the cluster up (:func:`withheld`)."""
+    body = request.body if request.has_body and isinstance(request.body, Mapping) else {}
+    count = body.get("number_of_allocations", request.params.get("number_of_allocations"))
+    if withheld(run, deployment_id, count, body.get("adaptive_allocations")):
+        return None
     return assert_conforms(run, run.update(deployment_id, **request.send_kwargs()))
+
+
+def scaling_limit(run: Run, deployment_id: str) -> int | None:
+    """The most allocations ``deployment_id`` may ask for without scaling the cluster up, where
+    that must not happen (:attr:`Context.holds_back_scaling`); ``None`` when anything goes."""
+    if not run.ctx.holds_back_scaling:
+        return None
+    try:
+        threads = run.deployment(deployment_id).threads_per_allocation
+    except KeyError:  # an id the run never started: the update is a 404, not a scale-up
+        return None
+    snapshot = run.snapshot()
+    if run.ctx.capacity_unknown:  # no nodes to count (Serverless): any increase may scale up
+        observed = snapshot.get(deployment_id)
+        return observed.number_of_allocations or 1 if observed is not None else 1
+    return allocatable(run.ctx, snapshot, deployment_id, threads)
+
+
+def withheld(run: Run, deployment_id: str, count: Any, adaptive: Any = None) -> bool:
+    """Whether an update must not be sent: it asks for more allocations than fit (a count, or
+    an adaptive minimum the scaler would go to) on a target that would scale up for it."""
+    minimum = adaptive.get("min_number_of_allocations") if isinstance(adaptive, Mapping) else None
+    asked = [value for value in (_as_count(count), _as_count(minimum)) if value is not None]
+    if not asked or not run.ctx.holds_back_scaling:
+        return False
+    limit = scaling_limit(run, deployment_id)
+    return limit is not None and max(asked) > limit
+
+
+def _as_count(value: Any) -> int | None:
+    try:
+        return int(float(value)) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None

@@ -16,6 +16,7 @@ from conformance.exchange import Intent
 from conformance.oracle import allocatable, others_changed
 from conformance.suite.bursts import fire, plan
 from conformance.suite.runner import STATS_PATH, Run, parse_stats
+from conformance.suite.strategies import scaling_limit
 
 BURST_SIZE = 12
 
@@ -36,7 +37,7 @@ def _burst(run: Run, primary: str) -> None:
     deployment = run.deployment(primary)
     before = run.snapshot()
     fits = allocatable(run.ctx, before, primary, deployment.threads_per_allocation)
-    log = fire(run.target, deployment, plan(run.ctx, BURST_SIZE), fits)
+    log = fire(run.target, deployment, plan(run.ctx, BURST_SIZE, limit=scaling_limit(run, primary)), fits)
     intent = Intent("burst-final", deployment=deployment,
                     detail=f"state read after {len(log)} concurrent updates",
                     expected={"log": [entry.as_dict() for entry in log]})

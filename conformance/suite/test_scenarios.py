@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.oracle import allocatable, used_processors
+from conformance.oracle import allocatable, free_memory, has_memory_for, used_processors
 from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
 from conformance.suite.runner import Run
 from conformance.suite.strategies import (
@@ -29,8 +29,21 @@ ADAPTIVE_ON = {"adaptive_allocations": {"enabled": True, "min_number_of_allocati
 
 def _require_capacity(dc_run: Run, allocations: int) -> None:
     """Skip when the target cannot hold ``allocations`` one-thread allocations (§3.2)."""
+    if dc_run.ctx.capacity_unknown:
+        pytest.skip(f"capacity cannot be discovered: {dc_run.ctx.capacity_unknown}")
     if capacity(dc_run.ctx) < allocations:
         pytest.skip(f"the target has {dc_run.ctx.total_processors} processor(s); the scenario needs {allocations}")
+
+
+def _require_room(dc_run: Run) -> None:
+    """Skip when no ML node has memory for one more deployment of the tiny model (§3.2):
+    small nodes hold only a few (each reserves 240 MB + 2 x model bytes where it runs)."""
+    snapshot = dc_run.snapshot()
+    observed = snapshot.get(dc_run.primary)
+    need = observed.required_native_memory_bytes if observed is not None else None
+    room = [free_memory(node, snapshot) for node in dc_run.ctx.nodes]
+    if need is not None and room and all(free is not None and free < need for free in room):
+        pytest.skip(f"no ML node has memory for one more deployment ({need} bytes each)")
 
 
 def _update(dc_run: Run, deployment_id: str, **kwargs: object):
@@ -47,6 +60,7 @@ def test_unknown_deployment_is_404(dc_run: Run) -> None:
 @pytest.mark.dc_requires("deployment_id")
 def test_model_id_of_a_differently_named_deployment_is_404(dc_run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
+    _require_room(dc_run)
     other = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-renamed", priority="low")  # no processors (§3.2)
     try:
         _update(dc_run, other.model_id, body=COUNT_1, kind="update-by-model-id")
@@ -67,6 +81,7 @@ def test_deployment_that_never_started(dc_run: Run, dc_primary: str) -> None:
     the primary's.
     """
     _require_capacity(dc_run, 2)
+    _require_room(dc_run)
     broken = dc_run.start_deployment(broken=True, wait_for="starting")
     try:
         _update(dc_run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
@@ -81,6 +96,7 @@ def test_model_that_is_not_deployed_is_404(dc_run: Run) -> None:
     The broken model is used because the run's own model stays deployed as the primary;
     low priority needs no processors (§3.2), so this works on the smallest target.
     """
+    _require_room(dc_run)
     broken = dc_run.start_deployment(broken=True, priority="low", wait_for="starting")
     dc_run.stop_deployment(broken.deployment_id)
     _update(dc_run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
@@ -108,6 +124,7 @@ def test_invalid_request_gets_its_error(dc_run: Run, dc_primary: str, name: str)
 def test_deployment_of_an_inference_endpoint_is_409(dc_run: Run) -> None:
     """Newest versions refuse to update a deployment an inference endpoint owns (§1.6 B)."""
     _require_capacity(dc_run, 2)
+    _require_room(dc_run)
     owned = dc_run.start_inference_endpoint()
     try:
         send(dc_run, owned.deployment_id, invalid_request(INVALID_CASES["inference-endpoint-deployment"]))
@@ -142,8 +159,15 @@ def test_text_plain_is_406(dc_run: Run, dc_primary: str) -> None:
 # -- capacity: 429 (or a partial 200 when the cluster could scale) (§1.6 C.8) ------------------
 
 
+def _require_no_scale_up(dc_run: Run) -> None:
+    """Skip what asks beyond capacity where that would add ML nodes (and cost) without consent."""
+    if dc_run.ctx.holds_back_scaling:
+        pytest.skip("the target can scale: an update beyond capacity would add ML nodes; --allow-scaling sends it")
+
+
 def test_over_capacity_increase(dc_run: Run, dc_primary: str) -> None:
     """One allocation more than all processors hold: 429 and nothing changed, or a partial 200."""
+    _require_no_scale_up(dc_run)
     _update(dc_run, dc_primary, body={"number_of_allocations": capacity(dc_run.ctx) + 1})
 
 
@@ -160,14 +184,53 @@ def test_threads_per_allocation_bound_capacity(dc_run: Run) -> None:
     free = [node.processor_capacity - used_processors(dc_run.snapshot(), node.id) for node in dc_run.ctx.nodes]
     if max(free, default=0) < WIDE_THREADS:
         pytest.skip(f"no ML node has {WIDE_THREADS} free processors for a {WIDE_THREADS}-thread allocation")
+    _require_room(dc_run)
     wide = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
     try:
         fits = allocatable(dc_run.ctx, dc_run.snapshot(), wide.deployment_id, WIDE_THREADS)
-        _update(dc_run, wide.deployment_id, body={"number_of_allocations": fits + 1})
+        if not dc_run.ctx.holds_back_scaling:
+            _update(dc_run, wide.deployment_id, body={"number_of_allocations": fits + 1})
         if fits > 1:
             _update(dc_run, wide.deployment_id, body={"number_of_allocations": fits})
     finally:
         dc_run.stop_deployment(wide.deployment_id)
+
+
+MAX_FILLERS = 4
+
+
+def test_memory_bounds_capacity(dc_run: Run, dc_primary: str) -> None:
+    """A node without memory for a deployment takes none of its allocations, whatever its free
+    processors (§3.2): every deployment reserves its estimate on each node it runs on.
+
+    Low-priority fillers (memory, no processors) take the memory of the nodes that do not
+    host the primary; then an increase to what still fits must be planned in full (ES#156638)
+    and one allocation more is over capacity (429, or a partial 200 where the cluster could
+    scale), although the full nodes still have free processors. Only on nodes small enough
+    to fill with a few deployments (a 2-4 GB container, a trial deployment).
+    """
+    snapshot = dc_run.snapshot()
+    observed = snapshot.get(dc_primary)
+    need = observed.required_native_memory_bytes if observed is not None else None
+    elsewhere = [node for node in dc_run.ctx.nodes if observed is not None and node.id not in observed.nodes]
+    room = [free_memory(node, snapshot) for node in dc_run.ctx.nodes]
+    if need is None or not elsewhere or any(free is None for free in room):
+        pytest.skip("the target reports no node memory or estimates, or the primary runs on every ML node")
+    slots = sum(max(free, 0) // need for free in room if free is not None)
+    if slots > MAX_FILLERS:
+        pytest.skip(f"the ML nodes have memory for {slots} more deployments; this scenario fills at most {MAX_FILLERS}")
+    fillers = []
+    try:
+        while any(has_memory_for(node, dc_run.snapshot(), dc_primary) for node in elsewhere) and len(fillers) < MAX_FILLERS:
+            fillers.append(dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-filler-{len(fillers)}", priority="low"))
+        fits = allocatable(dc_run.ctx, dc_run.snapshot(), dc_primary, 1)
+        if fits > 1:
+            _update(dc_run, dc_primary, body={"number_of_allocations": fits})
+        if not dc_run.ctx.holds_back_scaling:
+            _update(dc_run, dc_primary, body={"number_of_allocations": fits + 1})
+    finally:
+        for filler in fillers:
+            dc_run.stop_deployment(filler.deployment_id)
 
 
 # -- state transitions (§1.6 C.5, C.7; §2.2 max_assigned_allocations; §3.5) -------------------
@@ -202,6 +265,7 @@ def test_max_assigned_allocations_across_increase_and_decrease(dc_run: Run, dc_p
 
 def test_low_priority_update_to_two(dc_run: Run) -> None:
     """Old versions accept it (ES#111227); newer ones reject it with a 4xx naming the priority (§1.6 D)."""
+    _require_room(dc_run)
     low = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-low", priority="low")
     try:
         case = INVALID_CASES["low-priority-above-one"]

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from hypothesis import reject
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.case import Case
@@ -35,7 +36,7 @@ from conformance.rules.openapi import CASE, CHECKS
 from conformance.rules.reading import coerced_int
 from conformance.schemas import Profile, profile_named
 from conformance.suite.runner import MISSING, Run
-from conformance.suite.strategies import min_above_max
+from conformance.suite.strategies import min_above_max, withheld
 
 OPERATION = "POST /_ml/trained_models/{model_id}/deployment/_update"
 RESPONSE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
@@ -65,6 +66,10 @@ def test_update_operation(case: Case, dc_run: Run) -> None:
     """Each case is sent, judged by every rule (Schemathesis' response checks among them,
     ``shape.openapi-response``) and recorded; a failure does not stop the other cases."""
     dc_run.restore(dc_run.primary, 1)
+    body = case.body if isinstance(case.body, Mapping) else {}
+    count = body.get("number_of_allocations", (case.query or {}).get("number_of_allocations"))
+    if withheld(dc_run, dc_run.primary, count, body.get("adaptive_allocations")):
+        reject()  # it would scale the cluster up (strategies.withheld): not sent, not an example
     negative = case.meta is not None and case.meta.generation.mode.is_negative
     kind, detail = _intent_of(case, dc_run.primary, negative)
     checks = list(RESPONSE_CHECKS)

@@ -30,8 +30,11 @@ def test_ml_info_limits_follow_topology() -> None:
     limits = es.client.get("/_ml/info").json()["limits"]
     assert limits["max_single_ml_node_processors"] == 8
     assert limits["total_ml_processors"] == 11
-    assert limits["max_model_memory_limit"] == "16gb"
-    assert limits["total_ml_memory"] == "24gb"
+    # ES TransportMlInfoAction: 30% of each node's memory (NativeMemoryCalculator), whole megabytes; the
+    # effective limit is the largest node's share less 20 MB process and 30 MB native code overhead.
+    assert "max_model_memory_limit" not in limits  # only when xpack.ml.max_model_memory_limit is set
+    assert limits["total_ml_memory"] == f"{(int(8 * 2**30 * 0.3) + int(16 * 2**30 * 0.3)) // 2**20}mb" == "7372mb"
+    assert limits["effective_max_model_memory_limit"] == "4865mb"
 
 
 def test_s1_6_c8_cluster_settings_tell_whether_scaling_is_possible() -> None:

@@ -6,11 +6,11 @@ row fail the build.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
-from conformance.context import Context
+from conformance.context import Context, MlNode
 from conformance.exchange import Exchange, Response
 from conformance.rules import CATALOGUE, Outcome, evaluate
 from conformance.rules.errors import INVALID_CASES
@@ -125,6 +125,20 @@ def openapi_pair() -> tuple[Exchange, Exchange]:
     bad = exchange("update", sent, error(500, "null_pointer_exception", "boom"), expected=expected)
     good = exchange("update", sent, ok(assignment(2)), expected=expected)
     return bad, good
+
+
+MB = 2**20
+MEMORY_CTX = replace(CTX, nodes=(MlNode(NODE, "ml-0", 4, ml_memory_bytes=530 * MB),  # 500 MB for deployments
+                                 MlNode(NODE_B, "ml-1", 4, ml_memory_bytes=530 * MB)))
+
+
+def memory_bound(resp: Response, other_on_b: int) -> Exchange:
+    """2 allocations asked of a 250 MB deployment on NODE; NODE_B hosts another of ``other_on_b`` MB."""
+    before = snapshot(replace(observation(1), required_native_memory_bytes=250 * MB),
+                      replace(observation(1, {NODE_B: 1}, deployment_id="other", priority="low"),
+                              required_native_memory_bytes=other_on_b * MB))
+    return exchange("update", request({"number_of_allocations": 2}), resp, deployment=info(LAST),
+                    before=before, after=before)
 
 
 def proofs() -> list[Proof]:
@@ -268,6 +282,11 @@ def proofs() -> list[Proof]:
         Proof("capacity.partial-has-reason",
               update({"number_of_allocations": 6}, ok(assignment(6, {NODE: 4}, reason="not enough room"))),
               update({"number_of_allocations": 6}, ok(assignment(6, {NODE: 4}, reason=partial)))),
+        Proof("capacity.node-memory-not-exceeded", memory_bound(ok(assignment(2, {NODE: 1, NODE_B: 1})), 300),
+              memory_bound(ok(assignment(2, {NODE: 1, NODE_B: 1})), 200), MEMORY_CTX),
+        Proof("capacity.fitting-increase-planned-in-full",
+              update({"number_of_allocations": 3}, ok(assignment(3, {NODE: 1}, reason=partial)), before=snapshot(observation(1))),
+              update({"number_of_allocations": 3}, ok(assignment(3, {NODE: 3})), before=snapshot(observation(1)))),
         Proof("capacity.converges",
               exchange("converged", stats_request(), response(200, stats_doc(("dep", 2, {NODE: 1}))), deployment=info(assignment(2)),
                        expected={"target_allocations": {NODE: 2}, "total": 2, "number_of_allocations": 2}),
