@@ -238,7 +238,7 @@ class Run:
         routing table, their ``total``, and the ``number_of_allocations`` asked for.
         """
         info = self._known[deployment_id]
-        promise = promise_of(info.last_assignment or {})
+        promise = promise_of(info.last_assignment or {}, self.ctx.nodes)
         exchange = self._poll(deployment_id, promise, timeout)
         intent = Intent("converged", deployment=info, expected=promise,
                         detail=f"state read after waiting up to {timeout:g}s for convergence")
@@ -254,7 +254,7 @@ class Run:
             if observed is not None and observed.adaptive_allocations:
                 self._quiet_update(deployment_id, path, {"adaptive_allocations": None})
         self._quiet_update(deployment_id, path, {"number_of_allocations": number_of_allocations})
-        promise = promise_of(self._known[deployment_id].last_assignment or {}) if deployment_id in self._known else {}
+        promise = promise_of(self._known[deployment_id].last_assignment or {}, self.ctx.nodes) if deployment_id in self._known else {}
         if promise:
             self._poll(deployment_id, promise, 15.0)
 
