@@ -65,7 +65,10 @@ def _started_nodes(observed: DeploymentObservation) -> Iterator[tuple[str, int, 
       applies=lambda ex, ctx: ex.after is not None)
 def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Per node, _stats' process-reported threads_per_allocation (and, once converged, number_of_allocations) never exceed what was asked."""
-    for deployment_id, observed in sorted(ex.after.deployments.items()):
+    after = ex.after
+    if after is None:
+        return
+    for deployment_id, observed in sorted(after.deployments.items()):
         asked = observed.threads_per_allocation
         for node_id, _, threads in _started_nodes(observed):
             if isinstance(asked, int) and threads > asked:
@@ -74,10 +77,10 @@ def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
     if ex.intent.kind != "converged":
         return
     targets = ex.intent.expected.get("route_targets")
-    observed = ex.after.get(addressed_deployment(ex) or "")
-    if observed is None or not isinstance(targets, Mapping):
+    settled = after.get(addressed_deployment(ex) or "")
+    if settled is None or not isinstance(targets, Mapping):
         return
-    for node_id, allocations, _ in _started_nodes(observed):
+    for node_id, allocations, _ in _started_nodes(settled):
         target = targets.get(node_id, 0)
         if allocations > target:
             yield (f"deployment_stats.nodes[{node_id}].number_of_allocations: {allocations} after convergence "
@@ -103,7 +106,7 @@ def clamp_problem(allocations: int, threads: int, hardware_threads: int) -> str 
       applies=lambda ex, ctx: ex.after is not None and any(n.hardware_threads for n in ctx.nodes))
 def process_within_hardware_threads(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Per node with known hardware threads, what _stats says a normal-priority process runs fits ml-cpp's clamp."""
-    for deployment_id, observed in sorted(ex.after.deployments.items()):
+    for deployment_id, observed in sorted(ex.after.deployments.items() if ex.after is not None else ()):
         if observed.priority == "low":
             continue
         for node_id, allocations, threads in _started_nodes(observed):

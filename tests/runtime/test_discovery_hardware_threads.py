@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from conformance.discovery import context_from_dict, context_to_dict, discover, hardware_threads, ml_nodes
+from conformance.discovery import (
+    context_from_dict,
+    context_to_dict,
+    discover,
+    hardware_threads,
+    ml_nodes,
+)
 from conformance.reference.config import ServerConfig, parse_nodes
 from conformance.reference.server import running_server
 from conformance.target import Target, TargetConfig
