@@ -1,33 +1,95 @@
 """Convergence: what an assignment promises once its routes settle, and whether a
-``_stats`` observation keeps that promise (§2.4, §3.5 P13).
+``_stats`` observation keeps that promise (§2.4, §3.4, §3.5 P13).
+
+A route's target is what the node is asked to run, not always what it runs: the native
+process on the node fits allocations and threads into the node's hardware threads
+(§3.3), reports what it runs, and the node writes that count into the routing table as
+``current_allocations`` (§3.4). So the promise is judged against what each node can
+run: a node that clamps by design has converged at its clamped count, and one that
+runs more than its hardware threads allow has not. Where a node's hardware threads are
+unknown, the route's target is the promise, as before.
 
 Kept apart from the run so that the rules of convergence can be read, tested and
-refined (e.g. for nodes whose native process runs fewer allocations than planned,
-§3.3) without touching how the run polls.
+refined without touching how the run polls.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 
+from conformance.context import MlNode
 from conformance.exchange import DeploymentObservation
 
 
-def promise_of(assignment: Mapping[str, Any]) -> dict[str, Any]:
-    """What an assignment promises once its routes settle (§2.4, §3.5 P13)."""
-    routing = assignment.get("routing_table") or {}
-    targets = {node: int(route.get("target_allocations", 0)) for node, route in routing.items()
-               if isinstance(route, Mapping)}
+@dataclass(frozen=True)
+class Expected:
+    """What one route settles at: the allocations its process runs and the ``current_allocations`` written."""
+
+    runs: int
+    current: int
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def settles_at(route: Mapping[str, Any], threads_per_allocation: int, hardware_threads: int | None) -> Expected:
+    """What a route of an assignment settles at on a node with ``hardware_threads`` (§3.3, §3.4).
+
+    - current equal to target (a new route, or one the node has nothing to tell): the
+      process runs the target within the hardware threads, and the routing table keeps
+      the target, since the node only writes back after a live update;
+    - current different from target: the node sends the target to the running process,
+      which caps it at ceil(hardware threads / its threads per allocation), and writes
+      back what the process reports. The process's threads were fitted at start into
+      ceil(hardware threads / allocations started with); the route's current count
+      stands for that start. This is exact for one-thread deployments and whenever the
+      target fits the hardware threads; for a process started with more allocations
+      than it runs now it may under-estimate.
+    """
+    target = int(route.get("target_allocations", 0) or 0)
+    current = int(route.get("current_allocations", 0) or 0)
+    if hardware_threads is None or target < 1:
+        return Expected(target, target)
+    if current == target:
+        return Expected(min(target, hardware_threads), target)
+    started_with = min(max(current, 1), hardware_threads)
+    threads = max(1, min(threads_per_allocation, _ceil_div(hardware_threads, started_with)))
+    runs = max(1, min(target, _ceil_div(hardware_threads, threads)))
+    return Expected(runs, runs)
+
+
+def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> dict[str, Any]:
+    """What an assignment promises once its routes settle (§2.4, §3.4, §3.5 P13).
+
+    ``target_allocations`` maps each routed node to the allocations its process is to run
+    (the route's target, clamped where ``nodes`` say how many hardware threads it has),
+    ``total`` is their sum, ``current_total`` the Σ ``current_allocations`` the routing
+    table settles at, ``route_targets`` the routes' own targets, and
+    ``number_of_allocations`` the count asked for.
+    """
+    if not assignment:
+        return {}
+    hardware = {node.id: node.hardware_threads for node in nodes}
     parameters = assignment.get("task_parameters") or {}
+    threads = parameters.get("threads_per_allocation")
+    threads = threads if isinstance(threads, int) and threads > 0 else 1
+    routing = {node: route for node, route in (assignment.get("routing_table") or {}).items()
+               if isinstance(route, Mapping)}
+    expected = {node: settles_at(route, threads, hardware.get(node)) for node, route in routing.items()}
     return {
-        "target_allocations": targets,
-        "total": sum(targets.values()),
+        "target_allocations": {node: e.runs for node, e in expected.items()},
+        "total": sum(e.runs for e in expected.values()),
+        "current_total": sum(e.current for e in expected.values()),
+        "route_targets": {node: int(route.get("target_allocations", 0) or 0) for node, route in routing.items()},
         "number_of_allocations": parameters.get("number_of_allocations"),
-    } if assignment else {}
+    }
 
 
 def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, Any]) -> bool:
-    """Every promised node runs its target count in a started route, and no other node runs any."""
+    """Every promised node runs its expected count in a started route, no other node runs any,
+    and the allocation count is the routing table's settled Σ current."""
     if observed is None:
         return False
     targets: Mapping[str, int] = promise.get("target_allocations", {})
@@ -38,4 +100,4 @@ def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, 
     extra = sum(r.allocations for n, r in observed.nodes.items() if n not in targets)
     if extra:
         return False
-    return observed.allocation_count in (None, promise.get("total"))
+    return observed.allocation_count in (None, promise.get("current_total", promise.get("total")))

@@ -126,9 +126,23 @@ def ml_nodes(body: Mapping[str, Any], memory: MemorySettings = MemorySettings())
                 memory_bytes=machine,
                 ml_memory_bytes=None if machine is None else memory.allowed_bytes_for_ml(
                     machine, _bytes(attributes.get("ml.max_jvm_size"))),
+                hardware_threads=hardware_threads(node.get("os")),
             )
         )
     return tuple(found)
+
+
+def hardware_threads(os_info: Any) -> int | None:
+    """A node's ``os.available_processors`` (the JVM's count, ES ``OsProbe.osInfo``), ``None`` when absent.
+
+    The native process clamps to ``hardware_concurrency`` (§3.3), which ignores container CPU
+    quotas while the JVM honours them, so this may be below what the process sees; it is
+    never above it, and Elasticsearch keeps ``node.processors`` within it (``EsExecutors``).
+    """
+    value = os_info.get("available_processors") if isinstance(os_info, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value
 
 
 def _bytes(value: Any) -> int | None:

@@ -7,6 +7,7 @@ one module per family of defects.
 from conformance.mutants import (  # noqa: F401 - each module registers its mutants
     adaptive,
     capacity,
+    clamp,
     concurrency,
     enums,
     errors,

@@ -32,7 +32,7 @@ UNJUDGED = "unjudged"
 """``expects`` of a mutant the suite cannot judge at all (exit code 3), e.g. one that never answers."""
 
 FAMILIES = ("shape", "enums", "update", "capacity", "errors", "adaptive", "protocol", "time", "concurrency",
-            "stats")
+            "stats", "native")
 
 UPDATE_PATH = re.compile(r"^/_ml/trained_models/[^/]+/deployment/_update/?$")
 STATS_PATH = re.compile(r"^/_ml/trained_models(/[^/]+)?/_stats/?$")

@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-from conformance.reference import errors, views
+from conformance.reference import errors, native, views
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
                                          UpdateRequest)
@@ -133,14 +133,37 @@ class Cluster:
     # -- convergence (§2.4, §2.5, §3.4) -----------------------------------------------------
 
     def settle(self, deployment: Deployment) -> None:
-        """Bring routes whose time has come to ``started`` with current = target."""
+        """Bring routes whose time has come to ``started``, their process running what it can (§3.4)."""
         now = self.clock()
-        for route in deployment.routes.values():
+        for node_id, route in deployment.routes.items():
             if route.state == "failed" or now < route.settles_at:
                 continue
             route.state = "started" if route.state == "starting" else route.state
-            route.current = route.target
+            self.run_process(deployment, self.node_spec(node_id), route)
         deployment.record_max_assigned()
+
+    def node_spec(self, node_id: str) -> NodeSpec:
+        return next(node for node in self.nodes if node.id == node_id)  # routes exist on known nodes only
+
+    def hardware_threads(self, node: NodeSpec) -> int:
+        """What ``hardware_concurrency`` tells the node's process: not its allocated processors (§3.3)."""
+        return node.threads
+
+    def run_process(self, deployment: Deployment, node: NodeSpec, route: Route) -> None:
+        """§3.4 ``TrainedModelAssignmentNodeService``: a new route's process is loaded with the
+        route's current count, which stays as the rebalancer wrote it; a started route whose
+        current differs from its target gets a live update, and the count the process reports
+        becomes ``current_allocations``. It is re-sent on every settle while they differ, as the
+        node retries on later cluster changes, so a clamped route keeps its lower current."""
+        if route.target < 1:
+            route.current = route.target
+            return
+        threads = self.hardware_threads(node)
+        if route.process is None:
+            route.process = native.started(threads, route.current, deployment.threads_per_allocation)
+        if route.current != route.target:
+            route.process = native.updated(threads, route.process, route.target)
+            route.current = route.process.allocations
 
     def settle_all(self) -> None:
         for deployment in self.deployments.values():

@@ -11,6 +11,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.reference.native import ThreadSettings
+
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
 """A request field that was not sent (as opposed to JSON ``null``)."""
 
@@ -50,13 +52,15 @@ class TrainedModel:
 
 @dataclass
 class Route:
-    """One node's share of a deployment (§2.4). ``settles_at`` is when the node catches up."""
+    """One node's share of a deployment (§2.4). ``settles_at`` is when the node catches up;
+    ``process`` is what the node's native process runs once it started (§3.3, §3.4)."""
 
     current: int
     target: int
     state: str  # starting | started | stopping | failed
     reason: str | None
     settles_at: float
+    process: ThreadSettings | None = None
 
 
 @dataclass

@@ -102,6 +102,22 @@ def node_json(node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
         "build_type": "docker",
         "roles": list(ML_ROLES),
         "attributes": node_attributes(node),
+        "os": os_json(node),
+    }
+
+
+def os_json(node: NodeSpec) -> dict[str, Any]:
+    """``OsInfo.toXContent`` (ES ``server/.../monitor/os/OsInfo.java``): ``available_processors`` is the
+    JVM's ``Runtime.availableProcessors()`` (``OsProbe.osInfo``), here the node's hardware threads;
+    ``allocated_processors`` is ``node.processors`` rounded up (``EsExecutors.allocatedProcessors``)."""
+    return {
+        "refresh_interval_in_millis": 1000,
+        "name": "Linux",
+        "pretty_name": "Linux",
+        "arch": "amd64",
+        "version": "6.1.0",
+        "available_processors": node.threads,
+        "allocated_processors": math.ceil(node.allocated_processors),
     }
 
 
@@ -164,9 +180,9 @@ def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec
         "throughput_last_minute": 0,
         "number_of_pending_requests": 0,
     }
-    if route.state == "started":  # the native process reports its thread settings once running (§3.4)
-        entry["number_of_allocations"] = route.current
-        entry["threads_per_allocation"] = deployment.threads_per_allocation
+    if route.state == "started" and route.process is not None:  # what the process reports once running (§3.4)
+        entry["number_of_allocations"] = route.process.allocations
+        entry["threads_per_allocation"] = route.process.threads_per_allocation
         entry["start_time"] = deployment.start_time_ns // 1_000_000
     return entry
 

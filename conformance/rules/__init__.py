@@ -4,6 +4,7 @@ from conformance.rules import (  # noqa: F401 - registers rules
     adaptive,
     agreement,
     capacity,
+    clamp,
     concurrency,
     enums,
     errors,

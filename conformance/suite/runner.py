@@ -313,7 +313,7 @@ class Run:
         routing table, their ``total``, and the ``number_of_allocations`` asked for.
         """
         info = self._known[deployment_id]
-        promise = promise_of(info.last_assignment or {})
+        promise = promise_of(info.last_assignment or {}, self.ctx.nodes)
         limit = self.waits.limit(deployment_id)
         exchange, converged, took = self._poll(deployment_id, lambda seen: has_converged(seen, promise), limit)
         self.waits.record(deployment_id, took, converged)

@@ -199,6 +199,7 @@ def test_threads_per_allocation_bound_capacity(dc_run: Run) -> None:
 MAX_FILLERS = 4
 
 
+@pytest.mark.dc_reaches("capacity.node-memory-not-exceeded", "capacity.fitting-increase-planned-in-full")
 def test_memory_bounds_capacity(dc_run: Run, dc_primary: str) -> None:
     """A node without memory for a deployment takes none of its allocations, whatever its free
     processors (§3.2): every deployment reserves its estimate on each node it runs on.

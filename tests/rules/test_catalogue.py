@@ -32,6 +32,7 @@ from rules.factories import (
     stats_doc,
     stats_request,
 )
+from rules.native_proofs import native_proofs
 
 CTX = context()
 NOT_ENOUGH = "Could not update deployment because there are not enough resources to provide all requested allocations"
@@ -319,7 +320,7 @@ def proofs() -> list[Proof]:
               update({"number_of_allocations": 3}, ok(assignment(3)), before=snapshot(observation(1)), after=snapshot(observation(1))),
               update({"number_of_allocations": 3}, ok(assignment(3)), before=snapshot(observation(1)), after=snapshot(observation(3)))),
     ]
-    return rows + invalid_case_proofs()
+    return rows + invalid_case_proofs() + [Proof(*row) for row in native_proofs()]
 
 
 def _with_stats(doc, **fields):
