@@ -53,7 +53,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    from conformance.console import quiet_on_closed_pipe
+
+    with quiet_on_closed_pipe():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["selftest"]:
         return _selftest(argv[1:])
     try:
@@ -70,7 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from conformance import __version__
+
     parser = _Parser(prog=PROG, description="Conformance suite for the trained-model deployment _update API.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
@@ -107,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the reference server (blocking)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_natural("--port"), default=9200, help="port to bind (default: 9200)")
+    serve.add_argument("--port", type=_natural("--port", allow_zero=True), default=9200,
+                       help="port to bind, 0 for a free one (default: 9200)")
     _add_server_flags(serve, embedded_only=False)
     serve.set_defaults(handler=_serve)
 
@@ -168,12 +178,14 @@ def _run(args: argparse.Namespace) -> int:
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
+    _check_report_dir(args.report_dir)
     install_interrupt_handlers()
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
         ctx = _preflight(config, args.profile)
+        _warn_newer_version(ctx)
         with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
             results_file = os.path.join(scratch, "results.json")
             status = _pytest(_pytest_args(args, url, run_id, seed, results_file))
@@ -223,10 +235,16 @@ def _server_config(args: argparse.Namespace) -> Any:
 def _baseline(path: str | None) -> frozenset[str]:
     if path is None:
         return frozenset()
+    from conformance.rules.base import CATALOGUE
+
     try:
-        return load_baseline(path)
+        listed = load_baseline(path)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    unknown = sorted(listed - {rule_.id for rule_ in CATALOGUE})
+    if unknown:
+        raise UsageError(f"--baseline names unknown rule id(s): {', '.join(unknown)} ({path})")
+    return listed
 
 
 def _check_select(expression: str | None) -> None:
@@ -242,18 +260,34 @@ def _check_select(expression: str | None) -> None:
 
 
 def _check_profile(profile: str) -> None:
+    """``auto``, a profile's name, or a version within the profiles' range (8.6.0 up to the
+    newest profile's minor release): a contract the suite does not know is no contract."""
     if profile == "auto":
         return
     from conformance.context import Version
     from conformance.schemas import profile_names
 
-    names = set(profile_names())
+    names = profile_names()
     if profile in names:
         return
+    oldest, newest = Version.parse(names[0]), Version.parse(names[-1])
     try:
-        Version.parse(profile)
+        wanted = Version.parse(profile)
     except ValueError:
-        raise UsageError(f"--profile must be auto, a version or one of: {', '.join(sorted(names))}") from None
+        wanted = None
+    if wanted is None or wanted < oldest or (wanted.major, wanted.minor) > (newest.major, newest.minor):
+        raise UsageError(f"unknown --profile {profile!r}: use auto, one of {', '.join(names)}, "
+                         f"or a version from {oldest} to {newest.major}.{newest.minor}.x")
+
+
+def _check_report_dir(directory: str) -> None:
+    """The reports must be writable before any traffic is sent, not after the run."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--report-dir {directory} is not writable: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
@@ -274,6 +308,14 @@ def _preflight(config: TargetConfig, profile: str) -> Context:
 
     with Target(config) as target:
         return discover(target, profile)
+
+
+def _warn_newer_version(ctx: Context) -> None:
+    from conformance.discovery import newer_than_known
+
+    warning = newer_than_known(ctx.reported_version)
+    if warning:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -362,7 +404,18 @@ def _summary(results: Results, report: str) -> str:
 def _serve(args: argparse.Namespace) -> int:
     from conformance.reference.server import serve
 
-    serve(_server_config(args), args.host, args.port)
+    config = _server_config(args)
+    nodes = ", ".join(f"{n.id} ({n.allocated_processors:g} processors)" for n in config.nodes)
+    scaling = "; scales up instead of 429" if config.scaling_possible else ""
+
+    def announce(url: str) -> None:
+        print(f"{PROG}: reference server listening on {url}, behaving as Elasticsearch {config.es_version} "
+              f"with ML nodes {nodes}{scaling} (Ctrl-C stops it)", flush=True)
+
+    try:
+        serve(config, args.host, args.port, on_ready=announce)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0
 
 
