@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime
 import importlib
 import json
 import os
@@ -182,19 +183,58 @@ def _run(args: argparse.Namespace) -> int:
     install_interrupt_handlers()
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    started = _now()
+    scrub = scrubber(config.secrets())
     with _target_url(config, server_config) as url:
         config = dataclasses.replace(config, url=url)
-        ctx = _preflight(config, args.profile)
+        try:
+            ctx = _preflight(config, args.profile)
+        except SetupError as exc:
+            _write_unjudged(str(exc), args, {"target": url, "run_id": run_id, "seed": seed}, started, scrub)
+            raise
         _warn_newer_version(ctx)
         with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
             results_file = os.path.join(scratch, "results.json")
             status = _pytest(_pytest_args(args, url, run_id, seed, results_file))
             results = _read_results(results_file, status)
     results = apply_baseline(results, baseline)
-    scrub = scrubber(config.secrets())
+    results = dataclasses.replace(results, started_at=started, ended_at=_now(),
+                                  run={**results.run, **_rerun_facts(args, server_config)})
     written = write_reports(results, args.report_dir, scrub)
     print(scrub(_summary(results, written["report.html"])))
     return results.exit_code
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _rerun_facts(args: argparse.Namespace, server_config: Any) -> dict[str, Any]:
+    """What the reports need to print a command that repeats this run (never a credential)."""
+    flags: list[str] = []
+    if server_config is not None:
+        flags += [f for flag, value in (("--es-version", args.es_version), ("--nodes", args.nodes),
+                                        ("--convergence-delay", args.convergence_delay))
+                  if value is not None for f in (flag, str(value))]
+        flags += ["--scaling-possible"] if args.scaling_possible else []
+    if args.profile != "auto":
+        flags += ["--profile", args.profile]
+    if args.deployment_id:
+        flags += ["--deployment-id", args.deployment_id]
+    flags += ["--max-examples", str(args.max_examples)]
+    return {"embedded": server_config is not None, "rerun_args": flags}
+
+
+def _write_unjudged(why: str, args: argparse.Namespace, run: dict[str, Any], started: str, scrub: Any) -> None:
+    """Reports of a run that could not start judging (the pre-flight failed): CI still
+    finds a junit.xml that says why."""
+    from conformance.report import write_reports
+    from conformance.results import Tally, build_results
+    from conformance.rules.base import CATALOGUE
+
+    results = build_results(CATALOGUE, None, Tally(), unjudged=why,
+                            run={**run, "profile": args.profile, "max_examples": args.max_examples})
+    write_reports(dataclasses.replace(results, started_at=started, ended_at=_now()), args.report_dir, scrub)
 
 
 def _target_config(args: argparse.Namespace) -> TargetConfig:

@@ -35,7 +35,7 @@ def _results():
 def test_three_reports_are_valid_complete_and_escaped(tmp_path: Path) -> None:
     rules, results = _results()
     written = write_reports(results, str(tmp_path / "out"), scrubber((SECRET,)))
-    assert set(written) == {"results.json", "junit.xml", "report.html"}
+    assert set(written) == {"results.json", "junit.xml", "report.html", "summary.md"}
 
     data = json.loads(Path(written["results.json"]).read_text())
     assert data["exit_code"] == 1 and {r["id"] for r in data["rules"]} == {r.id for r in rules}
