@@ -66,7 +66,7 @@ def _main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("choose a command: run, serve or selftest")
+            raise UsageError("choose a command: run, serve, diff, replay or selftest")
         return args.handler(args)
     except UsageError as exc:
         return _fail(EXIT_USAGE, f"error: {exc}")
@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="port to bind, 0 for a free one (default: 9200)")
     _add_server_flags(serve, embedded_only=False)
     serve.set_defaults(handler=_serve)
+
+    diff = commands.add_parser("diff", help="rules that started or stopped failing between two report folders")
+    diff.add_argument("old", metavar="OLD_REPORT_DIR")
+    diff.add_argument("new", metavar="NEW_REPORT_DIR")
+    diff.set_defaults(handler=_diff)
 
     commands.add_parser("selftest", help="run the suite against every mutant", add_help=False)
     return parser
@@ -438,7 +443,18 @@ def _summary(results: Results, report: str) -> str:
     return "\n".join(lines)
 
 
-# -- serve and selftest -----------------------------------------------------------------
+# -- serve, diff and selftest -----------------------------------------------------------
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from conformance import diff
+
+    try:
+        found = diff.compare(diff.load(args.old), diff.load(args.new))
+    except diff.ReportError as exc:
+        raise UsageError(str(exc)) from None
+    print(diff.render(found, args.old, args.new))
+    return found.exit_code
 
 
 def _serve(args: argparse.Namespace) -> int:
