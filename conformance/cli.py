@@ -27,7 +27,6 @@ from typing import Any, Iterator, NoReturn, Sequence
 from conformance.results import (
     EXIT_UNJUDGED,
     EXIT_USAGE,
-    NOT_EXERCISED,
     Results,
     apply_baseline,
     load_baseline,
@@ -90,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
     auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
     run.add_argument("--password", help="basic auth password")
+    run.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)")
+    run.add_argument("--password-file", metavar="FILE", help="read the basic auth password from FILE")
+    run.add_argument("--bearer-token-file", metavar="FILE", help="read the bearer token from FILE")
     run.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
     run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
     run.add_argument("--profile", default="auto", metavar="auto|VERSION",
@@ -110,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="JSON list of rule ids known to fail: they do not fail the run")
     run.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
                      help="a request slower than this is judged indeterminate")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show pytest's own output (always written to pytest.log in the report folder)")
     run.add_argument("--time-budget", type=_seconds("--time-budget"), default=None, metavar="S",
                      help="stop with exit code 3 when the run takes longer")
     _add_server_flags(run, embedded_only=True)
@@ -174,8 +178,11 @@ def _seconds(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped
 
 
 def _run(args: argparse.Namespace) -> int:
+    from conformance.console import Console, PytestBridge, pytest_output, summary
+    from conformance.discovery import newer_than_known
+    from conformance.events import Notice, PhaseStarted
     from conformance.provisioning import install_interrupt_handlers
-    from conformance.report import scrubber, write_reports
+    from conformance.report import write_reports
 
     config = _target_config(args)
     server_config = _server_config(args) if args.target is None and not os.environ.get("DC_TARGET") else None
@@ -189,25 +196,45 @@ def _run(args: argparse.Namespace) -> int:
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     started = _now()
-    scrub = scrubber(config.secrets())
-    with _target_url(config, server_config) as url:
-        config = dataclasses.replace(config, url=url)
-        try:
-            ctx = _preflight(config, args.profile)
-        except SetupError as exc:
-            _write_unjudged(str(exc), args, {"target": url, "run_id": run_id, "seed": seed}, started, scrub)
-            raise
-        _warn_newer_version(ctx)
-        with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
-            results_file = os.path.join(scratch, "results.json")
-            status = _pytest(_pytest_args(args, url, run_id, seed, results_file))
-            results = _read_results(results_file, status)
+    scrub = redactor_of(config)
+    console = Console(sys.stdout, scrub)
+    log_file = os.path.join(args.report_dir, "pytest.log")
+    try:
+        with _target_url(config, server_config) as url:
+            config = dataclasses.replace(config, url=url)
+            console(PhaseStarted("discovery", url))
+            try:
+                ctx = _preflight(config, args.profile)
+            except SetupError as exc:
+                _write_unjudged(str(exc), args, {"target": url, "run_id": run_id, "seed": seed}, started, scrub)
+                raise
+            if (warning := newer_than_known(ctx.reported_version)) is not None:
+                console(Notice(f"warning: {warning}"))
+            console(PhaseStarted("traffic", f"run id {run_id}, seed {seed}"))
+            with tempfile.TemporaryDirectory(prefix="dc-") as scratch, _session_environment(config, ctx):
+                results_file = os.path.join(scratch, "results.json")
+                with pytest_output(log_file, scrub, echo=sys.stdout if args.verbose else None):
+                    status = _pytest(_pytest_args(args, url, run_id, seed, results_file), PytestBridge(console))
+                results = _read_results(results_file, status)
+    except SetupError as exc:  # its message may quote what the target answered
+        console.close()
+        raise SetupError(scrub(str(exc))) from None
+    console(PhaseStarted("reports", args.report_dir))
+    console.close()
     results = apply_baseline(results, baseline)
     results = dataclasses.replace(results, started_at=started, ended_at=_now(),
                                   run={**results.run, **_rerun_facts(args, server_config)})
-    written = write_reports(results, args.report_dir, scrub)
-    print(scrub(_summary(results, written["report.html"])))
+    write_reports(results, args.report_dir, scrub)
+    print(scrub(summary(results, args.report_dir, log_file=log_file)))
     return results.exit_code
+
+
+def redactor_of(config: TargetConfig) -> Any:
+    """The run's one redactor: every output (reports, console, log, replay) passes it."""
+    from conformance.redaction import Redactor
+
+    return Redactor.for_credentials(api_key=config.api_key, user=config.user, password=config.password,
+                                    bearer_token=config.bearer_token)
 
 
 def _now() -> str:
@@ -243,6 +270,18 @@ def _write_unjudged(why: str, args: argparse.Namespace, run: dict[str, Any], sta
 
 
 def _target_config(args: argparse.Namespace) -> TargetConfig:
+    for name in ("api_key", "password", "bearer_token"):
+        path = getattr(args, f"{name}_file")
+        if path is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if getattr(args, name) is not None:
+            raise UsageError(f"{flag} and {flag}-file exclude each other")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                setattr(args, name, handle.read().strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{flag}-file unreadable: {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return TargetConfig.from_sources(flags_of(args))
     except ConfigError as exc:
@@ -355,14 +394,6 @@ def _preflight(config: TargetConfig, profile: str) -> Context:
         return discover(target, profile)
 
 
-def _warn_newer_version(ctx: Context) -> None:
-    from conformance.discovery import newer_than_known
-
-    warning = newer_than_known(ctx.reported_version)
-    if warning:
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
-
-
 @contextlib.contextmanager
 def _session_environment(config: TargetConfig, ctx: Context) -> Iterator[None]:
     """Hand credentials and the discovered context to the pytest session (and its xdist
@@ -389,14 +420,13 @@ def _session_environment(config: TargetConfig, ctx: Context) -> Iterator[None]:
 
 
 def _pytest_args(args: argparse.Namespace, url: str, run_id: str, seed: int, results_file: str) -> list[str]:
-    plain = not sys.stdout.isatty() or bool(os.environ.get("CI"))
     argv = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider",
             "--target", url, "--run-id", run_id, "--seed", str(seed), "--hypothesis-seed", str(seed),
             "--max-examples", str(args.max_examples), "--profile", args.profile,
             "--results-file", results_file,
             # The CLI has imported anyio (uvicorn) before pytest starts: harmless, but noisy.
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    argv += ["-v", "--color=no"] if plain else ["-q"]
+    argv += ["-v", "--color=no"]  # into pytest.log (and the console with --verbose)
     optional = {"--select": args.select, "--deployment-id": args.deployment_id,
                 "--request-timeout": args.request_timeout, "--time-budget": args.time_budget}
     for flag, value in optional.items():
@@ -409,10 +439,10 @@ def _pytest_args(args: argparse.Namespace, url: str, run_id: str, seed: int, res
     return argv
 
 
-def _pytest(argv: list[str]) -> int:
+def _pytest(argv: list[str], *plugins: object) -> int:
     import pytest
 
-    return int(pytest.main(argv))
+    return int(pytest.main(argv, plugins=list(plugins)))
 
 
 def _read_results(path: str, pytest_status: int) -> Results:
@@ -421,26 +451,6 @@ def _read_results(path: str, pytest_status: int) -> Results:
             return results_from_dict(json.load(handle))
     except (OSError, ValueError):
         raise SetupError(f"the suite produced no results (pytest exit status {pytest_status})") from None
-
-
-def _summary(results: Results, report: str) -> str:
-    totals = ", ".join(f"{count} {outcome}" for outcome, count in sorted(results.totals().items()))
-    judged = results.run.get("judged_exchanges")
-    exchanges = f" over {judged} judged exchanges" if judged is not None else ""
-    lines = [f"{PROG}: {len(results.rules)} rules{exchanges}: {totals}"]
-    for result in results.failures():
-        messages = (result.evidence or {}).get("messages") or ["failed"]
-        known = " (known, baseline)" if result.baselined else ""
-        lines.append(f"  FAIL [{result.level}] {result.id}{known}: {messages[0]}")
-    if results.fixed_baseline:
-        lines.append("  now passing (remove from the baseline): " + ", ".join(results.fixed_baseline))
-    never = sum(1 for r in results.rules if r.outcome == NOT_EXERCISED)
-    if never:
-        lines.append(f"  {never} rule(s) not exercised")
-    if results.unjudged:
-        lines.append(f"  could not judge: {results.unjudged}")
-    lines.append(f"report: {report} (exit code {results.exit_code})")
-    return "\n".join(lines)
 
 
 # -- serve, diff and selftest -----------------------------------------------------------

@@ -1,8 +1,9 @@
 """Report writers: results.json, junit.xml, report.html, summary.md.
 
-Every writer takes the same :class:`~conformance.results.Results` and a ``scrub``
-function that replaces any secret the run knows about. Exchanges are recorded with
-credentials already redacted; scrubbing the written text is the second lock.
+Every writer takes the same :class:`~conformance.results.Results`; the written text
+passes a ``scrub`` function, the run's :class:`~conformance.redaction.Redactor`.
+Exchanges are recorded with credentials already redacted; redacting every form of
+every credential in the written text is the second lock.
 """
 
 from __future__ import annotations
@@ -24,21 +25,6 @@ FILES: dict[str, Callable[[Results], str]] = {
     "report.html": render_html,
     "summary.md": render_markdown,
 }
-
-
-def scrubber(secrets: tuple[str, ...]) -> Scrub:
-    """A function that replaces every non-empty secret in a text with ``[redacted]``.
-
-    No angle brackets: the replacement lands in XML and HTML that is already escaped.
-    """
-    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def scrub(text: str) -> str:
-        for secret in ordered:
-            text = text.replace(secret, "[redacted]")
-        return text
-
-    return scrub
 
 
 def write_reports(results: Results, directory: str, scrub: Scrub = str) -> dict[str, str]:

@@ -160,3 +160,11 @@ def test_selftest_shows_progress_per_target(tmp_path: Path) -> None:
         [PYTHON, "-m", "conformance", "selftest", "--only", "missing-product-header", "--max-examples", "2",
          "--report-dir", str(tmp_path)], capture_output=True, text=True, env=cli_env(), timeout=300)
     assert "selftest [1/1] missing-product-header: caught (exit 1," in done.stderr, done.stderr[-2000:]
+
+
+def test_an_unreadable_secret_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--api-key-file", str(tmp_path / "missing")]) == 2
+    assert "--api-key-file unreadable" in _one_error_line(capsys)
+    (tmp_path / "key").write_text("k")
+    assert main(["run", "--api-key", "k", "--api-key-file", str(tmp_path / "key")]) == 2
+    assert "exclude each other" in _one_error_line(capsys)
