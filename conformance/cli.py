@@ -84,16 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
     run.add_argument("--target", metavar="URL", help="the server to judge (default: DC_TARGET, else the embedded reference server)")
-    auth = run.add_mutually_exclusive_group()
-    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
-    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
-    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
-    run.add_argument("--password", help="basic auth password")
-    run.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)")
-    run.add_argument("--password-file", metavar="FILE", help="read the basic auth password from FILE")
-    run.add_argument("--bearer-token-file", metavar="FILE", help="read the bearer token from FILE")
-    run.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
-    run.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
+    _add_access_flags(run)
     run.add_argument("--profile", default="auto", metavar="auto|VERSION",
                      help="the version whose contract to judge by (default: what GET / reports)")
     run.add_argument("--report-dir", default="reports", metavar="DIR",
@@ -126,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_flags(serve, embedded_only=False)
     serve.set_defaults(handler=_serve)
 
+    replay = commands.add_parser("replay", help="set up, send and judge again one recorded failing exchange")
+    replay.add_argument("report_dir", metavar="REPORT_DIR")
+    replay.add_argument("--rule", required=True, metavar="ID", help="the rule whose recorded exchange to replay")
+    replay.add_argument("--exchange", type=_natural("--exchange"), default=1, metavar="N",
+                        help="which of the rule's kept exchanges (default: 1)")
+    replay.add_argument("--target", metavar="URL",
+                        help="where to replay (default: the run's target, or a new embedded server like the run's)")
+    _add_access_flags(replay)
+    replay.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
+                        help="a request slower than this is judged indeterminate")
+    replay.set_defaults(handler=_replay)
+
     diff = commands.add_parser("diff", help="rules that started or stopped failing between two report folders")
     diff.add_argument("old", metavar="OLD_REPORT_DIR")
     diff.add_argument("new", metavar="NEW_REPORT_DIR")
@@ -133,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("selftest", help="run the suite against every mutant", add_help=False)
     return parser
+
+
+def _add_access_flags(parser: argparse.ArgumentParser) -> None:
+    """How to authenticate and trust TLS (``run`` and ``replay``)."""
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
+    auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
+    auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
+    parser.add_argument("--password", help="basic auth password")
+    parser.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)")
+    parser.add_argument("--password-file", metavar="FILE", help="read the basic auth password from FILE")
+    parser.add_argument("--bearer-token-file", metavar="FILE", help="read the bearer token from FILE")
+    parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
+    parser.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
 
 
 def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -> None:
@@ -454,6 +471,47 @@ def _read_results(path: str, pytest_status: int) -> Results:
 
 
 # -- serve, diff and selftest -----------------------------------------------------------
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from conformance import replay
+
+    try:
+        recorded = replay.load(args.report_dir, args.rule, args.exchange)
+    except replay.ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    run = _recorded_run(args.report_dir)
+    if args.target is None and not run.get("embedded") and run.get("target"):
+        args.target = run["target"]
+    config = _target_config(args)
+    scrub = redactor_of(config)
+    server_config = None
+    if args.target is None and run.get("embedded"):
+        server_config = _embedded_like(run)
+    try:
+        with _target_url(config, server_config) as url:
+            done = replay.replay(recorded, dataclasses.replace(config, url=url))
+    except SetupError as exc:
+        raise SetupError(scrub(str(exc))) from None
+    written = os.path.join(args.report_dir, f"replay-{args.rule}.json")
+    with open(written, "w", encoding="utf-8") as handle:
+        handle.write(scrub(json.dumps({"target": url, "reproduced": done.reproduced, "exchange": done.record},
+                                      indent=2, ensure_ascii=False)) + "\n")
+    print(scrub(f"{done.describe()}\n  against {url}; the replayed exchange: {written}"))
+    return done.exit_code
+
+
+def _recorded_run(report_dir: str) -> dict[str, Any]:
+    with open(os.path.join(report_dir, "results.json"), encoding="utf-8") as handle:
+        return dict(json.load(handle).get("run") or {})
+
+
+def _embedded_like(run: dict[str, Any]) -> Any:
+    """An embedded server configured as the recorded run's was (its ``rerun_args``)."""
+    parser = _Parser(add_help=False)
+    _add_server_flags(parser, embedded_only=True)
+    known, _ = parser.parse_known_args([str(a) for a in run.get("rerun_args") or ()])
+    return _server_config(known)
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -153,10 +153,10 @@ def primary_deployment(results: Results) -> str | None:
 
 
 def _evidence_intro(results: Results) -> str:
-    return (f"<p>Each rule that did not pass keeps its first exchanges of that outcome. "
-            f"To reproduce one: <b>replay</b> sets up what the exchange needed on a target, sends the recorded "
-            f"request and judges it again; the raw curl command is shown too, but {escape(curl_note(results) or '')}."
-            f"</p>")
+    return ("<p>Each rule that did not pass keeps its first exchanges of that outcome. To reproduce one, "
+            "<b>replay</b> sets up what the exchange needed on a target, sends the recorded request and judges it "
+            "again, then removes what it created; <b>rerun</b> repeats the run's traffic for that rule. The raw curl "
+            f"command is shown too: {escape(curl_note(results) or '')}.</p>")
 
 
 def _evidence(results: Results, result: RuleResult) -> str:
@@ -170,13 +170,14 @@ def _evidence(results: Results, result: RuleResult) -> str:
     total = sum(result.counts.get(o, 0) for o in ("fail", "error", "indeterminate"))
     if total > len(records):
         pieces.append(f"<p class=muted>{len(records)} of {total} such exchanges kept.</p>")
+    note = curl_note(results) or ""
     for number, record in enumerate(records, 1):
-        pieces.append(_exchange(record, number, nodes))
+        pieces.append(_exchange(record, number, nodes, note))
     pieces.append("</section>")
     return "\n".join(pieces)
 
 
-def _exchange(record: Mapping[str, Any], number: int, nodes: list[Any]) -> str:
+def _exchange(record: Mapping[str, Any], number: int, nodes: list[Any], curl_note: str) -> str:
     request = record.get("request") or {}
     response = record.get("response")
     status = f"HTTP {response['status']}" if response else "no response"
@@ -189,7 +190,7 @@ def _exchange(record: Mapping[str, Any], number: int, nodes: list[Any]) -> str:
         f"<p>intent {escape(str((record.get('intent') or {}).get('kind')))} "
         f"{escape(str((record.get('intent') or {}).get('detail') or ''))}; test {escape(str(record.get('test')))}, "
         f"seed {escape(str(record.get('seed')))}</p>",
-        f"<p>As curl:</p><pre>{escape(str(record.get('curl', '')))}</pre>",
+        f"<p>As curl <span class=muted>({escape(curl_note)})</span>:</p><pre>{escape(str(record.get('curl', '')))}</pre>",
         f"<p>Request:</p><pre>{escape(_format_message(request.get('method', ''), request.get('url', ''), request))}</pre>",
     ]
     if response:
