@@ -167,7 +167,8 @@ def run_one(name: str, settings: Settings) -> Outcome:
     directory.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "conformance.mutants.worker", name, "--report-dir", str(directory),
                "--seed", str(settings.seed), "--max-examples", str(settings.max_examples),
-               "--request-timeout", f"{settings.request_timeout:g}"]
+               "--request-timeout", f"{settings.request_timeout:g}",
+               "--verbose"]  # pytest's lines on stdout too: the first FAILED one times the first failure
     environment = {**os.environ, "PYTHONHASHSEED": "0", "CI": "1"}
     started = time.monotonic()
     with open(directory / "output.log", "w", encoding="utf-8") as log, subprocess.Popen(
