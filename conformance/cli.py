@@ -1,4 +1,4 @@
-"""The ``deployment-conformance`` command: ``run``, ``serve`` and ``selftest``.
+"""The ``deployment-conformance`` command: ``run``, ``serve``, ``replay``, ``diff`` and ``selftest``.
 
 ``run`` checks its flags, reaches the target (or starts the embedded reference server),
 runs the suite with ``pytest.main`` in this process (pytest-xdist for ``--workers``),
@@ -233,11 +233,11 @@ def _run(args: argparse.Namespace) -> int:
                 with pytest_output(log_file, scrub, echo=sys.stdout if args.verbose else None):
                     status = _pytest(_pytest_args(args, url, run_id, seed, results_file), PytestBridge(console))
                 results = _read_results(results_file, status)
+        console(PhaseStarted("reports", args.report_dir))
     except SetupError as exc:  # its message may quote what the target answered
-        console.close()
         raise SetupError(scrub(str(exc))) from None
-    console(PhaseStarted("reports", args.report_dir))
-    console.close()
+    finally:
+        console.close()
     results = apply_baseline(results, baseline)
     results = dataclasses.replace(results, started_at=started, ended_at=_now(),
                                   run={**results.run, **_rerun_facts(args, server_config)})

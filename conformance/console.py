@@ -175,7 +175,8 @@ def pytest_output(log_path: str, redact: Redact, *, echo: IO[str] | None = None)
     """Send pytest's own output (progress, tracebacks, warnings) to ``log_path``, redacted;
     with ``echo`` (``-v``) to that stream as well."""
     with open(log_path, "w", encoding="utf-8") as log:
-        stream = RedactingStream(log if echo is None else _Tee(log, echo), redact)
+        sink: IO[str] = log if echo is None else _Tee(log, echo)  # type: ignore[assignment]
+        stream = RedactingStream(sink, redact)
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = stream  # type: ignore[assignment]
         try:

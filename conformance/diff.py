@@ -58,7 +58,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
     """Rules failing (fail or error) in ``new`` but not in ``old``, and the reverse."""
     before = {r["id"]: r for r in old["rules"]}
     after = {r["id"]: r for r in new["rules"]}
-    started, stopped = [], []
+    started: list[Change] = []
+    stopped: list[Change] = []
     for rule_id in sorted(before.keys() | after.keys()):
         was, now = before.get(rule_id), after.get(rule_id)
         was_failing = was is not None and was.get("outcome") in FAILING

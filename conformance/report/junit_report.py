@@ -32,8 +32,8 @@ def render_junit(results: Results) -> str:
     for result in results.rules:
         counts["tests"] += 1
         _testcase(suite, result, counts)
-    for key, value in counts.items():
-        suite.set(key, str(value))
+    for key, count in counts.items():
+        suite.set(key, str(count))
     total = duration_s(results)
     suite.set("time", f"{total if total is not None else sum(r.seconds for r in results.rules):.3f}")
     root = ET.Element("testsuites", name=SUITE_NAME)

@@ -104,11 +104,12 @@ def timeline_svg(deployment: str, points: Sequence[Mapping[str, Any]], width: in
 
     parts = [f"<svg class=timeline width='{width}' height='{height}' role='img' "
              f"aria-label='allocations of {escape(deployment)} over the run'>"]
-    for value in sorted({0, peak, peak // 2}):
-        parts.append(f"<line x1='{left}' x2='{width - right}' y1='{y(value):.1f}' y2='{y(value):.1f}' stroke='#eee'/>")
-        parts.append(_text(4, y(value) + 4, str(value)))
+    for tick in sorted({0, peak, peak // 2}):
+        parts.append(f"<line x1='{left}' x2='{width - right}' y1='{y(tick):.1f}' y2='{y(tick):.1f}' stroke='#eee'/>")
+        parts.append(_text(4, y(tick) + 4, str(tick)))
     for key, colour, name, offset, dashes in SERIES:
-        steps, previous = [], None
+        steps: list[str] = []
+        previous: float | None = None
         for point in points:
             value = point.get(key)
             if value is None:

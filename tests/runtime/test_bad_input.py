@@ -168,3 +168,18 @@ def test_an_unreadable_secret_file_is_exit_2(tmp_path: Path, capsys: pytest.Capt
     (tmp_path / "key").write_text("k")
     assert main(["run", "--api-key", "k", "--api-key-file", str(tmp_path / "key")]) == 2
     assert "exclude each other" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("served", [["--es-version", "10.0.0"]], indirect=True)
+def test_a_newer_version_warns_on_the_console_and_in_the_reports(served: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [PYTHON, "-m", "conformance", "run", "--target", served, "--report-dir", str(tmp_path), "--max-examples", "2",
+         "--seed", "1"], capture_output=True, text=True, env=cli_env(PYTEST_ADDOPTS="-k scenarios", CI="true"),
+        timeout=240)
+    warning = "the target reports Elasticsearch 10.0.0, newer than any profile this suite knows: " \
+              "judged by the newest profile, 9.3"
+    assert done.returncode in (0, 1), done.stdout[-2000:]
+    assert f"deployment-conformance: warning: {warning}" in done.stdout
+    assert f"Warning: {warning}" in (tmp_path / "report.html").read_text()
+    assert warning in (tmp_path / "summary.md").read_text()
+    assert "judged by profile 9.3" in done.stdout
