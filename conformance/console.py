@@ -51,6 +51,7 @@ class Console:
         self._total = 0  # Judged.total last seen (the events count over every family)
         self._failing = 0
         self._live: Any = None  # rich.progress.Progress, started on the first event
+        self._own: IO[str] | None = None  # the live display's own descriptor
         self._tasks: dict[str, Any] = {}
 
     def __call__(self, event: Event) -> None:
@@ -81,6 +82,10 @@ class Console:
         elif self._live is not None:
             self._live.stop()
             self._live = None
+            if self._own is not None:
+                with contextlib.suppress(OSError):
+                    self._own.close()
+                self._own = None
 
     # -- plain ----------------------------------------------------------------------------
 
@@ -104,7 +109,11 @@ class Console:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         if self._live is None:
-            console = RichConsole(file=self._stream, highlight=False)
+            # Its own descriptor: pytest points fd 1 at a capture file while a test runs,
+            # and the display refreshes (the spinner, the clock) during long tests too.
+            self._own = _own_descriptor(self._stream)
+            file: IO[str] = PipeSafe(self._own) if self._own is not None else self._stream  # type: ignore[assignment]
+            console = RichConsole(file=file, highlight=False, force_terminal=self._own is not None or None)
             self._live = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                                   console=console, transient=False)
             self._live.start()
@@ -124,6 +133,16 @@ class Console:
             self.print(f"  {event.outcome.upper()} {event.test}" + (f": {event.reason}" if event.reason else ""))
         elif isinstance(event, Notice):
             self.print(event.text)
+
+
+def _own_descriptor(stream: IO[str]) -> IO[str] | None:
+    """A stream on a duplicate of ``stream``'s file descriptor; ``None`` when it has none."""
+    try:
+        stream.flush()
+        duplicate = os.dup(stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return os.fdopen(duplicate, "w", encoding=getattr(stream, "encoding", None) or "utf-8", errors="replace")
 
 
 def summary(results: Results, report_dir: str, *, log_file: str | None = None) -> str:
