@@ -140,7 +140,7 @@ def time_suite_run(extra_args: Sequence[str], scratch: Path, index: int) -> Suit
         sys.stderr.write(completed.stderr.decode(errors="replace")[-2000:])
         raise RuntimeError(f"run {' '.join(extra_args) or '(embedded)'} exited {completed.returncode}")
     results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
-    summary = PYTEST_SUMMARY.findall(completed.stdout)
+    summary = PYTEST_SUMMARY.findall((report_dir / "pytest.log").read_bytes())  # pytest's output goes there
     return SuiteRun(
         wall=wall,
         session=float(summary[-1]) if summary else float("nan"),

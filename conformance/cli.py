@@ -1,13 +1,12 @@
-"""The ``deployment-conformance`` command: ``run``, ``serve`` and ``selftest``.
+"""The ``deployment-conformance`` command: ``run``, ``serve``, ``clean``, ``replay``,
+``diff`` and ``selftest``.
 
 ``run`` checks its flags, reaches the target (or starts the embedded reference server),
-runs the suite with ``pytest.main`` in this process (pytest-xdist for ``--workers``),
-writes the reports and maps the results to an exit code (DESIGN "Command-line contract"):
-0 every MUST rule held, 1 a conformance failure, 2 a usage or configuration error,
-3 the run could not judge. Every error is one line on stderr, never a usage dump.
-
-Secrets reach the pytest session through ``DC_*`` environment variables of this
-process, never through its argument list; so does the context the pre-flight discovered.
+runs the suite through :func:`conformance.suite.run_suite` in this process, writes the
+reports and maps the results to an exit code (DESIGN "Command-line contract"): 0 every
+applicable MUST rule judged and held, 1 a conformance failure, 2 a usage or
+configuration error, 3 the run could not judge or its verdict has holes. Every error is
+one line on stderr, never a usage dump; every output passes one redactor.
 """
 
 from __future__ import annotations
@@ -15,9 +14,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime
+import json
 import os
 import secrets
 import sys
+import tempfile
 from importlib.metadata import entry_points
 from typing import Any, Iterator, NoReturn, Sequence
 
@@ -25,19 +27,16 @@ from conformance import cleaning
 from conformance.results import (
     EXIT_UNJUDGED,
     EXIT_USAGE,
-    NOT_EXERCISED,
-    Results,
     apply_baseline,
     load_baseline,
 )
 from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
 from conformance.context import Context
-from conformance.events import Event, Listener, Notice, PhaseStarted
-from conformance.target import ENV_NAMES, SECRET_FIELDS, ConfigError, SetupError, TargetConfig, flags_of
+from conformance.events import Listener, Notice, PhaseStarted
+from conformance.target import ConfigError, SetupError, TargetConfig, flags_of
 
 PROG = "deployment-conformance"
 DEFAULT_CONVERGENCE_TIMEOUT = 30.0
-SECRET_ENV = {name: ENV_NAMES[name] for name in sorted(SECRET_FIELDS)}
 
 
 class UsageError(Exception):
@@ -60,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # From here on a signal ends the command with one line, not a traceback; the handlers
     # stay until the process ends, so a late second signal cannot kill it mid-exit.
     INTERRUPTS.install()
-    return _main(argv)
+    from conformance.console import quiet_on_closed_pipe
+
+    with quiet_on_closed_pipe():
+        return _main(argv)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -70,7 +72,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("choose a command: run, serve, clean or selftest")
+            raise UsageError("choose a command: run, serve, clean, replay, diff or selftest")
         return args.handler(args)
     except UsageError as exc:
         return _fail(EXIT_USAGE, f"error: {exc}")
@@ -81,7 +83,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from conformance import __version__
+
     parser = _Parser(prog=PROG, description="Conformance suite for the trained-model deployment _update API.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
@@ -112,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the longest any one wait for the target to converge may take; waits are "
                           f"shorter once the target has shown how fast it is (default: {DEFAULT_CONVERGENCE_TIMEOUT:g})")
     run.add_argument("-v", "--verbose", action="store_true",
-                     help="show pytest's own output instead of writing it to REPORT_DIR/pytest.log")
+                     help="show pytest's own output (always written to pytest.log in the report folder)")
     run.add_argument("--allow-scaling", action="store_true",
                      help="send updates beyond capacity to a target that can scale (they may add ML nodes, and cost)")
     _add_server_flags(run, embedded_only=True)
@@ -120,9 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the reference server (blocking)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_natural("--port"), default=9200, help="port to bind (default: 9200)")
+    serve.add_argument("--port", type=_natural("--port", allow_zero=True), default=9200,
+                       help="port to bind, 0 for a free one (default: 9200)")
     _add_server_flags(serve, embedded_only=False)
     serve.set_defaults(handler=_serve)
+
+    replay = commands.add_parser("replay", help="set up, send and judge again one recorded failing exchange")
+    replay.add_argument("report_dir", metavar="REPORT_DIR")
+    replay.add_argument("--rule", required=True, metavar="ID", help="the rule whose recorded exchange to replay")
+    replay.add_argument("--exchange", type=_natural("--exchange"), default=1, metavar="N",
+                        help="which of the rule's kept exchanges (default: 1)")
+    replay.add_argument("--target", metavar="URL",
+                        help="where to replay (default: the run's target, or a new embedded server like the run's)")
+    _add_access_flags(replay)
+    replay.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
+                        help="a request slower than this is judged indeterminate")
+    replay.set_defaults(handler=_replay)
+
+    diff = commands.add_parser("diff", help="rules that started or stopped failing between two report folders")
+    diff.add_argument("old", metavar="OLD_REPORT_DIR")
+    diff.add_argument("new", metavar="NEW_REPORT_DIR")
+    diff.set_defaults(handler=_diff)
 
     commands.add_parser("selftest", help="run the suite against every mutant", add_help=False)
     cleaning.add_command(commands, _add_target_flags)
@@ -133,11 +156,19 @@ def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     """Where the target is and how to reach it: the same flags for ``run`` and ``clean``."""
     parser.add_argument("--target", metavar="URL",
                         help="the server (default: DC_TARGET; run: else the embedded reference server)")
+    _add_access_flags(parser)
+
+
+def _add_access_flags(parser: argparse.ArgumentParser) -> None:
+    """How to authenticate and trust TLS (``run``, ``clean`` and ``replay``)."""
     auth = parser.add_mutually_exclusive_group()
     auth.add_argument("--api-key", metavar="KEY", help="send Authorization: ApiKey KEY (or DC_API_KEY)")
     auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
     auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
     parser.add_argument("--password", help="basic auth password")
+    parser.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)")
+    parser.add_argument("--password-file", metavar="FILE", help="read the basic auth password from FILE")
+    parser.add_argument("--bearer-token-file", metavar="FILE", help="read the bearer token from FILE")
     parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
     parser.add_argument("--insecure", action="store_true", default=None, help="do not verify TLS certificates")
 
@@ -191,7 +222,9 @@ def _seconds(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance.report import scrubber, write_reports
+    from conformance.console import Console, pytest_output, summary
+    from conformance.discovery import newer_than_known
+    from conformance.report import write_reports
     from conformance.suite import RunSettings, run_suite
 
     config = _target_config(args)
@@ -202,46 +235,100 @@ def _run(args: argparse.Namespace) -> int:
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
+    _check_report_dir(args.report_dir)
     if args.deployment_id is not None and args.workers > 1:
         raise UsageError("--deployment-id needs --workers 1: every worker would drive the one adopted deployment")
     run_id = f"dc-{secrets.token_hex(3)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    scrub = scrubber(config.secrets())
-    progress = _Progress(scrub)
+    started = _now()
+    scrub = redactor_of(config)
+    console = Console(sys.stdout, scrub)
+    log_file = os.path.join(args.report_dir, "pytest.log")
     budget = Budget.of(args.time_budget)
-    with _target_url(config, server_config) as url:
-        config = dataclasses.replace(config, url=url)
-        progress(PhaseStarted("discovery", url))
-        ctx = _preflight(config, args.profile, budget, progress, allow_scaling=args.allow_scaling)
-        settings = RunSettings(
-            target=config, run_id=run_id, profile=args.profile, seed=seed, max_examples=args.max_examples,
-            select=args.select, deployment_id=args.deployment_id, context=ctx, workers=args.workers,
-            time_budget=args.time_budget, convergence_timeout=args.convergence_timeout,
-        )
-        log_file = None if args.verbose else os.path.join(args.report_dir, "pytest.log")
-        results = run_suite(settings, progress, log_file=log_file, verbose=args.verbose, budget=budget)
+    try:
+        with _target_url(config, server_config) as url:
+            config = dataclasses.replace(config, url=url)
+            console(PhaseStarted("discovery", url))
+            try:
+                ctx = _preflight(config, args.profile, budget, console, allow_scaling=args.allow_scaling)
+            except SetupError as exc:
+                _write_unjudged(str(exc), args, {"target": url, "run_id": run_id, "seed": seed}, started, scrub)
+                raise
+            if (warning := newer_than_known(ctx.reported_version)) is not None:
+                console(Notice(f"warning: {warning}"))
+            settings = RunSettings(
+                target=config, run_id=run_id, profile=args.profile, seed=seed, max_examples=args.max_examples,
+                select=args.select, deployment_id=args.deployment_id, context=ctx, workers=args.workers,
+                time_budget=args.time_budget, convergence_timeout=args.convergence_timeout,
+            )
+            with pytest_output(log_file, scrub, echo=sys.stdout if args.verbose else None):
+                results = run_suite(settings, console, verbose=args.verbose, budget=budget)
+        console(PhaseStarted("reports", args.report_dir))
+    except SetupError as exc:  # its message may quote what the target answered
+        raise SetupError(scrub(str(exc))) from None
+    finally:
+        console.close()
     results = apply_baseline(results, baseline)
-    progress(PhaseStarted("reports", args.report_dir))
-    written = write_reports(results, args.report_dir, scrub)
-    print(scrub(_summary(results, written["report.html"])))
+    results = dataclasses.replace(results, started_at=started, ended_at=_now(),
+                                  run={**results.run, **_rerun_facts(args, server_config)})
+    write_reports(results, args.report_dir, scrub)
+    print(scrub(summary(results, args.report_dir, log_file=log_file)))
     return results.exit_code
 
 
-class _Progress:
-    """The run's phases and notices, one line each on stdout (errors alone go to stderr)."""
+def redactor_of(config: TargetConfig) -> Any:
+    """The run's one redactor: every output (reports, console, log, replay) passes it."""
+    from conformance.redaction import Redactor
 
-    def __init__(self, scrub: Any) -> None:
-        self.scrub = scrub
+    return Redactor.for_credentials(api_key=config.api_key, user=config.user, password=config.password,
+                                    bearer_token=config.bearer_token)
 
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, PhaseStarted):
-            detail = f" {event.detail}" if event.detail else ""
-            print(self.scrub(f"{PROG}: {event.phase}{detail}"), flush=True)
-        elif isinstance(event, Notice):
-            print(self.scrub(f"{PROG}: {event.text}"), flush=True)
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _rerun_facts(args: argparse.Namespace, server_config: Any) -> dict[str, Any]:
+    """What the reports need to print a command that repeats this run (never a credential)."""
+    flags: list[str] = []
+    if server_config is not None:
+        flags += [f for flag, value in (("--es-version", args.es_version), ("--nodes", args.nodes),
+                                        ("--convergence-delay", args.convergence_delay))
+                  if value is not None for f in (flag, str(value))]
+        flags += ["--scaling-possible"] if args.scaling_possible else []
+    if args.profile != "auto":
+        flags += ["--profile", args.profile]
+    if args.deployment_id:
+        flags += ["--deployment-id", args.deployment_id]
+    flags += ["--max-examples", str(args.max_examples)]
+    return {"embedded": server_config is not None, "rerun_args": flags}
+
+
+def _write_unjudged(why: str, args: argparse.Namespace, run: dict[str, Any], started: str, scrub: Any) -> None:
+    """Reports of a run that could not start judging (the pre-flight failed): CI still
+    finds a junit.xml that says why."""
+    from conformance.report import write_reports
+    from conformance.results import Tally, build_results
+    from conformance.rules.base import CATALOGUE
+
+    results = build_results(CATALOGUE, None, Tally(), unjudged=why,
+                            run={**run, "profile": args.profile, "max_examples": args.max_examples})
+    write_reports(dataclasses.replace(results, started_at=started, ended_at=_now()), args.report_dir, scrub)
 
 
 def _target_config(args: argparse.Namespace) -> TargetConfig:
+    for name in ("api_key", "password", "bearer_token"):
+        path = getattr(args, f"{name}_file")
+        if path is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if getattr(args, name) is not None:
+            raise UsageError(f"{flag} and {flag}-file exclude each other")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                setattr(args, name, handle.read().strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{flag}-file unreadable: {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return TargetConfig.from_sources(flags_of(args))
     except ConfigError as exc:
@@ -286,10 +373,16 @@ def _server_config(args: argparse.Namespace) -> Any:
 def _baseline(path: str | None) -> frozenset[str]:
     if path is None:
         return frozenset()
+    from conformance.rules.base import CATALOGUE
+
     try:
-        return load_baseline(path)
+        listed = load_baseline(path)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    unknown = sorted(listed - {rule_.id for rule_ in CATALOGUE})
+    if unknown:
+        raise UsageError(f"--baseline names unknown rule id(s): {', '.join(unknown)} ({path})")
+    return listed
 
 
 def _check_select(expression: str | None) -> None:
@@ -305,18 +398,34 @@ def _check_select(expression: str | None) -> None:
 
 
 def _check_profile(profile: str) -> None:
+    """``auto``, a profile's name, or a version within the profiles' range (8.6.0 up to the
+    newest profile's minor release): a contract the suite does not know is no contract."""
     if profile == "auto":
         return
     from conformance.context import Version
     from conformance.schemas import profile_names
 
-    names = set(profile_names())
+    names = profile_names()
     if profile in names:
         return
+    oldest, newest = Version.parse(names[0]), Version.parse(names[-1])
     try:
-        Version.parse(profile)
+        wanted = Version.parse(profile)
     except ValueError:
-        raise UsageError(f"--profile must be auto, a version or one of: {', '.join(sorted(names))}") from None
+        wanted = None
+    if wanted is None or wanted < oldest or (wanted.major, wanted.minor) > (newest.major, newest.minor):
+        raise UsageError(f"unknown --profile {profile!r}: use auto, one of {', '.join(names)}, "
+                         f"or a version from {oldest} to {newest.major}.{newest.minor}.x")
+
+
+def _check_report_dir(directory: str) -> None:
+    """The reports must be writable before any traffic is sent, not after the run."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--report-dir {directory} is not writable: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
@@ -358,36 +467,78 @@ def _preflight(
     return ctx
 
 
-def _summary(results: Results, report: str) -> str:
-    totals = ", ".join(f"{count} {outcome}" for outcome, count in sorted(results.totals().items()))
-    judged = results.run.get("judged_exchanges")
-    exchanges = f" over {judged} judged exchanges" if judged is not None else ""
-    lines = [f"{PROG}: {len(results.rules)} rules{exchanges}: {totals}"]
-    for result in results.failures():
-        messages = (result.evidence or {}).get("messages") or ["failed"]
-        known = " (known, baseline)" if result.baselined else ""
-        lines.append(f"  FAIL [{result.level}] {result.id}{known}: {messages[0]}")
-    if results.fixed_baseline:
-        lines.append("  now passing (remove from the baseline): " + ", ".join(results.fixed_baseline))
-    never = sum(1 for r in results.rules if r.outcome == NOT_EXERCISED)
-    if never:
-        lines.append(f"  {never} rule(s) not exercised")
-    if results.unjudged:
-        lines.append(f"  could not judge: {results.unjudged}")
-    for hole in results.holes:
-        lines.append(f"  incomplete: {hole}")
-    lines.append(f"report: {report} (exit code {results.exit_code})")
-    return "\n".join(lines)
+# -- replay, diff, serve and selftest ---------------------------------------------------
 
 
-# -- serve and selftest -----------------------------------------------------------------
+def _replay(args: argparse.Namespace) -> int:
+    from conformance import replay
+
+    try:
+        recorded = replay.load(args.report_dir, args.rule, args.exchange)
+    except replay.ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    run = _recorded_run(args.report_dir)
+    if args.target is None and not run.get("embedded") and run.get("target"):
+        args.target = run["target"]
+    config = _target_config(args)
+    scrub = redactor_of(config)
+    server_config = None
+    if args.target is None and run.get("embedded"):
+        server_config = _embedded_like(run)
+    try:
+        with _target_url(config, server_config) as url:
+            done = replay.replay(recorded, dataclasses.replace(config, url=url))
+    except SetupError as exc:
+        raise SetupError(scrub(str(exc))) from None
+    written = os.path.join(args.report_dir, f"replay-{args.rule}.json")
+    with open(written, "w", encoding="utf-8") as handle:
+        handle.write(scrub(json.dumps({"target": url, "reproduced": done.reproduced, "exchange": done.record},
+                                      indent=2, ensure_ascii=False)) + "\n")
+    print(scrub(f"{done.describe()}\n  against {url}; the replayed exchange: {written}"))
+    return done.exit_code
+
+
+def _recorded_run(report_dir: str) -> dict[str, Any]:
+    with open(os.path.join(report_dir, "results.json"), encoding="utf-8") as handle:
+        return dict(json.load(handle).get("run") or {})
+
+
+def _embedded_like(run: dict[str, Any]) -> Any:
+    """An embedded server configured as the recorded run's was (its ``rerun_args``)."""
+    parser = _Parser(add_help=False)
+    _add_server_flags(parser, embedded_only=True)
+    known, _ = parser.parse_known_args([str(a) for a in run.get("rerun_args") or ()])
+    return _server_config(known)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from conformance import diff
+
+    try:
+        found = diff.compare(diff.load(args.old), diff.load(args.new))
+    except diff.ReportError as exc:
+        raise UsageError(str(exc)) from None
+    print(diff.render(found, args.old, args.new))
+    return found.exit_code
 
 
 def _serve(args: argparse.Namespace) -> int:
     from conformance.reference.server import serve
 
-    serve(_server_config(args), args.host, args.port)
+    config = _server_config(args)
+    nodes = ", ".join(f"{n.id} ({n.allocated_processors:g} processors)" for n in config.nodes)
+    scaling = "; scales up instead of 429" if config.scaling_possible else ""
+
+    def announce(url: str) -> None:
+        print(f"{PROG}: reference server listening on {url}, behaving as Elasticsearch {config.es_version} "
+              f"with ML nodes {nodes}{scaling} (Ctrl-C stops it)", flush=True)
+
+    try:
+        serve(config, args.host, args.port, on_ready=announce)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0
+
 
 
 COMMANDS_GROUP = "deployment_conformance.commands"

@@ -194,6 +194,13 @@ def _version_and_flavor(root: Mapping[str, Any]) -> tuple[Version, str]:
     info = root.get("version") if isinstance(root, Mapping) else None
     if not isinstance(info, Mapping) or "number" not in info:
         raise SetupError("GET / did not return an Elasticsearch version (no version.number)")
+    # OpenSearch answers GET / like Elasticsearch 7 but names itself in version.distribution;
+    # its version numbers are not Elasticsearch's, so no profile applies to it.
+    distribution = info.get("distribution")
+    if isinstance(distribution, str) and distribution.lower() != "elasticsearch":
+        product = "OpenSearch" if distribution.lower() == "opensearch" else distribution
+        raise SetupError(f"the target is {product} {info['number']} (version.distribution: {distribution}), "
+                         "not Elasticsearch: it has no trained-model deployment _update API to judge")
     try:
         version = Version.parse(str(info["number"]))
     except ValueError as exc:
@@ -214,6 +221,18 @@ def _settings(target: Target) -> Mapping[str, Any] | None:
         return _get_json(target, "/_cluster/settings", params)
     except SetupError:
         return None
+
+
+def newer_than_known(reported: Version | None) -> str | None:
+    """A warning when the target reports a version past the newest profile's minor release:
+    it is judged by the newest profile, whose contract may have changed since."""
+    from conformance.schemas import profile_named, profile_names
+
+    newest = profile_named(profile_names()[-1])
+    if reported is None or (reported.major, reported.minor) <= (newest.version.major, newest.version.minor):
+        return None
+    return (f"the target reports Elasticsearch {reported}, newer than any profile this suite knows: "
+            f"judged by the newest profile, {newest.name}")
 
 
 def _profile(name: str, version: Version) -> tuple[Any, Version]:
@@ -242,11 +261,29 @@ def json_of(exchange: Exchange, what: str) -> Any:
     if exchange.response is None:
         raise SetupError(f"cannot reach {exchange.request.url.split('?')[0]}: {exchange.error}")
     if exchange.response.status != 200:
-        raise SetupError(f"{what} answered HTTP {exchange.response.status}")
+        raise SetupError(f"{what} answered HTTP {exchange.response.status}{refusal_detail(exchange)}")
     body = exchange.response.json()
     if not isinstance(body, Mapping):
         raise SetupError(f"{what} did not answer a JSON object")
     return body
+
+
+def refusal_detail(exchange: Exchange) -> str:
+    """What a refusal says for itself: the ``Location`` of a redirect, the reason of an
+    Elasticsearch error envelope (401, 403, ...), else the start of the body."""
+    response = exchange.response
+    if response is None:
+        return ""
+    if 300 <= response.status < 400:
+        location = response.header("location")
+        return f" (a redirect to {location})" if location else " (a redirect without Location)"
+    body = response.json()
+    error = body.get("error") if isinstance(body, Mapping) else None
+    reason = error.get("reason") if isinstance(error, Mapping) else error
+    text = str(reason) if reason else response.body.decode("utf-8", "replace")
+    text = " ".join(text.split())[:300]
+    hint = " (check --api-key, --user/--password or --bearer-token)" if response.status in (401, 403) else ""
+    return f": {text}{hint}" if text else hint
 
 
 def _number(value: Any, default: float) -> float:

@@ -1,8 +1,9 @@
 """Results: one verdict per rule in the catalogue, and the exit code they lead to.
 
 Verdicts are produced one exchange at a time, possibly in several pytest-xdist worker
-processes. A :class:`Tally` keeps them compact (counts per rule and outcome, plus the
-evidence of the first non-passing exchange) so that workers can ship it to the
+processes. A :class:`Tally` keeps them compact (counts per rule and outcome, the evidence
+of the first few non-passing exchanges, the time spent per rule, and a bounded timeline
+of each addressed deployment's allocations) so that workers can ship it to the
 controller as plain JSON, where tallies merge and become :class:`Results`.
 
 Exit codes (DESIGN "Command-line contract"): 0 every MUST rule that applies to the target
@@ -21,12 +22,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from conformance.context import Context
-from conformance.exchange import Exchange, Request, Response, redacted_headers
+from conformance.exchange import DeploymentInfo, Exchange, Request, Response, Snapshot, redacted_headers
 from conformance.rules.base import Level, Outcome, Rule, Verdict
 
 NOT_EXERCISED = "not exercised"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNJUDGED = 0, 1, 2, 3
 BODY_LIMIT = 4000  # characters of a body kept as evidence
+EVIDENCE_LIMIT = 5  # evidence records kept per rule and outcome (report.html shows them all)
+TIMELINE_LIMIT = 400  # points kept per deployment for the report's timeline
+SCHEMA_VERSION = 1  # of results.json (schemas/results.schema.json); raised on incompatible change
 
 # When several outcomes were seen for one rule, the rule's verdict is the worst one.
 SEVERITY = (Outcome.FAIL, Outcome.ERROR, Outcome.INDETERMINATE, Outcome.PASS)
@@ -43,13 +47,57 @@ def evidence_of(verdict: Verdict, *, test: str, seed: int | None) -> dict[str, A
 
 
 def _exchange_evidence(exchange: Exchange) -> dict[str, Any]:
+    deployment = exchange.intent.deployment
     return {
-        "intent": {"kind": exchange.intent.kind, "detail": exchange.intent.detail},
+        "intent": {"kind": exchange.intent.kind, "detail": exchange.intent.detail,
+                   "deployment": _deployment_evidence(deployment) if deployment is not None else None},
         "request": _request_evidence(exchange.request),
         "response": _response_evidence(exchange.response),
         "error": exchange.error,
         "duration_s": round(exchange.duration, 4),
         "curl": exchange.request.as_curl(),
+        "before": snapshot_evidence(exchange.before),
+        "after": snapshot_evidence(exchange.after),
+    }
+
+
+def _deployment_evidence(info: DeploymentInfo) -> dict[str, Any]:
+    """What replay needs to set up the addressed deployment again."""
+    return {"deployment_id": info.deployment_id, "model_id": info.model_id,
+            "threads_per_allocation": info.threads_per_allocation, "priority": info.priority,
+            "queue_capacity": info.queue_capacity,
+            "created_by_inference_endpoint": info.created_by_inference_endpoint}
+
+
+def snapshot_evidence(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    """Every deployment of a state read, as plain JSON (the report's before/after and node pictures)."""
+    if snapshot is None:
+        return None
+    return {
+        deployment_id: {
+            "model_id": d.model_id, "state": d.state, "number_of_allocations": d.number_of_allocations,
+            "threads_per_allocation": d.threads_per_allocation, "priority": d.priority,
+            "allocation_count": d.allocation_count, "target_allocation_count": d.target_allocation_count,
+            "adaptive_allocations": d.adaptive_allocations,
+            "nodes": {node: {"routing_state": n.routing_state, "allocations": n.allocations,
+                             "threads_per_allocation": n.threads_per_allocation} for node, n in d.nodes.items()},
+        }
+        for deployment_id, d in sorted(snapshot.deployments.items())
+    }
+
+
+def timeline_point(exchange: Exchange, failed: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """One point of the addressed deployment's timeline: the count asked for, the
+    allocations the routing table planned and those running, as read after the exchange."""
+    info = exchange.intent.deployment
+    observed = exchange.after.get(info.deployment_id) if info is not None and exchange.after is not None else None
+    if info is None or observed is None or exchange.after is None:
+        return None
+    return info.deployment_id, {
+        "t": round(exchange.after.taken_at, 4), "kind": exchange.intent.kind,
+        "status": exchange.response.status if exchange.response is not None else None,
+        "requested": observed.number_of_allocations, "planned": observed.target_allocation_count,
+        "current": observed.allocation_count, "failed": failed,
     }
 
 
@@ -76,30 +124,45 @@ def _text(body: bytes | None) -> str | None:
 
 @dataclass
 class Tally:
-    """Counts per rule and outcome, the first evidence per rule and non-pass outcome, and
-    how many exchanges were judged (one :meth:`add` per exchange)."""
+    """Counts per rule and outcome, the first :data:`EVIDENCE_LIMIT` evidence records per
+    rule and non-pass outcome, seconds of exchanges judged per rule, a timeline per
+    addressed deployment, and how many exchanges were judged (one :meth:`add` per exchange)."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    evidence: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    evidence: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     exchanges: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    timeline: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def add(self, verdicts: Iterable[Verdict], *, test: str, seed: int | None, exchange: bool = True) -> None:
-        """Record the verdicts on one exchange (``exchange=False``: on one already counted)."""
-        self.exchanges += int(exchange)
+    def add(self, verdicts: Iterable[Verdict], *, test: str, seed: int | None) -> None:
+        """Record the verdicts on one exchange."""
+        verdicts = list(verdicts)
+        self.exchanges += 1
         for verdict in verdicts:
             outcome = verdict.outcome.value
             per_rule = self.counts.setdefault(verdict.rule_id, {})
             per_rule[outcome] = per_rule.get(outcome, 0) + 1
+            if verdict.exchange is not None:
+                self.seconds[verdict.rule_id] = self.seconds.get(verdict.rule_id, 0.0) + verdict.exchange.duration
             if verdict.outcome is not Outcome.PASS:
-                kept = self.evidence.setdefault(verdict.rule_id, {})
-                if outcome not in kept:
-                    kept[outcome] = evidence_of(verdict, test=test, seed=seed)
+                kept = self.evidence.setdefault(verdict.rule_id, {}).setdefault(outcome, [])
+                if len(kept) < EVIDENCE_LIMIT:
+                    kept.append(evidence_of(verdict, test=test, seed=seed))
+        exchange = next((v.exchange for v in verdicts if v.exchange is not None), None)
+        point = timeline_point(exchange, [v.rule_id for v in verdicts if v.outcome is Outcome.FAIL]) \
+            if exchange is not None else None
+        if point is not None:
+            points = self.timeline.setdefault(point[0], [])
+            if len(points) < TIMELINE_LIMIT:
+                points.append(point[1])
 
     def keep_evidence(self, verdict: Verdict, *, test: str, seed: int | None, note: str) -> None:
         """Make ``verdict`` the evidence of its rule and outcome (e.g. a shrunk example)."""
         record = evidence_of(verdict, test=test, seed=seed)
         record["note"] = note
-        self.evidence.setdefault(verdict.rule_id, {})[verdict.outcome.value] = record
+        kept = self.evidence.setdefault(verdict.rule_id, {}).setdefault(verdict.outcome.value, [])
+        kept.insert(0, record)
+        del kept[EVIDENCE_LIMIT:]
 
     def merge(self, other: "Tally") -> None:
         self.exchanges += other.exchanges
@@ -109,20 +172,27 @@ class Tally:
                 mine[outcome] = mine.get(outcome, 0) + count
         for rule_id, kept in other.evidence.items():
             mine_kept = self.evidence.setdefault(rule_id, {})
-            for outcome, record in kept.items():
-                mine_kept.setdefault(outcome, record)
+            for outcome, records in kept.items():
+                room = EVIDENCE_LIMIT - len(mine_kept.setdefault(outcome, []))
+                mine_kept[outcome] += records[:max(room, 0)]
+        for rule_id, seconds in other.seconds.items():
+            self.seconds[rule_id] = self.seconds.get(rule_id, 0.0) + seconds
+        for deployment_id, points in other.timeline.items():
+            mine_points = self.timeline.setdefault(deployment_id, [])
+            mine_points += points[:max(TIMELINE_LIMIT - len(mine_points), 0)]
 
     def __bool__(self) -> bool:
         return bool(self.counts) or self.exchanges > 0
 
     def to_json(self) -> str:
-        return json.dumps({"counts": self.counts, "evidence": self.evidence, "exchanges": self.exchanges},
-                          separators=(",", ":"))
+        return json.dumps({"counts": self.counts, "evidence": self.evidence, "exchanges": self.exchanges,
+                           "seconds": self.seconds, "timeline": self.timeline}, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "Tally":
         data = json.loads(text)
-        return cls(counts=data["counts"], evidence=data["evidence"], exchanges=data["exchanges"])
+        return cls(counts=data["counts"], evidence=data["evidence"], exchanges=data["exchanges"],
+                   seconds=data.get("seconds", {}), timeline=data.get("timeline", {}))
 
 
 @dataclass(frozen=True)
@@ -137,8 +207,14 @@ class RuleResult:
     outcome: str  # an Outcome value or NOT_EXERCISED
     counts: Mapping[str, int]
     reason: str | None = None  # why it was skipped
-    evidence: Mapping[str, Any] | None = None
+    evidence: Mapping[str, Any] | None = None  # the first exchange with this outcome
     baselined: bool = False  # a known failure listed in --baseline
+    more_evidence: tuple[Mapping[str, Any], ...] = ()  # the next ones, up to EVIDENCE_LIMIT in all
+    seconds: float = 0.0  # time spent in the exchanges that judged this rule
+
+    @property
+    def all_evidence(self) -> tuple[Mapping[str, Any], ...]:
+        return ((self.evidence,) if self.evidence else ()) + self.more_evidence
 
     @property
     def is_must_failure(self) -> bool:
@@ -164,6 +240,9 @@ class Results:
         if unjudged_rules:
             found.append(f"{len(unjudged_rules)} MUST rule(s) not judged: {', '.join(unjudged_rules)}")
         return tuple(found)
+    timeline: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)  # per deployment
+    started_at: str | None = None  # RFC 3339 UTC times of the run, set by whoever drove it
+    ended_at: str | None = None
 
     def totals(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -183,7 +262,13 @@ class Results:
         return EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
+        from conformance import __version__
+
         return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "deployment-conformance", "version": __version__},
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
             "run": dict(self.run),
             "exit_code": self.exit_code,
             "unjudged": self.unjudged,
@@ -194,9 +279,11 @@ class Results:
             "rules": [
                 {"id": r.id, "level": r.level, "family": r.family, "source": r.source,
                  "description": r.description, "outcome": r.outcome, "counts": dict(r.counts),
-                 "reason": r.reason, "baselined": r.baselined, "evidence": r.evidence}
+                 "reason": r.reason, "baselined": r.baselined, "seconds": round(r.seconds, 4),
+                 "evidence": r.evidence, "more_evidence": list(r.more_evidence)}
                 for r in self.rules
             ],
+            "timeline": {deployment: list(points) for deployment, points in self.timeline.items()},
         }
 
 
@@ -230,15 +317,17 @@ def build_results(
             outcome = _worst(counts)
             if outcome == NOT_EXERCISED:
                 outcome, reason = _unreached(rule_.id, records, unjudged, incomplete)
-        kept = tally.evidence.get(rule_.id, {})
+        kept = tally.evidence.get(rule_.id, {}).get(outcome) or []
         results.append(
             RuleResult(
                 id=rule_.id, level=rule_.level.value, family=rule_.family, source=rule_.source,
                 description=rule_.description, outcome=outcome, counts=dict(counts), reason=reason,
-                evidence=kept.get(outcome),
+                evidence=kept[0] if kept else None, more_evidence=tuple(kept[1:]),
+                seconds=tally.seconds.get(rule_.id, 0.0),
             )
         )
-    return Results(tuple(results), dict(run or {}), unjudged, incomplete=tuple(incomplete))
+    timeline = {deployment: tuple(sorted(points, key=lambda p: p["t"])) for deployment, points in tally.timeline.items()}
+    return Results(tuple(results), dict(run or {}), unjudged, incomplete=tuple(incomplete), timeline=timeline)
 
 
 def _unreached(rule_id: str, tests: tuple[Any, ...], unjudged: str | None,
@@ -289,11 +378,14 @@ def results_from_dict(data: Mapping[str, Any]) -> Results:
             id=r["id"], level=r["level"], family=r["family"], source=r["source"],
             description=r["description"], outcome=r["outcome"], counts=r["counts"],
             reason=r.get("reason"), evidence=r.get("evidence"), baselined=r.get("baselined", False),
+            more_evidence=tuple(r.get("more_evidence") or ()), seconds=float(r.get("seconds") or 0.0),
         )
         for r in data["rules"]
     )
+    timeline = {deployment: tuple(points) for deployment, points in (data.get("timeline") or {}).items()}
     return Results(rules, data.get("run", {}), data.get("unjudged"), tuple(data.get("fixed_baseline", ())),
-                   tuple(data.get("incomplete", ())))
+                   tuple(data.get("incomplete", ())), timeline=timeline, started_at=data.get("started_at"),
+                   ended_at=data.get("ended_at"))
 
 
 def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
@@ -302,4 +394,4 @@ def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
         replace(r, baselined=r.id in baseline and r.outcome == Outcome.FAIL.value) for r in results.rules
     )
     fixed = tuple(sorted(r.id for r in rules if r.id in baseline and r.outcome == Outcome.PASS.value))
-    return Results(rules, results.run, results.unjudged, fixed, results.incomplete)
+    return replace(results, rules=rules, fixed_baseline=fixed)

@@ -48,7 +48,7 @@ SCHEMA_FILES: tuple[str, ...] = (
     "error-response.schema.json",
     "stats-response.schema.json",
 )
-SHIPPED_FILES: tuple[str, ...] = (*SCHEMA_FILES, "profiles.json", "openapi.json", "README.md")
+SHIPPED_FILES: tuple[str, ...] = (*SCHEMA_FILES, "profiles.json", "openapi.json", "results.schema.json", "README.md")
 
 # Never fetched: only the key under which the files are registered, so that relative
 # references between them resolve and messages do not depend on the install path.

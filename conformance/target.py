@@ -14,6 +14,7 @@ import argparse
 import base64
 import json as jsonlib
 import os
+import ssl
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
@@ -92,8 +93,8 @@ class TargetConfig:
             raise ConfigError(f"--target must be an http(s) URL, got {parts.scheme or self.url!r}")
         if parts.username or parts.password:
             raise ConfigError("--target must not carry credentials; use --user/--password")
-        if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
-            raise ConfigError(f"--ca-cert file not found: {self.ca_cert}")
+        if self.ca_cert is not None:
+            _check_ca_cert(self.ca_cert)
         if self.read_timeout <= 0 or self.connect_timeout <= 0:
             raise ConfigError("--request-timeout must be a positive number of seconds")
 
@@ -258,6 +259,17 @@ class _TooSlow(Exception):
 
 class _TooLarge(Exception):
     """The answer is larger than the run reads."""
+
+
+def _check_ca_cert(path: str) -> None:
+    """A ``--ca-cert`` must be a readable PEM file OpenSSL accepts: one line now, not a
+    traceback when the client is built."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"--ca-cert file not found: {path}")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError):
+        raise ConfigError(f"--ca-cert is not a PEM CA certificate: {path}") from None
 
 
 def _encode_body(json: Any, content: bytes | None, send_json: bool) -> tuple[bytes | None, dict[str, str]]:

@@ -145,8 +145,20 @@ class _Parser(argparse.ArgumentParser):
 
 def run_all(settings: Settings) -> list[Outcome]:
     """Every target's outcome, in the order asked for (runs go ``jobs`` at a time)."""
+    done: list[str] = []
+    lock = threading.Lock()
+
+    def judged(name: str) -> Outcome:
+        outcome = run_one(name, settings)
+        with lock:  # one line per target as it ends: a long selftest is never silent
+            done.append(name)
+            exit_code = "killed" if outcome.exit_code is None else outcome.exit_code
+            print(f"selftest [{len(done)}/{len(settings.names)}] {name}: {outcome.verdict} "
+                  f"(exit {exit_code}, {outcome.wall_s:g}s)", file=sys.stderr, flush=True)
+        return outcome
+
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        return list(pool.map(lambda name: run_one(name, settings), settings.names))
+        return list(pool.map(judged, settings.names))
 
 
 def run_one(name: str, settings: Settings) -> Outcome:

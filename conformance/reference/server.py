@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import uvicorn
 
@@ -20,21 +20,39 @@ from conformance.reference.config import ServerConfig
 STARTUP_TIMEOUT = 10.0
 
 
-def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200) -> None:
-    """Run the reference server until interrupted."""
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200,
+          on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the reference server until interrupted; ``port=0`` binds a free one.
+
+    The socket is bound here, before uvicorn starts, so ``on_ready`` learns the real
+    address (the port the kernel chose) and can tell the user where to point a client.
+    """
+    sock = _bound_socket(host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False))
+    if on_ready is not None:
+        bound_host, bound_port = sock.getsockname()[:2]
+        on_ready(f"http://{bound_host}:{bound_port}")
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this; without it a pre-bound socket gets Nagle's
+    # algorithm, and every small response waits ~40 ms for a delayed ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
 
 
 @contextmanager
 def running_server(config: ServerConfig = ServerConfig(), app: Any = None, host: str = "127.0.0.1",
                    port: int = 0) -> Iterator[str]:
     """Serve ``app`` (default: ``create_app(config)``) in a thread; yields ``http://host:port``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit this; without it a pre-bound socket gets Nagle's
-    # algorithm, and every small response waits ~40 ms for a delayed ACK.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    sock = _bound_socket(host, port)
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), log_level="warning",
                                            access_log=False, lifespan="off"))

@@ -1,18 +1,21 @@
-"""Report writers: results.json, junit.xml, report.html.
+"""Report writers: results.json, junit.xml, report.html, summary.md.
 
-Every writer takes the same :class:`~conformance.results.Results` and a ``scrub``
-function that replaces any secret the run knows about. Exchanges are recorded with
-credentials already redacted; scrubbing the written text is the second lock.
+Every writer takes the same :class:`~conformance.results.Results`; the written text
+passes a ``scrub`` function, the run's :class:`~conformance.redaction.Redactor`.
+Exchanges are recorded with credentials already redacted; redacting every form of
+every credential in the written text is the second lock.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Callable
 
 from conformance.report.html_report import render_html
 from conformance.report.json_report import render_json
 from conformance.report.junit_report import render_junit
+from conformance.report.markdown_report import render_markdown
 from conformance.results import Results
 
 Scrub = Callable[[str], str]
@@ -20,27 +23,18 @@ FILES: dict[str, Callable[[Results], str]] = {
     "results.json": render_json,
     "junit.xml": render_junit,
     "report.html": render_html,
+    "summary.md": render_markdown,
 }
 
 
-def scrubber(secrets: tuple[str, ...]) -> Scrub:
-    """A function that replaces every non-empty secret in a text with ``[redacted]``.
-
-    No angle brackets: the replacement lands in XML and HTML that is already escaped.
-    """
-    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def scrub(text: str) -> str:
-        for secret in ordered:
-            text = text.replace(secret, "[redacted]")
-        return text
-
-    return scrub
-
-
 def write_reports(results: Results, directory: str, scrub: Scrub = str) -> dict[str, str]:
-    """Write the three reports into ``directory``; return ``{file name: path}``."""
+    """Write every report into ``directory``; return ``{file name: path}``.
+
+    The reports name their own folder (``run.report_dir``), so the replay commands they
+    print point at it.
+    """
     os.makedirs(directory, exist_ok=True)
+    results = replace(results, run={**results.run, "report_dir": directory})
     written = {}
     for name, render in FILES.items():
         path = os.path.join(directory, name)

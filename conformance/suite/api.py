@@ -23,7 +23,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import IO, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -180,15 +180,13 @@ def _isolated_environment(scratch: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _output_to(log_file: str | None) -> Iterator[None]:
-    """pytest's own output (and tracebacks) into ``log_file``; nowhere when there is none."""
-    handle: IO[str]
-    with contextlib.ExitStack() as stack:
-        if log_file is None:
-            handle = stack.enter_context(open(os.devnull, "w", encoding="utf-8"))
-        else:
-            os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-            handle = stack.enter_context(open(log_file, "w", encoding="utf-8"))
-        stack.enter_context(contextlib.redirect_stdout(handle))
-        stack.enter_context(contextlib.redirect_stderr(handle))
+    """pytest's own output (and tracebacks) into ``log_file``; where the caller sends
+    ``sys.stdout`` when there is none (the CLI's redacting log)."""
+    if log_file is None:
+        yield
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+    with open(log_file, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle), \
+            contextlib.redirect_stderr(handle):
         yield
         sys.stdout.flush()

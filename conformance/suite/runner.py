@@ -360,11 +360,6 @@ class Run:
         self._last_judged = (exchange, verdicts)
         return verdicts
 
-    def record(self, verdict: Verdict) -> None:
-        """Record a verdict reached outside the rules' own checks (Schemathesis' response checks)."""
-        self.tally.add([verdict], test=self.current_test, seed=self.seed, exchange=False)
-        self._note_failures([verdict])
-
     def verdicts_on(self, exchange: Exchange) -> list[Verdict]:
         """The verdicts on ``exchange`` without recording it again in the tally.
 

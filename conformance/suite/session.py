@@ -48,6 +48,7 @@ FAMILIES = {
     "test_stateful": "stateful",
     "test_scenarios": "scenarios",
     "test_concurrency": "concurrency",
+    "test_native_clamp": "native",
 }
 
 

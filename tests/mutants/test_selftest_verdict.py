@@ -74,7 +74,7 @@ def test_results_json_gives_failed_and_errored_rules_and_judged_exchanges(tmp_pa
         {"id": "update.number-of-allocations-applied", "level": "MUST", "outcome": "pass"},
         {"id": "update.started-after-increase", "level": "MUST", "outcome": "not exercised"},
     ]}
-    path = tmp_path / "results.json"
+    path = tmp_path / "partial-results.json"  # a hand-made excerpt: not held to the published schema
     path.write_text(json.dumps(results), encoding="utf-8")
     outcome = _reference(judged=99)
     _read_results(path, outcome, started_wall=1000.0)

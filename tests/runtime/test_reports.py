@@ -9,7 +9,8 @@ from pathlib import Path
 
 from conformance.context import Context, Version
 from conformance.exchange import Exchange, Intent, Request, Response
-from conformance.report import scrubber, write_reports
+from conformance.redaction import Redactor
+from conformance.report import write_reports
 from conformance.results import Tally, build_results
 from conformance.rules.base import Outcome, Verdict
 from rules.factories import stub_rule
@@ -34,8 +35,8 @@ def _results():
 
 def test_three_reports_are_valid_complete_and_escaped(tmp_path: Path) -> None:
     rules, results = _results()
-    written = write_reports(results, str(tmp_path / "out"), scrubber((SECRET,)))
-    assert set(written) == {"results.json", "junit.xml", "report.html"}
+    written = write_reports(results, str(tmp_path / "out"), Redactor([SECRET]))
+    assert set(written) == {"results.json", "junit.xml", "report.html", "summary.md"}
 
     data = json.loads(Path(written["results.json"]).read_text())
     assert data["exit_code"] == 1 and {r["id"] for r in data["rules"]} == {r.id for r in rules}

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from conformance.context import Context, Version
-from conformance.exchange import Exchange, Intent, Request, Response
+from conformance.exchange import (
+    DeploymentInfo,
+    DeploymentObservation,
+    Exchange,
+    Intent,
+    Request,
+    Response,
+    Snapshot,
+)
 from conformance.results import (
+    EVIDENCE_LIMIT,
     NOT_EXERCISED,
     Tally,
     apply_baseline,
@@ -113,14 +122,40 @@ def test_selection_skips_unselected_rules_with_a_reason() -> None:
     assert results["b.passes"].outcome == NOT_EXERCISED
 
 
-def test_tally_survives_json_and_merge_keeps_first_evidence() -> None:
+def test_tally_survives_json_and_merge_keeps_evidence_in_order() -> None:
     first = _tally(("a.must-fails", Outcome.FAIL))
     second = Tally.from_json(_tally(("a.must-fails", Outcome.FAIL), ("b.passes", Outcome.PASS)).to_json())
-    second.evidence["a.must-fails"]["fail"]["test"] = "other"
+    second.evidence["a.must-fails"]["fail"][0]["test"] = "other"
     first.merge(second)
     assert first.counts == {"a.must-fails": {"fail": 2}, "b.passes": {"pass": 1}}
-    assert first.evidence["a.must-fails"]["fail"]["test"] == "t::x"
+    assert [e["test"] for e in first.evidence["a.must-fails"]["fail"]] == ["t::x", "other"]
     assert first.exchanges == 2  # one exchange per tally, carried through JSON and summed
+    assert first.seconds["a.must-fails"] == 2 * EXCHANGE.duration
+
+
+def test_every_failing_exchange_is_kept_up_to_the_limit() -> None:
+    tally = Tally()
+    for _ in range(EVIDENCE_LIMIT + 3):
+        tally.add([Verdict("a.must-fails", Outcome.FAIL, ("m",), EXCHANGE)], test="t::x", seed=7)
+    tally.merge(_tally(("a.must-fails", Outcome.FAIL)))
+    assert len(tally.evidence["a.must-fails"]["fail"]) == EVIDENCE_LIMIT
+    result = _by_id(build_results(RULES, CTX, tally))["a.must-fails"]
+    assert len(result.all_evidence) == EVIDENCE_LIMIT and result.evidence == result.all_evidence[0]
+
+
+def test_the_timeline_follows_the_addressed_deployment_and_marks_failures() -> None:
+    info = DeploymentInfo("dc-1-primary", "dc-1-model", 1)
+    observed = DeploymentObservation("dc-1-primary", "dc-1-model", "started", 3, 1, "normal", 1024, None, 2, 3, 0)
+    tally = Tally()
+    for taken_at, outcome in ((2.0, Outcome.FAIL), (1.0, Outcome.PASS)):
+        exchange = Exchange(EXCHANGE.request, EXCHANGE.response, 0.01, Intent("update", deployment=info),
+                            after=Snapshot({"dc-1-primary": observed}, taken_at))
+        tally.add([Verdict("a.must-fails", outcome, ("m",), exchange)], test="t::x", seed=7)
+    tally.add([Verdict("b.passes", Outcome.PASS, (), EXCHANGE)], test="t::x", seed=7)  # no deployment: no point
+    timeline = build_results(RULES, CTX, Tally.from_json(tally.to_json())).timeline["dc-1-primary"]
+    assert [(p["t"], p["requested"], p["planned"], p["current"], p["failed"]) for p in timeline] == [
+        (1.0, 3, 3, 2, []), (2.0, 3, 3, 2, ["a.must-fails"])]
+    assert tally.evidence["a.must-fails"]["fail"][0]["after"]["dc-1-primary"]["allocation_count"] == 2
 
 
 def test_an_exchange_every_rule_ignored_still_counts_as_judged() -> None:
