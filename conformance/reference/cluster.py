@@ -40,6 +40,8 @@ class Cluster:
         self.models: dict[str, TrainedModel] = {}
         self.deployments: dict[str, Deployment] = {}
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
+        self.model_aliases: dict[str, str] = {}
+        """Model alias -> model id (ES ``ModelAliasMetadata``)."""
 
     @property
     def nodes(self) -> tuple[NodeSpec, ...]:
@@ -146,7 +148,16 @@ class Cluster:
     # -- models ---------------------------------------------------------------------------------
 
     def put_model(self, model_id: str, config: dict[str, Any]) -> TrainedModel:
+        """ES ``TransportPutTrainedModelAction``: an id may be neither an alias nor (8.8+) the id of
+        a current deployment (§11.1), checked before the store finds an existing model."""
         with self.lock:
+            if model_id in self.model_aliases:
+                raise errors.status_exception(
+                    400, f"requested model_id [{model_id}] is the same as an existing model_alias. Model "
+                         "model_aliases and ids must be unique")
+            if self.behaviour.deployment_ids and model_id in self.deployments:
+                raise errors.status_exception(
+                    400, f"Cannot create model [{model_id}] the id is the same as an current model deployment")
             if model_id in self.models:
                 raise errors.EsError(400, "resource_already_exists_exception",
                                      f"Trained machine learning model [{model_id}] already exists")
@@ -174,7 +185,10 @@ class Cluster:
             model.parts[part] = data
 
     def find_models(self, pattern: str) -> list[TrainedModel]:
+        """Models whose id matches ``pattern``; an exact alias names its model (``ModelAliasMetadata``)."""
         with self.lock:
+            if pattern in self.model_aliases:
+                return [self.models[self.model_aliases[pattern]]]
             return [self.models[i] for i in sorted(self.models) if _matches(pattern, i)]
 
     def delete_model(self, model_id: str, force: bool) -> None:
@@ -192,6 +206,13 @@ class Cluster:
     def start_deployment(self, request: StartRequest) -> Deployment:
         with self.lock:
             model = self.model(request.model_id)
+            if model.packaged and not model.fully_defined:
+                # The reference has no network: a package's download never ends (as in ES's own
+                # YAML test, §11.1). ES ``TransportStartTrainedModelDeploymentAction`` answers a start
+                # while the download task runs with 408 (``RestStatus.REQUEST_TIMEOUT``).
+                raise errors.status_exception(
+                    408, f"Model download task is currently running. Wait for trained model [{model.model_id}] "
+                         "download task to complete then try again")
             if not model.fully_defined:
                 raise errors.status_exception(400, f"Could not find trained model definition [{request.model_id}]")
             self.check_deployment_id(request)

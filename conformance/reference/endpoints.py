@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from conformance.reference import errors, parsing, views
+from conformance.reference import errors, modelconfig, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
 from conformance.reference.planner import human_bytes
@@ -140,10 +140,12 @@ class Api:
     def get_models(self, call: Call) -> Action:
         pattern = call.path_params.get("model_id", "_all")
         allow_no_match, start, size = _listing_params(call)
+        include = _includes(call)
 
         def run() -> Result:
             models = self.matching_models(pattern, allow_no_match)
-            configs = [views.model_config_json(m, self.behaviour) for m in models[start:start + size]]
+            configs = [views.model_config_json(m, self.behaviour, definition_status="definition_status" in include)
+                       for m in models[start:start + size]]
             return 200, {"count": len(models), "trained_model_configs": configs}
         return run
 
@@ -159,12 +161,10 @@ class Api:
     def put_model(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
         body = call.json_body()
-        _check_id("model_id", model_id)
-        check = body.get("model_id")
-        parsing.check_consistent_id(check, model_id)
-        if not isinstance(body.get("inference_config"), dict):
-            raise errors.validation_failed(["[inference_config] must not be null."])
-        return lambda: (200, views.model_config_json(self.cluster.put_model(model_id, body), self.behaviour))
+        modelconfig.check_model_id(model_id)
+        parsing.check_consistent_id(body.get("model_id"), model_id)
+        config = modelconfig.stored_config(model_id, body, self.behaviour)
+        return lambda: (200, views.model_config_json(self.cluster.put_model(model_id, config), self.behaviour))
 
     def put_vocabulary(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
@@ -221,8 +221,10 @@ class Api:
     def start(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
         options = parsing.parse_start(call, model_id)
-        if self.behaviour.deployment_ids:
-            _check_id("deployment_id", options.request.deployment_id)
+        deployment_id = options.request.deployment_id
+        # A packaged model's default deployment id is its own (dotted) id, valid as a model id is.
+        if self.behaviour.deployment_ids and not (deployment_id == model_id and modelconfig.is_packaged(model_id)):
+            _check_id("deployment_id", deployment_id)
 
         async def run() -> Result:
             problems = start_errors(options.request, options.wait_for, options.timeout)
@@ -267,7 +269,9 @@ class Api:
 
         def run() -> Result:
             entries = self.stats_entries(pattern, allow_no_match)
-            return 200, {"count": len(entries), "trained_model_stats": entries[start:start + size]}
+            # ES counts the *models* matched; a model's deployments are listed by deployment id (§11.1).
+            models = {entry["model_id"] for entry in entries}
+            return 200, {"count": len(models), "trained_model_stats": entries[start:start + size]}
         return run
 
     def stats_entries(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:
@@ -295,7 +299,7 @@ class Api:
                         entries.append(views.model_stats_json(model, None, nodes, self.behaviour))
                     elif not deployments:  # a model id matched no deployment id: list the model's deployments
                         entries += [views.model_stats_json(model, d, nodes, self.behaviour) for d in own]
-            return _unique(entries)
+            return sorted(_unique(entries), key=_stats_order)
 
     # -- inference endpoints (§1.6 B) --------------------------------------------------------
 
@@ -362,9 +366,19 @@ def _listing_params(call: Call) -> tuple[bool, int, int]:
     return allow_no_match, param_as_int(call.params, "from", 0), param_as_int(call.params, "size", 100)
 
 
+def _includes(call: Call) -> set[str]:
+    """``?include=``, comma-separated (``definition_status`` adds ``fully_defined``, §11.1)."""
+    return {part.strip() for part in call.params.get("include", "").split(",") if part.strip()}
+
+
 def _is_wildcard(pattern: str) -> bool:
     """``_all``, empty or with a ``*``: may match nothing without a 404 when ``allow_no_match``."""
     return pattern in ("_all", "") or "*" in pattern
+
+
+def _stats_order(entry: dict[str, Any]) -> tuple[str, str]:
+    """Models by id, each model's deployments by deployment id (§11.1)."""
+    return entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id", "")
 
 
 def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -30,6 +30,11 @@ class TrainedModel:
         return self.total_parts is not None and len(self.parts) == self.total_parts
 
     @property
+    def packaged(self) -> bool:
+        """An Elastic-provided model (``.elser_model_2``...): its definition would be downloaded."""
+        return self.model_id.startswith(".")
+
+    @property
     def model_bytes(self) -> int:
         if self.total_definition_length is not None:
             return self.total_definition_length

@@ -25,6 +25,8 @@ class Behaviour:
     """8.15+: `?number_of_allocations=` on `_update`; before, an unrecognized parameter (§1.3)."""
     optional_number_of_allocations: bool
     """8.15+: `number_of_allocations` is an `Integer`, so `{}` is a no-op; before, `{}` fails (§1.6 A.1)."""
+    prefix_strings: bool
+    """8.12+: models store and echo `prefix_strings` (ES#102089, TrainedModelConfig; §11.1)."""
     truncated_json_is_400: bool
     """8.15.2+: truncated JSON is a 400; up to 8.15.1 a 500 `x_content_e_o_f_exception` (§1.5, §10.2)."""
     adaptive_allocations: bool
@@ -50,6 +52,7 @@ def behaviour_for(es_version: str) -> Behaviour:
         memory_fields=version >= Version(8, 11),
         allocations_query_param=version >= Version(8, 15),
         optional_number_of_allocations=version >= Version(8, 15),
+        prefix_strings=version >= Version(8, 12),
         truncated_json_is_400=version >= Version(8, 15, 2),
         adaptive_allocations=version >= Version(8, 16),
         inference_endpoint_conflict=version >= Version(9, 2),

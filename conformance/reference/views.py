@@ -171,7 +171,8 @@ def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec
     return entry
 
 
-def model_config_json(model: TrainedModel, behaviour: Behaviour) -> dict[str, Any]:
+def model_config_json(model: TrainedModel, behaviour: Behaviour, definition_status: bool = False) -> dict[str, Any]:
+    """``TrainedModelConfig.toXContent``; ``fully_defined`` only with ``include=definition_status`` (§11.1)."""
     body: dict[str, Any] = {
         "model_id": model.model_id,
         "model_type": model.config.get("model_type", "pytorch"),
@@ -188,6 +189,10 @@ def model_config_json(model: TrainedModel, behaviour: Behaviour) -> dict[str, An
     body.setdefault("tags", [])
     body.setdefault("input", {"field_names": ["text_field"]})
     body["location"] = {"index": {"name": ".ml-inference-native-000002"}}
+    if "prefix_strings" in model.config:
+        body["prefix_strings"] = model.config["prefix_strings"]
+    if definition_status:
+        body["fully_defined"] = model.fully_defined
     return body
 
 
