@@ -53,7 +53,12 @@ class Dispatcher:
         params = dict(parse_qsl(request.url.query, keep_blank_values=True))
         media_type = protocol.response_media_type(request.headers.get("accept"), self.behaviour.compatible_majors)
         try:
+            if _declared_length(request) > self.cluster.config.max_content_length:
+                raise ContentTooLong
             return await self.handle(request, params, media_type)
+        except ContentTooLong:
+            # Netty's aggregator answers before any handler: 413, no body, connection closed (ES#2902, ES#76705).
+            return Response(b"", status_code=413, headers={"Connection": "close"})
         except (EsError, SimpleError) as error:
             return protocol.render(error.to_json(), error.status, params, media_type, error.headers,
                                    include_body=request.method != "HEAD")
@@ -77,7 +82,7 @@ class Dispatcher:
                 return Response(status_code=200, headers={"Allow": allow, **dict([protocol.PRODUCT_HEADER])})
             raise SimpleError(405, f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: "
                                    f"[{', '.join(allowed)}]", {"Allow": allow})
-        body = await request.body()
+        body = await self.read_body(request)
         protocol.check_content_type(request.headers.get("content-type"), bool(body), self.behaviour.compatible_majors)
         call = Call(method, path, uri, params, path_params, body, self.behaviour)
         status, payload = await self.run(handler, call)
@@ -94,6 +99,18 @@ class Dispatcher:
             return await action()
         # Like Elasticsearch, requests really run concurrently: only the cluster's lock serialises them.
         return await run_in_threadpool(action)
+
+    async def read_body(self, request: Request) -> bytes:
+        """The body, read chunk by chunk so that memory stays within ``http.max_content_length``
+        also when no (or a false) ``Content-Length`` announces the size."""
+        limit = self.cluster.config.max_content_length
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ContentTooLong
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def match(self, path: str) -> tuple[CompiledRoute | None, dict[str, str]]:
         if len(path) > 1 and path.endswith("/"):
@@ -116,6 +133,18 @@ def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" 
     app.router.redirect_slashes = False
     app.state.cluster = dispatcher.cluster
     return app
+
+
+class ContentTooLong(Exception):
+    """A request body longer than ``http.max_content_length``."""
+
+
+def _declared_length(request: Request) -> int:
+    """The ``Content-Length`` the client announced (0 without one; the HTTP parser refuses bad ones)."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        return 0
+    return int(declared) if len(declared) < 20 else 2**64
 
 
 def _compile(path: str) -> re.Pattern[str]:

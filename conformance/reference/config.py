@@ -45,6 +45,8 @@ class ServerConfig:
     scaling_possible: bool = False
     convergence_delay: float = 0.0
     cluster_name: str = "reference"
+    max_content_length: int = 100 * 2**20
+    """``http.max_content_length`` (default 100mb): a longer request body gets 413."""
 
 
 def parse_nodes(spec: str) -> tuple[NodeSpec, ...]:

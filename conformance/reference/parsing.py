@@ -86,7 +86,7 @@ def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:
         status = 400 if behaviour.truncated_json_is_400 else 500
         return EsError(status, "x_content_e_o_f_exception", where + error.message,
                        EsError(status, "json_e_o_f_exception", error.message))
-    return errors.x_content_parse(where + error.message, EsError(400, "json_parse_exception", error.message))
+    return errors.x_content_parse(where + error.message, EsError(400, error.cause_type, error.message))
 
 
 @cache

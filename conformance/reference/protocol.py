@@ -16,6 +16,7 @@ from conformance.reference import errors
 from conformance.reference.errors import EsError, SimpleError
 from conformance.reference.filterpath import apply_filter_path
 from conformance.reference.suggest import suggestion
+from conformance.reference.xcontent import dumps_deep
 
 COMMON_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path", "format"})
 PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
@@ -81,7 +82,9 @@ def param_as_int(params: dict[str, str], name: str, default: int | None = None) 
 
 def parse_int(text: str, name: str) -> int:
     """Java ``Integer.parseInt`` rules, failing with ``paramAsInt``'s message (also for path parts)."""
-    if _JAVA_INT.match(text) and INT_MIN <= int(text) <= INT_MAX:
+    # Leading zeros are fine for Java; more than 10 significant digits are out of range anyway,
+    # and never reach int(), whose 4,300-digit limit would raise.
+    if _JAVA_INT.match(text) and len(text.lstrip("+-").lstrip("0")) <= 10 and INT_MIN <= int(text) <= INT_MAX:
         return int(text)
     cause = EsError(400, "number_format_exception", f'For input string: "{text}"')
     raise errors.illegal_argument(f"Failed to parse int parameter [{name}] with value [{text}]", cause)
@@ -101,13 +104,19 @@ def param_as_bool(params: dict[str, str], name: str, default: bool) -> bool:
 
 def render(body: Any, status: int, params: dict[str, str], media_type: str,
            headers: dict[str, str] | None = None, include_body: bool = True) -> Response:
-    """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``."""
-    if "filter_path" in params and params["filter_path"]:
-        body = apply_filter_path(body, params["filter_path"])
-    if params.get("pretty") not in (None, "false"):
-        text = json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"
-    else:
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``.
+
+    A body nested deeper than Python's recursion limit (stored configurations may hold up to
+    1,000 levels, as Elasticsearch's parser allows) is written compactly and unfiltered."""
+    try:
+        if "filter_path" in params and params["filter_path"]:
+            body = apply_filter_path(body, params["filter_path"])
+        if params.get("pretty") not in (None, "false"):
+            text = json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"
+        else:
+            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:
+        text = dumps_deep(body)
     all_headers = {PRODUCT_HEADER[0]: PRODUCT_HEADER[1], **(headers or {})}
     content = text.encode("utf-8", "replace") if include_body else b""
     return Response(content, status_code=status, headers=all_headers, media_type=media_type)
