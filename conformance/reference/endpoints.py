@@ -19,6 +19,7 @@ from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
 from conformance.reference.planner import human_bytes
 from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
+from conformance.reference.timevalue import parse_time_value
 from conformance.reference.parsing import Call
 from conformance.reference.validation import start_errors
 
@@ -27,6 +28,8 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
+_VALID_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z])?")
+"""``PutTrainedModelAliasAction.VALID_MODEL_ALIAS_CHAR_PATTERN``."""
 BUILD_HASH = "0" * 40
 """The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
 
@@ -75,6 +78,15 @@ class Api:
                 "POST": Handler(self.update, parsing.update_params(b))}),
             ("/_ml/trained_models/{model_id}/deployment/_stop", {
                 "POST": Handler(self.stop, frozenset({"model_id", "allow_no_match", "force", "timeout"}))}),
+            ("/_ml/trained_models/{model_id}/_infer", {
+                "POST": Handler(self.infer, frozenset({"model_id", "timeout"}))}),
+            ("/_ml/trained_models/{model_id}/deployment/_infer", {
+                "POST": Handler(self.deprecated_infer, frozenset({"model_id", "timeout"}))}),
+            ("/_ml/trained_models/{model_id}/deployment/cache/_clear", {
+                "POST": Handler(self.clear_cache, frozenset({"model_id"}))}),
+            ("/_ml/trained_models/{model_id}/model_aliases/{model_alias}", {
+                "PUT": Handler(self.put_model_alias, frozenset({"model_id", "model_alias", "reassign"})),
+                "DELETE": Handler(self.delete_model_alias, frozenset({"model_id", "model_alias"}))}),
         ]
         if b.inference_endpoint_conflict:
             inference = {"PUT": Handler(self.put_inference, frozenset({"task_type", "inference_id", "timeout"})),
@@ -301,6 +313,58 @@ class Api:
                         entries += [views.model_stats_json(model, d, nodes, self.behaviour) for d in own]
             return sorted(_unique(entries), key=_stats_order)
 
+    # -- inference, cache and aliases (§11.1) -----------------------------------------------
+
+    def infer(self, call: Call) -> Action:
+        """``POST _ml/trained_models/{id}/_infer`` (ES ``RestInferTrainedModelAction``; 10s default timeout)."""
+        request_id = call.path_params["model_id"]
+        timeout = parse_time_value(call.params["timeout"], "timeout") if "timeout" in call.params else 10.0
+        docs = _infer_docs(call.json_body())
+
+        def run() -> Result:
+            return 200, {"inference_results": self.cluster.infer(request_id, docs, timeout)}
+        return run
+
+    def deprecated_infer(self, call: Call) -> Action:
+        """The 8.0 path, deprecated since 8.3 in favour of ``.../_infer`` (ES ``RestInferTrainedModelDeploymentAction``)."""
+        call.warnings.append("[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
+                             "Use [POST /_ml/trained_models/{model_id}/_infer] instead.")
+        return self.infer(call)
+
+    def clear_cache(self, call: Call) -> Action:
+        deployment_id = call.path_params["model_id"]
+
+        def run() -> Result:
+            self.cluster.clear_cache(deployment_id)
+            return 200, {"cleared": True}
+        return run
+
+    def put_model_alias(self, call: Call) -> Action:
+        """``PutTrainedModelAliasAction.Request.validate``: unlike ids, aliases cannot end with a digit."""
+        model_id, alias = call.path_params["model_id"], call.path_params["model_alias"]
+        reassign = param_as_bool(call.params, "reassign", False)
+        problems = []
+        if alias == model_id:
+            problems.append(f"model_alias [{alias}] cannot equal model_id [{model_id}]")
+        if not _VALID_ALIAS.fullmatch(alias):
+            problems.append(f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens "
+                            "or underscores; must start with alphanumeric and cannot end with numbers")
+        if problems:
+            raise errors.validation_failed(problems)
+
+        def run() -> Result:
+            self.cluster.put_model_alias(alias, model_id, reassign)
+            return 200, {"acknowledged": True}
+        return run
+
+    def delete_model_alias(self, call: Call) -> Action:
+        model_id, alias = call.path_params["model_id"], call.path_params["model_alias"]
+
+        def run() -> Result:
+            self.cluster.delete_model_alias(alias, model_id)
+            return 200, {"acknowledged": True}
+        return run
+
     # -- inference endpoints (§1.6 B) --------------------------------------------------------
 
     def put_inference(self, call: Call) -> Action:
@@ -364,6 +428,19 @@ def _listing_params(call: Call) -> tuple[bool, int, int]:
     failing) in the same order, with Elasticsearch's defaults (``true``, 0, 100)."""
     allow_no_match = param_as_bool(call.params, "allow_no_match", True)
     return allow_no_match, param_as_int(call.params, "from", 0), param_as_int(call.params, "size", 100)
+
+
+def _infer_docs(body: dict[str, Any]) -> list[Any]:
+    """``docs`` is required and may not be empty (``InferTrainedModelDeploymentAction.Request.validate``);
+    an ``inference_config`` update is accepted and, for a pass-through model, changes nothing here."""
+    docs = body.get("docs")
+    if docs is None:
+        raise errors.validation_failed(["[docs] must not be null"])
+    if not isinstance(docs, list):
+        raise errors.x_content_parse("failed to parse field [docs]")
+    if not docs:
+        raise errors.validation_failed(["at least one document is required"])
+    return docs
 
 
 def _includes(call: Call) -> set[str]:

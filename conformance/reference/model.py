@@ -62,6 +62,10 @@ class Route:
     state: str  # starting | started | stopping | failed
     reason: str | None
     settles_at: float
+    inference_count: int = 0
+    cache_hits: int = 0
+    timeout_count: int = 0
+    last_access_ms: int | None = None
 
 
 @dataclass
@@ -81,6 +85,10 @@ class Deployment:
     max_assigned_allocations: int = 0
     adaptive_allocations: dict[str, Any] | None = None
     inference_id: str | None = None
+    inferences_routed: int = 0
+    """How many documents were routed so far: the position in the weighted round robin."""
+    caches: dict[str, Any] = field(default_factory=dict)
+    """Node id -> the native process's inference cache (:class:`.inference.InferenceCache`)."""
 
     @property
     def low_priority(self) -> bool:

@@ -112,7 +112,7 @@ def _stats_node(node: NodeSpec) -> dict[str, Any]:
 
 def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], behaviour: Behaviour) -> dict[str, Any]:
     """``deployment_stats`` of ``GET _stats``: start_time in epoch millis (§2.2, §10.5)."""
-    allocation_count = sum(r.current for r in deployment.routes.values() if r.state == "started" and r.current > 0)
+    allocation_count = allocation_count_of(deployment)
     target = deployment.number_of_allocations
     body: dict[str, Any] = {}
     if behaviour.deployment_ids:
@@ -135,11 +135,19 @@ def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], be
         "target_allocation_count": target,
         "state": _allocation_state(allocation_count, target),
     }
-    body.update({"error_count": 0, "inference_count": 0, "rejected_execution_count": 0, "timeout_count": 0,
+    routes = deployment.routes.values()
+    body.update({"error_count": 0, "inference_count": sum(r.inference_count for r in routes),
+                 "rejected_execution_count": 0, "timeout_count": sum(r.timeout_count for r in routes),
                  "peak_throughput_per_minute": 0, "throughput_last_minute": 0})
     body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id])  # routes exist on known nodes only
                      for node_id, route in deployment.routes.items()]
     return body
+
+
+def allocation_count_of(deployment: Deployment) -> int:
+    """``allocation_status.allocation_count``: current allocations of ``started`` routes."""
+    return sum(r.current for r in deployment.routes.values() if r.state == "started" and r.current > 0)
+
 
 
 def _allocation_state(count: int, target: int) -> str:
@@ -156,15 +164,18 @@ def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec
     entry: dict[str, Any] = {
         "node": {node_id: _stats_node(node)},
         "routing_state": routing_state,
-        "inference_count": 0,
+        "inference_count": route.inference_count,
         "error_count": 0,
         "rejected_execution_count": 0,
-        "timeout_count": 0,
+        "timeout_count": route.timeout_count,
         "peak_throughput_per_minute": 0,
         "throughput_last_minute": 0,
         "number_of_pending_requests": 0,
     }
     if route.state == "started":  # the native process reports its thread settings once running (§3.4)
+        entry["inference_cache_hit_count"] = route.cache_hits
+        if route.last_access_ms is not None:
+            entry["last_access"] = route.last_access_ms
         entry["number_of_allocations"] = route.current
         entry["threads_per_allocation"] = deployment.threads_per_allocation
         entry["start_time"] = deployment.start_time_ns // 1_000_000
@@ -187,7 +198,7 @@ def model_config_json(model: TrainedModel, behaviour: Behaviour, definition_stat
         if key in model.config:
             body[key] = model.config[key]
     body.setdefault("tags", [])
-    body.setdefault("input", {"field_names": ["text_field"]})
+    body.setdefault("input", {"field_names": ["input"]})  # ES TrainedModelType.PYTORCH's default input
     body["location"] = {"index": {"name": ".ml-inference-native-000002"}}
     if "prefix_strings" in model.config:
         body["prefix_strings"] = model.config["prefix_strings"]
