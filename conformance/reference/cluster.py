@@ -252,6 +252,8 @@ class Cluster:
             threads_per_allocation=request.threads_per_allocation, number_of_allocations=allocations,
             queue_capacity=request.queue_capacity, priority=request.priority, start_time_ns=time.time_ns(),
             cache_size=request.cache_size, cache_size_bytes=request.cache_size_bytes,
+            per_deployment_memory_bytes=model.declared_memory("per_deployment_memory_bytes"),
+            per_allocation_memory_bytes=model.declared_memory("per_allocation_memory_bytes"),
             adaptive_allocations=adaptive, inference_id=request.inference_id)
 
     def start_capacity_error(self, placement: Placement) -> errors.EsError:

@@ -266,9 +266,10 @@ class Api:
         pattern = call.path_params["model_id"]
         allow_no_match = param_as_bool(call.params, "allow_no_match", True)
         param_as_bool(call.params, "force", False)
-        if call.has_body:
-            body = call.json_body()
-            allow_no_match = body.get("allow_no_match", allow_no_match) is not False
+        if call.has_body:  # body values win over parameters, as the body is parsed into the same request
+            body = call.parse_body(parsing.STOP_BODY)
+            parsing.check_consistent_id(body.get("id"), pattern)
+            allow_no_match = body.get("allow_no_match", allow_no_match)
 
         def run() -> Result:
             self.cluster.stop_deployments(pattern, allow_no_match)
@@ -295,6 +296,15 @@ class Api:
             by_model: dict[str, list[Deployment]] = {}
             for deployment in cluster.deployments.values():
                 by_model.setdefault(deployment.model_id, []).append(deployment)
+            total = sum(d.number_of_allocations for d in cluster.deployments.values())
+
+            def entry(model: TrainedModel, deployment: Deployment | None) -> dict[str, Any]:
+                if self.behaviour.per_deployment_memory_stats:
+                    allocations = deployment.number_of_allocations if deployment is not None else 0
+                else:  # ES#107831: every entry was computed with the sum over all deployments
+                    allocations = total
+                return views.model_stats_json(model, deployment, nodes, self.behaviour, allocations)
+
             entries = []
             for part in pattern.split(","):
                 deployments = cluster.match_deployments(part)
@@ -304,13 +314,13 @@ class Api:
                 for deployment in deployments:
                     model = cluster.models.get(deployment.model_id)
                     if model is not None:
-                        entries.append(views.model_stats_json(model, deployment, nodes, self.behaviour))
+                        entries.append(entry(model, deployment))
                 for model in models:
                     own = by_model.get(model.model_id, [])
                     if not own:
-                        entries.append(views.model_stats_json(model, None, nodes, self.behaviour))
+                        entries.append(entry(model, None))
                     elif not deployments:  # a model id matched no deployment id: list the model's deployments
-                        entries += [views.model_stats_json(model, d, nodes, self.behaviour) for d in own]
+                        entries += [entry(model, d) for d in own]
             return sorted(_unique(entries), key=_stats_order)
 
     # -- inference, cache and aliases (§11.1) -----------------------------------------------

@@ -29,6 +29,12 @@ class TrainedModel:
     def fully_defined(self) -> bool:
         return self.total_parts is not None and len(self.parts) == self.total_parts
 
+    def declared_memory(self, name: str) -> int:
+        """``metadata.per_deployment_memory_bytes`` / ``per_allocation_memory_bytes``: what an
+        uploader (eland) declares and a start copies into the task parameters (ES #98139); 0 when absent."""
+        value = (self.config.get("metadata") or {}).get(name) if isinstance(self.config.get("metadata"), dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
     @property
     def packaged(self) -> bool:
         """An Elastic-provided model (``.elser_model_2``...): its definition would be downloaded."""
@@ -80,6 +86,8 @@ class Deployment:
     start_time_ns: int
     cache_size: str | None = None
     cache_size_bytes: int | None = None
+    per_deployment_memory_bytes: int = 0
+    per_allocation_memory_bytes: int = 0
     routes: dict[str, Route] = field(default_factory=dict)
     reason: str | None = None
     max_assigned_allocations: int = 0

@@ -21,6 +21,15 @@ from conformance.reference.xcontent import JsonSyntaxError, PullParser
 
 UPDATE_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
 START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
+STOP_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/stop"
+
+STOP_BODY = ObjectSpec(STOP_PARSER, (
+    FieldSpec("id", "string"),
+    FieldSpec("allow_no_match", "boolean"),
+    FieldSpec("force", "boolean"),
+))
+"""``StopTrainedModelDeploymentAction.Request`` body fields: the optional body the official
+clients send from SPEC #5752 (elasticsearch-py 9.5, §11.2); the same names as the parameters."""
 
 _T = TypeVar("_T")
 

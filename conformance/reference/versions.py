@@ -37,6 +37,12 @@ class Behaviour:
     low_priority_update_rejected: bool
     """Newest: low-priority deployments cannot be updated above 1 allocation (§1.6 D).
     §9: exact text/status unknown; backported to 8.19/9.2/9.3 per §1.6 D, modelled from 9.3."""
+    per_deployment_memory_stats: bool
+    """9.4+: `_stats` `model_size_stats.required_native_memory_bytes` is computed with each
+    deployment's own allocations (ES#143077, fixing ES#107831: before, with the total allocations
+    of every deployment, so an `_update` of one deployment moved the figure of all; §11.3)."""
+    inference_rss_stats: bool
+    """9.4+: `deployment_stats.nodes[].average_inference_process_memory_rss_bytes` (SPEC #6271; §11.4)."""
     compatible_majors: tuple[int, ...]
     """Majors accepted in `compatible-with=` media types (§10.4): always 8 and 9 here."""
 
@@ -57,5 +63,7 @@ def behaviour_for(es_version: str) -> Behaviour:
         adaptive_allocations=version >= Version(8, 16),
         inference_endpoint_conflict=version >= Version(9, 2),
         low_priority_update_rejected=version >= Version(9, 3),
+        per_deployment_memory_stats=version >= Version(9, 4),
+        inference_rss_stats=version >= Version(9, 4),
         compatible_majors=(8, 9),
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance.reference.config import NodeSpec
 from conformance.reference.model import Deployment, TrainedModel
-from conformance.reference.planner import memory_estimate
+from conformance.reference.planner import MB, memory_estimate
 from conformance.reference.versions import Behaviour
 
 ML_ROLES = ["ml", "remote_cluster_client"]
@@ -36,8 +36,8 @@ def task_parameters_json(deployment: Deployment, behaviour: Behaviour) -> dict[s
         params["cache_size"] = deployment.cache_size
     params["priority"] = deployment.priority
     if behaviour.memory_fields:
-        params["per_deployment_memory_bytes"] = 0
-        params["per_allocation_memory_bytes"] = 0
+        params["per_deployment_memory_bytes"] = deployment.per_deployment_memory_bytes
+        params["per_allocation_memory_bytes"] = deployment.per_allocation_memory_bytes
     return params
 
 
@@ -139,7 +139,7 @@ def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], be
     body.update({"error_count": 0, "inference_count": sum(r.inference_count for r in routes),
                  "rejected_execution_count": 0, "timeout_count": sum(r.timeout_count for r in routes),
                  "peak_throughput_per_minute": 0, "throughput_last_minute": 0})
-    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id])  # routes exist on known nodes only
+    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id], behaviour)  # routes on known nodes only
                      for node_id, route in deployment.routes.items()]
     return body
 
@@ -157,7 +157,7 @@ def _allocation_state(count: int, target: int) -> str:
     return "started" if count < target else "fully_allocated"
 
 
-def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec) -> dict[str, Any]:
+def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
     routing_state: dict[str, Any] = {"routing_state": route.state}
     if route.reason:
         routing_state["reason"] = route.reason
@@ -174,6 +174,9 @@ def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec
     }
     if route.state == "started":  # the native process reports its thread settings once running (§3.4)
         entry["inference_cache_hit_count"] = route.cache_hits
+        if behaviour.inference_rss_stats:  # the reference's process "uses" what the planner reserved for it
+            entry["average_inference_process_memory_rss_bytes"] = memory_estimate(
+                deployment.model_bytes, deployment.cache_size_bytes)
         if route.last_access_ms is not None:
             entry["last_access"] = route.last_access_ms
         entry["number_of_allocations"] = route.current
@@ -207,13 +210,34 @@ def model_config_json(model: TrainedModel, behaviour: Behaviour, definition_stat
     return body
 
 
+ELSER_MEMORY_BYTES = 2004 * MB
+"""``StartTrainedModelDeploymentAction.ELSER_1_OR_2_MEMORY_USAGE``: a flat figure for ELSER (§3.2)."""
+
+
+def required_native_memory_bytes(model: TrainedModel, deployment: Deployment | None, allocations: int) -> int:
+    """``estimateMemoryUsageBytes`` without the cache (§3.2), as ``_stats`` reports it: the per-* memory
+    a model declares grows with ``allocations``; ELSER ids get a flat figure."""
+    if model.model_id.startswith((".elser_model_1", ".elser_model_2")):
+        return ELSER_MEMORY_BYTES
+    base = memory_estimate(model.model_bytes, None)
+    per_deployment = deployment.per_deployment_memory_bytes if deployment else model.declared_memory(
+        "per_deployment_memory_bytes")
+    per_allocation = deployment.per_allocation_memory_bytes if deployment else model.declared_memory(
+        "per_allocation_memory_bytes")
+    if per_deployment == 0 and per_allocation == 0:
+        return base
+    return max(base, per_deployment + per_allocation * allocations + model.model_bytes)
+
+
 def model_stats_json(model: TrainedModel, deployment: Deployment | None, nodes: dict[str, NodeSpec],
-                     behaviour: Behaviour) -> dict[str, Any]:
+                     behaviour: Behaviour, allocations_for_memory: int = 0) -> dict[str, Any]:
+    """One ``trained_model_stats`` entry; ``allocations_for_memory`` is the count the memory figure
+    is computed with (the caller knows whether that is the deployment's own or every deployment's)."""
     body: dict[str, Any] = {
         "model_id": model.model_id,
         "model_size_stats": {
             "model_size_bytes": model.model_bytes,
-            "required_native_memory_bytes": memory_estimate(model.model_bytes, None),
+            "required_native_memory_bytes": required_native_memory_bytes(model, deployment, allocations_for_memory),
         },
         "pipeline_count": 0,
     }
