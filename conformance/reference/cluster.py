@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from dataclasses import replace
 from typing import Any, Callable
 
 from conformance.reference import errors, inference, views
@@ -56,13 +55,14 @@ class Cluster:
     def deployment_memory(self, deployment: Deployment) -> int:
         return memory_estimate(deployment.model_bytes, deployment.cache_size_bytes)
 
-    def node_loads(self, excluding: Deployment | None = None) -> list[NodeLoad]:
+    def node_loads(self) -> list[NodeLoad]:
+        """Each node's use by every deployment routed there (normal cores, low-priority cores, memory)."""
         loads = []
         for node in self.nodes:
             used_processors = used_memory = low = 0
             for deployment in self.deployments.values():
                 route = deployment.routes.get(node.id)
-                if deployment is excluding or route is None:
+                if route is None:
                     continue
                 used_memory += self.deployment_memory(deployment)
                 cores = route.target * deployment.threads_per_allocation
@@ -75,20 +75,13 @@ class Cluster:
         return loads
 
     def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:
-        """Place ``wanted_total - current targets`` more allocations around the existing routes."""
-        loads = self.node_loads(excluding=deployment)
-        for index, load in enumerate(loads):  # this deployment's own routes occupy their node
-            route = deployment.routes.get(load.node_id)
-            if route is None:
-                continue
-            cores = route.target * deployment.threads_per_allocation
-            if deployment.low_priority:
-                loads[index] = replace(load, used_low_priority_cores=load.used_low_priority_cores + cores)
-            else:
-                loads[index] = replace(load, used_processors=load.used_processors + cores)
+        """Place ``wanted_total - current targets`` more allocations around the existing routes.
+
+        The deployment's own routes occupy their nodes like any other's; on those nodes it needs
+        no more memory (``place`` charges memory only to nodes outside ``hosting``)."""
         demand = Demand(max(wanted_total - deployment.total_target, 0), deployment.threads_per_allocation,
                         deployment.low_priority, self.deployment_memory(deployment))
-        return place(demand, loads, set(deployment.routes))
+        return place(demand, self.node_loads(), set(deployment.routes))
 
     def reduce_to(self, deployment: Deployment, wanted_total: int) -> None:
         """§1.6 C.7: lower targets; kept routes keep ``current`` until they settle."""
@@ -104,6 +97,7 @@ class Cluster:
     def add_routes(self, deployment: Deployment, placement: Placement, failure: str | None) -> None:
         """§2.4: new routes start with current = target, ``starting``; existing ones get a new target."""
         settles_at = self.clock() + self.config.convergence_delay
+        created = False
         for node in self.nodes:  # routing tables list nodes in cluster order
             added = placement.added.get(node.id, 0)
             if not added:
@@ -112,10 +106,13 @@ class Cluster:
             if route is None:
                 state, reason = ("failed", failure) if failure else ("starting", "")
                 deployment.routes[node.id] = Route(added, added, state, reason, settles_at)
+                created = True
             else:
                 route.target += added
                 route.settles_at = settles_at
-        deployment.routes = {node.id: deployment.routes[node.id] for node in self.nodes if node.id in deployment.routes}
+        if created:  # keep the table in cluster order
+            deployment.routes = {node.id: deployment.routes[node.id] for node in self.nodes
+                                 if node.id in deployment.routes}
         deployment.record_max_assigned()
 
     def unsatisfied_reason(self, placement: Placement) -> str:

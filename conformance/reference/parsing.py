@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 from conformance.reference import errors
 from conformance.reference.errors import EsError
 from conformance.reference.model import ABSENT, StartRequest, UpdateRequest
-from conformance.reference.objectparser import FieldSpec, ObjectSpec, Parsed, parse_object, time_value
+from conformance.reference.objectparser import FieldSpec, ObjectSpec, Parsed, parse_object, parse_plain, time_value
 from conformance.reference.protocol import param_as_int
 from conformance.reference.timevalue import parse_byte_size, parse_time_value
 from conformance.reference.versions import Behaviour
@@ -61,6 +61,11 @@ class Call:
 
     def parse_body(self, spec: ObjectSpec) -> dict[str, Any]:
         """``restRequest.contentParser()`` + ``ObjectParser``: 400 ``request body is required`` when empty."""
+        if self.has_body:
+            plain = parse_plain(spec, self.body)
+            if plain is not None:
+                self.body_consumed = True
+                return plain
         parsed = Parsed(warnings=self.warnings)  # deprecation warnings land in the call's own list
         return self._read_body(lambda parser: parse_object(spec, parser, parser.next_token(), parsed)).values
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, overload
-
-from starlette.responses import Response
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError, SimpleError
@@ -20,16 +20,20 @@ from conformance.reference.xcontent import dumps_deep
 
 COMMON_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path", "format"})
 PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
+PRODUCT_HEADER_BYTES = (b"x-elastic-product", b"Elasticsearch")
 JSON = "application/json"
 _MEDIA_TYPE = re.compile(
     r"^\s*application/(?:(json)|vnd\.elasticsearch\+json)\s*(?P<params>(?:;\s*[^;]*)*)$", re.IGNORECASE)
 _COMPATIBLE = re.compile(r"compatible-with\s*=\s*(\d+)", re.IGNORECASE)
 _JAVA_INT = re.compile(r"^[+-]?\d+$")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_PRETTY = json.JSONEncoder(indent=2, separators=(",", " : "), ensure_ascii=False)
+"""Built once: ``json.dumps`` with options builds a new encoder on every call."""
 """Java ``int`` bounds, for query parameters here and body fields in :mod:`.objectparser`."""
 
 
-def check_content_type(header: str | None, has_body: bool, majors: Iterable[int]) -> None:
+def check_content_type(header: str | None, has_body: bool, majors: tuple[int, ...]) -> None:
     """§1.5: a body needs a JSON media type, else 406 with the plain error body."""
     if not has_body:
         return
@@ -39,8 +43,10 @@ def check_content_type(header: str | None, has_body: bool, majors: Iterable[int]
         raise SimpleError(406, f"Content-Type header [{header}] is not supported")
 
 
-def response_media_type(header: str | None, majors: Iterable[int], strict: bool = False) -> str | None:
-    """The media type to answer with: the ``compatible-with`` form the client asked for, else JSON."""
+@lru_cache(maxsize=256)
+def response_media_type(header: str | None, majors: tuple[int, ...], strict: bool = False) -> str | None:
+    """The media type to answer with: the ``compatible-with`` form the client asked for, else JSON.
+    Cached: clients send the same few headers on every request."""
     if header is None:
         return None if strict else JSON
     for candidate in header.split(","):
@@ -57,6 +63,8 @@ def response_media_type(header: str | None, majors: Iterable[int], strict: bool 
 
 def check_unrecognized(path: str, given: Iterable[str], supported: Iterable[str]) -> None:
     """§1.3 ``BaseRestHandler.unrecognized``: 400 naming every unknown parameter, sorted."""
+    if not given:
+        return
     candidates = set(supported)
     unknown = sorted(set(given) - candidates - COMMON_PARAMS)
     if not unknown:
@@ -102,8 +110,17 @@ def param_as_bool(params: dict[str, str], name: str, default: bool) -> bool:
     raise errors.illegal_argument(f"Failed to parse value [{text}] as only [true] or [false] are allowed.")
 
 
+@dataclass(frozen=True)
+class Reply:
+    """An answer as ASGI sends it: status, encoded headers, body bytes."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    content: bytes
+
+
 def render(body: Any, status: int, params: dict[str, str], media_type: str,
-           headers: dict[str, str] | None = None, include_body: bool = True) -> Response:
+           headers: dict[str, str] | None = None, include_body: bool = True) -> Reply:
     """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``.
 
     A body nested deeper than Python's recursion limit (stored configurations may hold up to
@@ -112,11 +129,14 @@ def render(body: Any, status: int, params: dict[str, str], media_type: str,
         if "filter_path" in params and params["filter_path"]:
             body = apply_filter_path(body, params["filter_path"])
         if params.get("pretty") not in (None, "false"):
-            text = json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"
+            text = _PRETTY.encode(body) + "\n"
         else:
-            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+            text = _COMPACT.encode(body)
     except RecursionError:
         text = dumps_deep(body)
-    all_headers = {PRODUCT_HEADER[0]: PRODUCT_HEADER[1], **(headers or {})}
     content = text.encode("utf-8", "replace") if include_body else b""
-    return Response(content, status_code=status, headers=all_headers, media_type=media_type)
+    encoded = [(b"content-length", str(len(content)).encode()), (b"content-type", media_type.encode()),
+               PRODUCT_HEADER_BYTES]
+    for name, value in (headers or {}).items():
+        encoded.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return Reply(status, encoded, content)

@@ -46,6 +46,10 @@ class Behaviour:
     compatible_majors: tuple[int, ...]
     """Majors accepted in `compatible-with=` media types (§10.4): always 8 and 9 here."""
 
+    def __hash__(self) -> int:
+        """Every field follows from the version; hashing only it keeps per-request cache look-ups cheap."""
+        return hash((self.version.major, self.version.minor, self.version.patch))
+
 
 def behaviour_for(es_version: str) -> Behaviour:
     """The behaviour of ``es_version``; ``ValueError`` for a version without `_update` (< 8.6)."""

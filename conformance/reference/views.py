@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from functools import lru_cache
 from typing import Any
 
 from conformance.reference.config import NodeSpec
@@ -15,8 +16,10 @@ ML_ROLES = ["ml", "remote_cluster_client"]
 _LOOPBACK = "127.0.0.1"
 
 
+@lru_cache(maxsize=1024)
 def iso_instant(epoch_ns: int) -> str:
-    """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2)."""
+    """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2).
+    Cached: a deployment's start time is written on every answer about it."""
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
     stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{nanos:09d}".rstrip("0").ljust(3, "0")
