@@ -7,17 +7,21 @@ Every target is served in a process of its own by uvicorn, so that the client ne
 the server's interpreter:
 
 - ``bare``: a Starlette app whose one route reads the JSON body and answers a JSON object of
-  the size of an assignment, on the same stack as the reference (the ceiling of the stack);
+  the size of an assignment, on the same stack and uvicorn options as the reference (the
+  ceiling of the stack);
 - ``reference``: this checkout's ``serve`` (its HTTP stack: httptools and uvloop when installed);
 - ``baseline``: the reference server of ``--baseline`` (extracted with ``git archive``) on
   uvicorn's pure-Python stack (h11, asyncio), as it was served before ``uvicorn[standard]``;
 - ``baseline+httptools``: the same old code on the new stack, to tell the stack's share from the code's.
 
-Two measurements per target, with a raw-socket HTTP/1.1 client (lighter than httpx, so that
-the client does not hide differences between servers):
+Every server runs for the whole run; ``--rounds`` rounds give each target its turn in every
+round, so that load from elsewhere on the machine falls on all targets alike, and the table
+shows the medians. Per round and target, with a raw-socket HTTP/1.1 client (lighter than
+httpx, so that the client does not hide differences between servers):
 
 - calls/s from one keep-alive connection, ``--requests`` updates alternating between 2 and 3
-  allocations so that each one changes state;
+  allocations so that each one changes state, and the server's own CPU time per call over
+  them (from ``/proc``: a figure that other load on the machine hardly moves);
 - latency percentiles (p50, p99) and calls/s with ``--clients`` concurrent keep-alive
   connections (asyncio), ``--per-client`` updates each.
 """
@@ -37,7 +41,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -66,7 +70,8 @@ if kind == "bare":
         json.loads(await request.body())
         return JSONResponse(ANSWER, headers={"X-Elastic-Product": "Elasticsearch"})
     app = Starlette(routes=[Route("/_bare", bare, methods=["POST"])])
-    uvicorn.run(app, host="127.0.0.1", port=port, http=http, loop=loop, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, http=http, loop=loop, log_level="warning", access_log=False,
+                server_header=False, date_header=False)  # as the reference is served
 else:
     from conformance.reference.config import NodeSpec, ServerConfig
     config = ServerConfig(nodes=(NodeSpec("ml-0", 16), NodeSpec("ml-1", 16)))
@@ -87,8 +92,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(kind: str, code_root: Path, http: str = "auto", loop: str = "auto") -> Iterator[int]:
-    """A server process of ``kind`` importing ``conformance`` from ``code_root``; yields its port."""
+def served(kind: str, code_root: Path, http: str = "auto", loop: str = "auto") -> Iterator[tuple[int, int]]:
+    """A server process of ``kind`` importing ``conformance`` from ``code_root``; yields its pid and port."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     process = subprocess.Popen([sys.executable, "-c", SERVER, kind, str(port), http, loop], cwd=code_root, env=env)
@@ -102,7 +107,7 @@ def served(kind: str, code_root: Path, http: str = "auto", loop: str = "auto") -
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the {kind} server did not start") from None
                 time.sleep(0.05)
-        yield port
+        yield process.pid, port
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -243,34 +248,53 @@ def stack() -> str:
         return "h11 + asyncio"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (``/proc/<pid>/stat``), robust to a loaded machine."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="d6d4052", help="commit of the reference to compare with")
-    parser.add_argument("--requests", type=int, default=5000, help="updates over one connection")
+    parser.add_argument("--requests", type=int, default=5000, help="updates over one connection, per round")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; targets take turns within each")
     parser.add_argument("--only", default="", help="comma-separated kinds to run: bare,reference,baseline")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, ExitStack() as servers:
         old = extract(args.baseline, Path(scratch))
         targets = [("bare Starlette endpoint", "bare", ROOT, "auto", "auto", bare_bodies()),
                    ("reference (this checkout)", "reference", ROOT, "auto", "auto", update_bodies()),
                    (f"reference {args.baseline} (h11, asyncio)", "baseline", old, "h11", "asyncio", update_bodies()),
                    (f"reference {args.baseline} (httptools, uvloop)", "baseline", old, "httptools", "uvloop",
                     update_bodies())]
-        print(f"HTTP stack of this checkout: {stack()}; {os.cpu_count()} cores")
-        print(f"{'target':<44}{'1 conn calls/s':>15}{f'{args.clients} conns calls/s':>17}{'p50 ms':>9}"
-              f"{'p99 ms':>9}{'non-200':>9}")
         only = set(filter(None, args.only.split(",")))
+        targets = [target for target in targets if not only or target[1] in only]
+        running = []
         for name, kind, root, http, loop, requests in targets:
-            if only and kind not in only:
-                continue
-            with served(kind, root, http, loop) as port:
-                if kind != "bare":
-                    provision(port)
+            pid, port = servers.enter_context(served(kind, root, http, loop))
+            if kind != "bare":
+                provision(port)
+            running.append((name, pid, port, requests))
+        results: dict[str, list[tuple[float, float, float, float, float]]] = {name: [] for name, *_ in running}
+        for _ in range(args.rounds):  # interleaved, so that a burst of load elsewhere hits every target alike
+            for name, pid, port, requests in running:
+                before = cpu_seconds(pid)
                 rate, failed = sequential(port, requests, args.requests)
+                cpu_per_call = (cpu_seconds(pid) - before) / (args.requests + 200) * 1e6
                 many, p50, p99, failed_many = concurrent(port, requests, args.clients, args.per_client)
-            print(f"{name:<44}{rate:>15.0f}{many:>17.0f}{p50:>9.1f}{p99:>9.1f}{failed + failed_many:>9}")
+                if failed or failed_many:
+                    raise RuntimeError(f"{name}: {failed + failed_many} answers were not 200")
+                results[name].append((rate, cpu_per_call, many, p50, p99))
+        print(f"HTTP stack of this checkout: {stack()}; {os.cpu_count()} cores; {args.rounds} rounds, medians")
+        print(f"{'target':<44}{'1 conn calls/s':>15}{'server CPU us/call':>20}{f'{args.clients} conns calls/s':>17}"
+              f"{'p50 ms':>9}{'p99 ms':>9}")
+        for name, rows in results.items():
+            rate, cpu, many, p50, p99 = (statistics.median(column) for column in zip(*rows))
+            print(f"{name:<44}{rate:>15.0f}{cpu:>20.1f}{many:>17.0f}{p50:>9.1f}{p99:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ASGI application: a Starlette app whose router hands everything to one dispatcher.
+"""The ASGI application: a Starlette app that hands every HTTP request to one dispatcher.
 
 Starlette's router would redirect slashes and answer unknown paths and methods in its
 own words; Elasticsearch answers 400 ``no handler found``, 405 with ``Allow`` and the
@@ -151,14 +151,23 @@ class Dispatcher:
 
 
 class ReferenceApp(Starlette):
-    """Starlette with its router as the whole stack.
+    """Starlette whose HTTP requests go straight to the dispatcher.
 
-    Starlette wraps the router in an error middleware (a plain-text 500) and an exception
-    middleware (``HTTPException``); the dispatcher answers every error itself, in
-    Elasticsearch's words, so the two layers would only cost time on every request."""
+    Starlette wraps its router in an error middleware (a plain-text 500) and an exception
+    middleware (``HTTPException``), and the router would find no route before handing over
+    to its default; the dispatcher answers every path, method and error itself, in
+    Elasticsearch's words, so those layers would only cost time on every request."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return self.router
+        router = self.router
+        dispatcher = router.default
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":  # every path and method goes to the dispatcher anyway
+                await dispatcher(scope, receive, send)
+            else:  # lifespan (and websocket refusals) as Starlette's router handles them
+                await router(scope, receive, send)
+        return app
 
 
 def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" = None) -> Starlette:
@@ -175,11 +184,17 @@ class ContentTooLong(Exception):
     """A request body longer than ``http.max_content_length``."""
 
 
+_READ_HEADERS = {b"accept": "accept", b"content-type": "content-type", b"content-length": "content-length"}
+"""The request headers the server reads."""
+
+
 def _headers(scope: Scope) -> dict[str, str]:
-    """Request headers by (ASGI: lower-case) name; the first of repeated ones, as Starlette's ``get``."""
+    """Those headers by (ASGI: lower-case) name; the first of repeated ones, as Starlette's ``get``."""
     headers: dict[str, str] = {}
     for name, value in scope.get("headers", ()):
-        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+        key = _READ_HEADERS.get(name)
+        if key is not None and key not in headers:
+            headers[key] = value.decode("latin-1")
     return headers
 
 

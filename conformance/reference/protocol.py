@@ -27,9 +27,10 @@ _MEDIA_TYPE = re.compile(
 _COMPATIBLE = re.compile(r"compatible-with\s*=\s*(\d+)", re.IGNORECASE)
 _JAVA_INT = re.compile(r"^[+-]?\d+$")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_PRETTY = json.JSONEncoder(indent=2, separators=(",", " : "), ensure_ascii=False)
-"""Built once: ``json.dumps`` with options builds a new encoder on every call."""
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_PRETTY = json.JSONEncoder(indent=2, separators=(",", " : "), ensure_ascii=False, check_circular=False)
+"""Built once: ``json.dumps`` with options builds a new encoder on every call. Answers are trees
+built from parsed JSON and records, never cyclic: no circular-reference bookkeeping."""
 """Java ``int`` bounds, for query parameters here and body fields in :mod:`.objectparser`."""
 
 

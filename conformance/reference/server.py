@@ -2,6 +2,8 @@
 
 ``running_server`` is what tests, the suite's embedded mode and the mutants use: it binds
 a free loopback port, waits until uvicorn reports it started, and shuts it down cleanly.
+uvicorn's ``auto`` choice serves with httptools and uvloop (project dependencies) where
+they install, and falls back to its pure-Python h11 and asyncio elsewhere.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from conformance.reference.config import ServerConfig
 STARTUP_TIMEOUT = 10.0
 
 
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning", "access_log": False, "server_header": False,
+                                   "date_header": False}
+"""Quiet, and answers with Elasticsearch's headers only: Netty sends no ``Server`` and no ``Date``."""
+
+
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200) -> None:
     """Run the reference server until interrupted."""
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(config), host=host, port=port, **UVICORN_OPTIONS)
 
 
 @contextmanager
@@ -36,8 +43,8 @@ def running_server(config: ServerConfig = ServerConfig(), app: Any = None, host:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), log_level="warning",
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), lifespan="off",
+                                           **UVICORN_OPTIONS))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="reference-server", daemon=True)
     thread.start()
     try:
