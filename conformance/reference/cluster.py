@@ -57,19 +57,20 @@ class Cluster:
 
     def node_loads(self) -> list[NodeLoad]:
         """Each node's use by every deployment routed there (normal cores, low-priority cores, memory)."""
+        deployments = [(d.routes, self.deployment_memory(d), d.threads_per_allocation, d.low_priority)
+                       for d in self.deployments.values()]
         loads = []
         for node in self.nodes:
             used_processors = used_memory = low = 0
-            for deployment in self.deployments.values():
-                route = deployment.routes.get(node.id)
+            for routes, memory, threads, low_priority in deployments:
+                route = routes.get(node.id)
                 if route is None:
                     continue
-                used_memory += self.deployment_memory(deployment)
-                cores = route.target * deployment.threads_per_allocation
-                if deployment.low_priority:
-                    low += cores
+                used_memory += memory
+                if low_priority:
+                    low += route.target * threads
                 else:
-                    used_processors += cores
+                    used_processors += route.target * threads
             loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors, node.memory_bytes,
                                   used_memory, low))
         return loads

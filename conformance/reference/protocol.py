@@ -136,8 +136,8 @@ def render(body: Any, status: int, params: dict[str, str], media_type: str,
     except RecursionError:
         text = dumps_deep(body)
     content = text.encode("utf-8", "replace") if include_body else b""
-    encoded = [(b"content-length", str(len(content)).encode()), (b"content-type", media_type.encode()),
+    encoded = [(b"content-length", b"%d" % len(content)), (b"content-type", media_type.encode()),
                PRODUCT_HEADER_BYTES]
-    for name, value in (headers or {}).items():
-        encoded.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    if headers:
+        encoded += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
     return Reply(status, encoded, content)
