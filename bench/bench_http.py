@@ -62,8 +62,9 @@ if kind == "bare":
     ANSWER = {"assignment": {"task_parameters": {"model_id": "bench-model", "deployment_id": "bench",
               "model_bytes": 1851, "threads_per_allocation": 1, "number_of_allocations": 2, "queue_capacity": 10000,
               "priority": "normal", "per_deployment_memory_bytes": 0, "per_allocation_memory_bytes": 0},
-              "routing_table": {"ml-0": {"current_allocations": 1, "target_allocations": 1, "routing_state": "started"},
-                                "ml-1": {"current_allocations": 1, "target_allocations": 1, "routing_state": "started"}},
+              "routing_table": {
+                  "ml-0": {"current_allocations": 1, "target_allocations": 1, "routing_state": "started"},
+                  "ml-1": {"current_allocations": 1, "target_allocations": 1, "routing_state": "started"}},
               "assignment_state": "started", "start_time": "2026-12-01T00:00:00.000Z", "max_assigned_allocations": 3,
               "adaptive_allocations": None}}
     async def bare(request):
@@ -216,7 +217,8 @@ async def _client(port: int, requests: list[bytes], count: int, latencies: list[
     return failures
 
 
-async def _concurrent(port: int, requests: list[bytes], clients: int, per_client: int) -> tuple[float, float, float, int]:
+async def _concurrent(port: int, requests: list[bytes], clients: int,
+                      per_client: int) -> tuple[float, float, float, int]:
     latencies: list[float] = []
     started = time.perf_counter()
     failures = await asyncio.gather(*(_client(port, requests, per_client, latencies) for _ in range(clients)))

@@ -336,7 +336,8 @@ class Api:
         return run
 
     def deprecated_infer(self, call: Call) -> Action:
-        """The 8.0 path, deprecated since 8.3 in favour of ``.../_infer`` (ES ``RestInferTrainedModelDeploymentAction``)."""
+        """The 8.0 path, deprecated since 8.3 in favour of ``.../_infer``
+        (ES ``RestInferTrainedModelDeploymentAction``)."""
         call.warnings.append("[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
                              "Use [POST /_ml/trained_models/{model_id}/_infer] instead.")
         return self.infer(call)

@@ -78,7 +78,7 @@ def tokenize(text: str, vocabulary: list[str], settings: BertSettings) -> tuple[
     required = ["[UNK]", "[PAD]"] + (["[CLS]", "[SEP]"] if settings.with_special_tokens else [])
     missing = [token for token in required if token not in index]
     if missing:
-        raise errors.status_exception(409, f"stored vocabulary is missing required {missing} token(s)")
+        raise errors.status_exception(409, f"stored vocabulary is missing required [{', '.join(missing)}] token(s)")
     ids = [piece for word in _basic_split(text, settings.do_lower_case) for piece in _wordpiece(word, index)]
     room = settings.max_sequence_length - (2 if settings.with_special_tokens else 0)
     truncated = len(ids) > room

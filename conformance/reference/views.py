@@ -160,7 +160,8 @@ def _allocation_state(count: int, target: int) -> str:
     return "started" if count < target else "fully_allocated"
 
 
-def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec, behaviour: Behaviour) -> dict[str, Any]:
+def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec,
+                behaviour: Behaviour) -> dict[str, Any]:
     routing_state: dict[str, Any] = {"routing_state": route.state}
     if route.reason:
         routing_state["reason"] = route.reason

@@ -3,7 +3,6 @@ sends (§11.2), through the official client against served references of both ve
 
 from __future__ import annotations
 
-import base64
 from typing import Iterator
 
 import elasticsearch

@@ -160,11 +160,13 @@ def test_random_requests_never_get_a_5xx(url: str) -> None:
 def test_huge_integers_are_400_not_500(url: str, text: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         update = client.post("/_ml/trained_models/fz-dep/deployment/_update",
-                             content=f'{{"number_of_allocations": {text}}}', headers={"content-type": "application/json"})
+                             content=f'{{"number_of_allocations": {text}}}',
+                             headers={"content-type": "application/json"})
         assert update.status_code == 400
         cause = update.json()["error"]["caused_by"]
         assert cause["type"] == "stream_constraints_exception"
-        assert cause["reason"].startswith(f"Number value length ({len(text.lstrip('-'))}) exceeds the maximum allowed (1000")
+        digits = len(text.lstrip("-"))
+        assert cause["reason"].startswith(f"Number value length ({digits}) exceeds the maximum allowed (1000")
         query = client.post("/_ml/trained_models/fz-dep/deployment/_update", params={"number_of_allocations": text})
         assert query.status_code == 400
         assert query.json()["error"]["reason"].startswith("Failed to parse int parameter [number_of_allocations]")

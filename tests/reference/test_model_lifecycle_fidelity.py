@@ -118,7 +118,8 @@ def test_fill_mask_gets_the_tokenizers_mask_token(client, tokenizer: str, mask: 
     client.ml.put_trained_model(model_id=f"{model_id}-explicit", model_type="pytorch", inference_config=right)
 
 
-@pytest.mark.parametrize(("tokenizer", "wrong", "right"), [("bert", "<mask>", "[MASK]"), ("roberta", "[MASK]", "<mask>")])
+@pytest.mark.parametrize(("tokenizer", "wrong", "right"),
+                         [("bert", "<mask>", "[MASK]"), ("roberta", "[MASK]", "<mask>")])
 def test_fill_mask_with_another_tokenizers_mask_token_is_refused(client, tokenizer: str, wrong: str,
                                                                  right: str) -> None:
     config = {"fill_mask": {"tokenization": {tokenizer: {}}, "mask_token": wrong}}
