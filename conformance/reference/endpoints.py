@@ -282,9 +282,13 @@ class Api:
 
         def run() -> Result:
             entries = self.stats_entries(pattern, allow_no_match)
-            # ES counts the *models* matched; a model's deployments are listed by deployment id (§11.1).
-            models = {entry["model_id"] for entry in entries}
-            return 200, {"count": len(models), "trained_model_stats": entries[start:start + size]}
+            # ES counts the *models* matched (§11.1) and pages them, not their entries: ids are
+            # expanded with the page parameters (``setTotalModelCount``, TransportGetTrainedModelsStatsAction),
+            # then each model of the page brings all of its deployments, listed by deployment id.
+            models = list(dict.fromkeys(entry["model_id"] for entry in entries))
+            page = set(models[start:start + size])
+            return 200, {"count": len(models),
+                         "trained_model_stats": [entry for entry in entries if entry["model_id"] in page]}
         return run
 
     def stats_entries(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:

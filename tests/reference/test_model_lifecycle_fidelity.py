@@ -55,6 +55,12 @@ def test_stats_count_models_and_order_deployments_by_id(client) -> None:
     assert [e["deployment_stats"]["deployment_id"] for e in stats["trained_model_stats"]] == [
         "two-deps-ingest", "two-deps-search"]
     assert {e["model_id"] for e in stats["trained_model_stats"]} == {"two-deps"}
+    upload(client, "two-deps-zz")  # a second model, sorted after the first
+    paged = client.ml.get_trained_models_stats(model_id="two-deps*", size=1)
+    assert paged["count"] == 2  # every model matched, while the page holds the first model only...
+    assert [e["model_id"] for e in paged["trained_model_stats"]] == ["two-deps", "two-deps"]  # ...with both deployments
+    second = client.ml.get_trained_models_stats(model_id="two-deps*", from_=1, size=1)
+    assert [e["model_id"] for e in second["trained_model_stats"]] == ["two-deps-zz"]
     for deployment_id in ("two-deps-search", "two-deps-ingest"):
         client.ml.stop_trained_model_deployment(model_id=deployment_id)
 
