@@ -252,3 +252,22 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_official_client_gets_elasticsearch_errors_for_bad_input(url: str) -> None:
+    """The same inputs through ``elasticsearch`` 9.x (raw bodies, as a client library forwards
+    them): 400 ``BadRequestError`` and 413 ``ApiError``, never a 5xx."""
+    import elasticsearch
+
+    json_headers = {"content-type": "application/json", "accept": "application/json"}
+    with elasticsearch.Elasticsearch(url, request_timeout=30, max_retries=0, retry_on_status=()) as es:
+        bodies = [b'{"number_of_allocations": ' + b"9" * 4301 + b"}",
+                  b'{"number_of_allocations": ' + b"[" * 1001 + b"]" * 1001 + b"}"]
+        for body in bodies:
+            with pytest.raises(elasticsearch.BadRequestError) as refused:
+                es.perform_request("POST", "/_ml/trained_models/fz-dep/deployment/_update", body=body,
+                                   headers=json_headers)
+            assert refused.value.body["error"]["type"] == "x_content_parse_exception"
+        with pytest.raises(elasticsearch.ApiError) as too_long:
+            es.perform_request("PUT", "/_ml/trained_models/big", body=b"{" + b" " * LIMIT + b"}", headers=json_headers)
+        assert too_long.value.meta.status == 413
