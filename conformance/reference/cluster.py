@@ -13,10 +13,9 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from dataclasses import replace
 from typing import Any, Callable
 
-from conformance.reference import errors, native, views
+from conformance.reference import errors, inference, native, views
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
                                          UpdateRequest)
@@ -41,6 +40,8 @@ class Cluster:
         self.models: dict[str, TrainedModel] = {}
         self.deployments: dict[str, Deployment] = {}
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
+        self.model_aliases: dict[str, str] = {}
+        """Model alias -> model id (ES ``ModelAliasMetadata``)."""
 
     @property
     def can_scale(self) -> bool:
@@ -84,20 +85,13 @@ class Cluster:
         return loads
 
     def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:
-        """Place ``wanted_total - current targets`` more allocations around the existing routes."""
-        loads = self.node_loads(excluding=deployment)
-        for index, load in enumerate(loads):  # this deployment's own routes occupy their node
-            route = deployment.routes.get(load.node_id)
-            if route is None:
-                continue
-            cores = route.target * deployment.threads_per_allocation
-            if deployment.low_priority:
-                loads[index] = replace(load, used_low_priority_cores=load.used_low_priority_cores + cores)
-            else:
-                loads[index] = replace(load, used_processors=load.used_processors + cores)
+        """Place ``wanted_total - current targets`` more allocations around the existing routes.
+
+        The deployment's own routes occupy their nodes like any other's; on those nodes it needs
+        no more memory (``place`` charges memory only to nodes outside ``hosting``)."""
         demand = Demand(max(wanted_total - deployment.total_target, 0), deployment.threads_per_allocation,
                         deployment.low_priority, self.deployment_memory(deployment))
-        return place(demand, loads, set(deployment.routes))
+        return place(demand, self.node_loads(), set(deployment.routes))
 
     def reduce_to(self, deployment: Deployment, wanted_total: int) -> None:
         """§1.6 C.7: lower targets; kept routes keep ``current`` until they settle."""
@@ -113,6 +107,7 @@ class Cluster:
     def add_routes(self, deployment: Deployment, placement: Placement, failure: str | None) -> None:
         """§2.4: new routes start with current = target, ``starting``; existing ones get a new target."""
         settles_at = self.clock() + self.config.convergence_delay
+        created = False
         for node in self.nodes:  # routing tables list nodes in cluster order
             added = placement.added.get(node.id, 0)
             if not added:
@@ -121,10 +116,13 @@ class Cluster:
             if route is None:
                 state, reason = ("failed", failure) if failure else ("starting", "")
                 deployment.routes[node.id] = Route(added, added, state, reason, settles_at)
+                created = True
             else:
                 route.target += added
                 route.settles_at = settles_at
-        deployment.routes = {node.id: deployment.routes[node.id] for node in self.nodes if node.id in deployment.routes}
+        if created:  # keep the table in cluster order
+            deployment.routes = {node.id: deployment.routes[node.id] for node in self.nodes
+                                 if node.id in deployment.routes}
         deployment.record_max_assigned()
 
     def unsatisfied_reason(self, placement: Placement) -> str:
@@ -180,7 +178,16 @@ class Cluster:
     # -- models ---------------------------------------------------------------------------------
 
     def put_model(self, model_id: str, config: dict[str, Any]) -> TrainedModel:
+        """ES ``TransportPutTrainedModelAction``: an id may be neither an alias nor (8.8+) the id of
+        a current deployment (§11.1), checked before the store finds an existing model."""
         with self.lock:
+            if model_id in self.model_aliases:
+                raise errors.status_exception(
+                    400, f"requested model_id [{model_id}] is the same as an existing model_alias. Model "
+                         "model_aliases and ids must be unique")
+            if self.behaviour.deployment_ids and model_id in self.deployments:
+                raise errors.status_exception(
+                    400, f"Cannot create model [{model_id}] the id is the same as an current model deployment")
             if model_id in self.models:
                 raise errors.EsError(400, "resource_already_exists_exception",
                                      f"Trained machine learning model [{model_id}] already exists")
@@ -208,7 +215,10 @@ class Cluster:
             model.parts[part] = data
 
     def find_models(self, pattern: str) -> list[TrainedModel]:
+        """Models whose id matches ``pattern``; an exact alias names its model (``ModelAliasMetadata``)."""
         with self.lock:
+            if pattern in self.model_aliases:
+                return [self.models[self.model_aliases[pattern]]]
             return [self.models[i] for i in sorted(self.models) if _matches(pattern, i)]
 
     def delete_model(self, model_id: str, force: bool) -> None:
@@ -220,12 +230,21 @@ class Cluster:
             for deployment in deployed:
                 self.remove_deployment(deployment)
             del self.models[model_id]
+            # ES TransportDeleteTrainedModelAction deletes the model's aliases with it
+            self.model_aliases = {alias: target for alias, target in self.model_aliases.items() if target != model_id}
 
     # -- start (§1.7, §3.2, §5.1) ------------------------------------------------------------
 
     def start_deployment(self, request: StartRequest) -> Deployment:
         with self.lock:
             model = self.model(request.model_id)
+            if model.packaged and not model.fully_defined:
+                # The reference has no network: a package's download never ends (as in ES's own
+                # YAML test, §11.1). ES ``TransportStartTrainedModelDeploymentAction`` answers a start
+                # while the download task runs with 408 (``RestStatus.REQUEST_TIMEOUT``).
+                raise errors.status_exception(
+                    408, f"Model download task is currently running. Wait for trained model [{model.model_id}] "
+                         "download task to complete then try again")
             if not model.fully_defined:
                 raise errors.status_exception(400, f"Could not find trained model definition [{request.model_id}]")
             self.check_deployment_id(request)
@@ -263,6 +282,8 @@ class Cluster:
             threads_per_allocation=request.threads_per_allocation, number_of_allocations=allocations,
             queue_capacity=request.queue_capacity, priority=request.priority, start_time_ns=time.time_ns(),
             cache_size=request.cache_size, cache_size_bytes=request.cache_size_bytes,
+            per_deployment_memory_bytes=model.declared_memory("per_deployment_memory_bytes"),
+            per_allocation_memory_bytes=model.declared_memory("per_allocation_memory_bytes"),
             adaptive_allocations=adaptive, inference_id=request.inference_id)
 
     def start_capacity_error(self, placement: Placement) -> errors.EsError:
@@ -427,6 +448,125 @@ class Cluster:
     def remove_deployment(self, deployment: Deployment) -> None:
         self.deployments.pop(deployment.deployment_id, None)
 
+    # -- inference (§11.1; ES TransportInternalInferModelAction) ----------------------------------
+
+    def infer(self, request_id: str, docs: list[Any], timeout: float) -> list[dict[str, Any]]:
+        """``_infer``: an alias or model id, else a deployment id; documents go to ``started``
+        routes with allocations, weighted by their allocations; each counts on its node."""
+        with self.lock:
+            model_id = self.model_aliases.get(request_id, request_id)
+            deployment = self.inference_deployment(request_id, model_id)
+            self.settle(deployment)
+            routes = [(node, route) for node, route in deployment.routes.items()
+                      if route.state == "started" and route.current > 0]
+            if not routes:
+                raise errors.status_exception(
+                    409, f"Trained model deployment [{request_id}] is not allocated to any nodes")
+            model = self.models[deployment.model_id]
+            definition = b"".join(model.parts[index] for index in range(model.total_parts or 0))
+            reason = inference.not_emulated_reason(model.config, definition)
+            if reason is not None:
+                raise errors.status_exception(
+                    400, f"Inference for model [{model.model_id}] is not emulated by the reference server: {reason}")
+            return [self.infer_one(deployment, model, routes, doc, timeout) for doc in docs]
+
+    def inference_deployment(self, request_id: str, model_id: str) -> Deployment:
+        """The deployment of that id, else the model's (``started`` first, then by id); a model
+        without one gets 409 (PyTorch) and an unknown id 404, as ``getModelAndInfer`` answers."""
+        deployment = self.deployments.get(model_id)
+        if deployment is not None:
+            return deployment
+        own = sorted((d for d in self.deployments.values() if d.model_id == model_id),
+                     key=lambda d: (d.state != "started", d.deployment_id))
+        if own:
+            return own[0]
+        if model_id not in self.models:
+            raise errors.not_found(f"Could not find trained model [{request_id}]")
+        raise errors.status_exception(409, f"Model [{request_id}] must be deployed to use. Please deploy with the "
+                                           "start trained model deployment API.")
+
+    def infer_one(self, deployment: Deployment, model: TrainedModel, routes: list[tuple[str, Route]], doc: Any,
+                  timeout: float) -> dict[str, Any]:
+        node_id, route = _weighted_pick(routes, deployment.inferences_routed)
+        deployment.inferences_routed += 1
+        field = ((model.config.get("input") or {}).get("field_names") or ["input"])[0]
+        text = doc.get(field) if isinstance(doc, dict) else None
+        if text is None:
+            raise errors.status_exception(400, f"Input field [{field}] does not exist in the source document")
+        if not isinstance(text, str):
+            raise errors.status_exception(400, f"Input value [{text}] for field [{field}] must be a string")
+        settings = inference.BertSettings.of(model.config["inference_config"]["pass_through"])
+        ids, truncated = inference.tokenize(text, model.vocabulary or [], settings)
+        if timeout == 0:  # the emulated model answers at once: only a zero timeout expires first
+            route.timeout_count += 1
+            raise errors.status_exception(408, "timeout [0s] waiting for inference result")
+        route.inference_count += 1
+        route.last_access_ms = int(self.clock() * 1000)
+        capacity = deployment.cache_size_bytes if deployment.cache_size_bytes is not None else model.model_bytes
+        cache = deployment.caches.setdefault(node_id, inference.InferenceCache(capacity))
+        if cache.lookup(ids):
+            route.cache_hits += 1
+        result: dict[str, Any] = {"predicted_value": [list(row) for row in inference.MODEL_OUTPUT]}
+        if truncated:
+            result["is_truncated"] = True
+        return result
+
+    def clear_cache(self, deployment_id: str) -> None:
+        """``POST .../deployment/cache/_clear``: empties every node's cache; counters stay."""
+        with self.lock:
+            deployment = self.find_deployment(deployment_id)
+            for cache in deployment.caches.values():
+                cache.clear()
+
+    # -- model aliases (ES TransportPutTrainedModelAliasAction, TransportDeleteTrainedModelAliasAction) --
+
+    def put_model_alias(self, alias: str, model_id: str, reassign: bool) -> None:
+        with self.lock:
+            old_id = self.model_aliases.get(alias)
+            if old_id is not None and not reassign:
+                raise errors.status_exception(
+                    400, f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already refers "
+                         f"to [{old_id}]. Set parameter [reassign] to [true] if model_alias should be reassigned.")
+            if alias in self.models:
+                raise errors.status_exception(400, "model_alias cannot be the same as an existing trained model_id")
+            new = self.model(model_id)
+            old = self.models.get(old_id) if old_id is not None else None
+            if old is not None:
+                self.check_reassignment(alias, old, new)
+            self.model_aliases[alias] = model_id
+
+    def check_reassignment(self, alias: str, old: TrainedModel, new: TrainedModel) -> None:
+        """Moving an alias keeps the task type and the model type, and never leaves a deployed model
+        for one that is not deployed (or not yet allocated)."""
+        old_task, new_task = _task_name(old), _task_name(new)
+        if old_task and new_task and old_task != new_task:
+            raise errors.status_exception(
+                400, f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with inference config type "
+                     f"[{new_task}] from model [{old.model_id}] with type [{old_task}]")
+        old_deployments = [d for d in self.deployments.values() if d.model_id == old.model_id]
+        new_deployments = [d for d in self.deployments.values() if d.model_id == new.model_id]
+        if not old_deployments:
+            return
+        if not new_deployments:
+            raise errors.status_exception(
+                400, f"cannot reassign model_alias [{alias}] to model [{new.model_id}] from model [{old.model_id}] as "
+                     "it is not yet deployed")
+        old_running = any(views.allocation_count_of(d) > 0 for d in old_deployments)
+        if old_running and any(views.allocation_count_of(d) == 0 for d in new_deployments):
+            raise errors.status_exception(  # sic: two spaces, as in ES
+                400, f"cannot reassign model_alias [{alias}] to model [{new.model_id}]  from model [{old.model_id}] as "
+                     "it is not yet allocated to any nodes")
+
+    def delete_model_alias(self, alias: str, model_id: str) -> None:
+        with self.lock:
+            referenced = self.model_aliases.get(alias)
+            if referenced is None:
+                raise errors.status_exception(404, f"model_alias [{alias}] could not be found")
+            if referenced != model_id:
+                raise errors.status_exception(
+                    409, f"model_alias [{alias}] does not refer to provided model_id [{model_id}]")
+            del self.model_aliases[alias]
+
     # -- inference endpoints (§1.6 B) ------------------------------------------------------------
 
     def put_inference_endpoint(self, endpoint: InferenceEndpoint, start: StartRequest) -> None:
@@ -468,6 +608,22 @@ def _normalised(settings: dict[str, Any] | None) -> dict[str, Any] | None:
         "max_number_of_allocations": None if settings.get("max_number_of_allocations") in (None, -1)
         else settings["max_number_of_allocations"],
     }
+
+
+def _weighted_pick(routes: list[tuple[str, Route]], sequence: int) -> tuple[str, Route]:
+    """The route of document number ``sequence`` in a round robin weighted by current
+    allocations (ES picks at random with the same weights: ``selectRandomNodesWeighedOnAllocations``)."""
+    slot = sequence % sum(route.current for _, route in routes)
+    for node_id, route in routes:
+        if slot < route.current:
+            return node_id, route
+        slot -= route.current
+    raise AssertionError("unreachable: the slots cover every allocation")
+
+
+def _task_name(model: TrainedModel) -> str | None:
+    task = model.config.get("inference_config")
+    return next(iter(task)) if isinstance(task, dict) and len(task) == 1 else None
 
 
 def _matches(pattern: str, value: str) -> bool:

@@ -55,6 +55,8 @@ class ServerConfig:
     flavor: str = "default"  # "serverless": GET / says so and GET _nodes answers an error (§1.1)
     max_machine_memory_percent: int = 30  # xpack.ml.max_machine_memory_percent (ES default 30)
     use_auto_machine_memory_percent: bool = False  # xpack.ml.use_auto_machine_memory_percent (true on Elastic Cloud)
+    max_content_length: int = 100 * 2**20
+    """``http.max_content_length`` (default 100mb): a longer request body gets 413."""
 
 
 def parse_nodes(spec: str) -> tuple[NodeSpec, ...]:

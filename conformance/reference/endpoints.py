@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from conformance.reference import errors, parsing, views
+from conformance.reference import errors, modelconfig, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
 from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
 from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
+from conformance.reference.timevalue import parse_time_value
 from conformance.reference.parsing import Call
 from conformance.reference.validation import start_errors
 
@@ -29,6 +30,8 @@ Prepare = Callable[[Call], Action]
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
 PROCESS_MEMORY_OVERHEAD = 20 * MB  # ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
 PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})  # §1.1: the PLATINUM pytorch-model-inference feature
+_VALID_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z])?")
+"""``PutTrainedModelAliasAction.VALID_MODEL_ALIAS_CHAR_PATTERN``."""
 BUILD_HASH = "0" * 40
 """The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
 
@@ -80,6 +83,15 @@ class Api:
                 "POST": Handler(self.update, parsing.update_params(b))}),
             ("/_ml/trained_models/{model_id}/deployment/_stop", {
                 "POST": Handler(self.stop, frozenset({"model_id", "allow_no_match", "force", "timeout"}))}),
+            ("/_ml/trained_models/{model_id}/_infer", {
+                "POST": Handler(self.infer, frozenset({"model_id", "timeout"}))}),
+            ("/_ml/trained_models/{model_id}/deployment/_infer", {
+                "POST": Handler(self.deprecated_infer, frozenset({"model_id", "timeout"}))}),
+            ("/_ml/trained_models/{model_id}/deployment/cache/_clear", {
+                "POST": Handler(self.clear_cache, frozenset({"model_id"}))}),
+            ("/_ml/trained_models/{model_id}/model_aliases/{model_alias}", {
+                "PUT": Handler(self.put_model_alias, frozenset({"model_id", "model_alias", "reassign"})),
+                "DELETE": Handler(self.delete_model_alias, frozenset({"model_id", "model_alias"}))}),
         ]
         if b.inference_endpoint_conflict:
             inference = {"PUT": Handler(self.put_inference, frozenset({"task_type", "inference_id", "timeout"})),
@@ -190,10 +202,12 @@ class Api:
     def get_models(self, call: Call) -> Action:
         pattern = call.path_params.get("model_id", "_all")
         allow_no_match, start, size = _listing_params(call)
+        include = _includes(call)
 
         def run() -> Result:
             models = self.matching_models(pattern, allow_no_match)
-            configs = [views.model_config_json(m, self.behaviour) for m in models[start:start + size]]
+            configs = [views.model_config_json(m, self.behaviour, definition_status="definition_status" in include)
+                       for m in models[start:start + size]]
             return 200, {"count": len(models), "trained_model_configs": configs}
         return run
 
@@ -209,12 +223,10 @@ class Api:
     def put_model(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
         body = call.json_body()
-        _check_id("model_id", model_id)
-        check = body.get("model_id")
-        parsing.check_consistent_id(check, model_id)
-        if not isinstance(body.get("inference_config"), dict):
-            raise errors.validation_failed(["[inference_config] must not be null."])
-        return lambda: (200, views.model_config_json(self.cluster.put_model(model_id, body), self.behaviour))
+        modelconfig.check_model_id(model_id)
+        parsing.check_consistent_id(body.get("model_id"), model_id)
+        config = modelconfig.stored_config(model_id, body, self.behaviour)
+        return lambda: (200, views.model_config_json(self.cluster.put_model(model_id, config), self.behaviour))
 
     def put_vocabulary(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
@@ -271,8 +283,10 @@ class Api:
     def start(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
         options = parsing.parse_start(call, model_id)
-        if self.behaviour.deployment_ids:
-            _check_id("deployment_id", options.request.deployment_id)
+        deployment_id = options.request.deployment_id
+        # A packaged model's default deployment id is its own (dotted) id, valid as a model id is.
+        if self.behaviour.deployment_ids and not (deployment_id == model_id and modelconfig.is_packaged(model_id)):
+            _check_id("deployment_id", deployment_id)
 
         async def run() -> Result:
             problems = start_errors(options.request, options.wait_for, options.timeout)
@@ -304,9 +318,10 @@ class Api:
         pattern = call.path_params["model_id"]
         allow_no_match = param_as_bool(call.params, "allow_no_match", True)
         param_as_bool(call.params, "force", False)
-        if call.has_body:
-            body = call.json_body()
-            allow_no_match = body.get("allow_no_match", allow_no_match) is not False
+        if call.has_body:  # body values win over parameters, as the body is parsed into the same request
+            body = call.parse_body(parsing.STOP_BODY)
+            parsing.check_consistent_id(body.get("id"), pattern)
+            allow_no_match = body.get("allow_no_match", allow_no_match)
 
         def run() -> Result:
             self.cluster.stop_deployments(pattern, allow_no_match)
@@ -319,7 +334,13 @@ class Api:
 
         def run() -> Result:
             entries = self.stats_entries(pattern, allow_no_match)
-            return 200, {"count": len(entries), "trained_model_stats": entries[start:start + size]}
+            # ES counts the *models* matched (§11.1) and pages them, not their entries: ids are
+            # expanded with the page parameters (``setTotalModelCount``, TransportGetTrainedModelsStatsAction),
+            # then each model of the page brings all of its deployments, listed by deployment id.
+            models = list(dict.fromkeys(entry["model_id"] for entry in entries))
+            page = set(models[start:start + size])
+            return 200, {"count": len(models),
+                         "trained_model_stats": [entry for entry in entries if entry["model_id"] in page]}
         return run
 
     def stats_entries(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:
@@ -331,6 +352,15 @@ class Api:
             by_model: dict[str, list[Deployment]] = {}
             for deployment in cluster.deployments.values():
                 by_model.setdefault(deployment.model_id, []).append(deployment)
+            total = sum(d.number_of_allocations for d in cluster.deployments.values())
+
+            def entry(model: TrainedModel, deployment: Deployment | None) -> dict[str, Any]:
+                if self.behaviour.per_deployment_memory_stats:
+                    allocations = deployment.number_of_allocations if deployment is not None else 0
+                else:  # ES#107831: every entry was computed with the sum over all deployments
+                    allocations = total
+                return views.model_stats_json(model, deployment, nodes, self.behaviour, allocations)
+
             entries = []
             for part in pattern.split(","):
                 deployments = cluster.match_deployments(part)
@@ -340,14 +370,67 @@ class Api:
                 for deployment in deployments:
                     model = cluster.models.get(deployment.model_id)
                     if model is not None:
-                        entries.append(views.model_stats_json(model, deployment, nodes, self.behaviour))
+                        entries.append(entry(model, deployment))
                 for model in models:
                     own = by_model.get(model.model_id, [])
                     if not own:
-                        entries.append(views.model_stats_json(model, None, nodes, self.behaviour))
+                        entries.append(entry(model, None))
                     elif not deployments:  # a model id matched no deployment id: list the model's deployments
-                        entries += [views.model_stats_json(model, d, nodes, self.behaviour) for d in own]
-            return _unique(entries)
+                        entries += [entry(model, d) for d in own]
+            return sorted(_unique(entries), key=_stats_order)
+
+    # -- inference, cache and aliases (§11.1) -----------------------------------------------
+
+    def infer(self, call: Call) -> Action:
+        """``POST _ml/trained_models/{id}/_infer`` (ES ``RestInferTrainedModelAction``; 10s default timeout)."""
+        request_id = call.path_params["model_id"]
+        timeout = parse_time_value(call.params["timeout"], "timeout") if "timeout" in call.params else 10.0
+        docs = _infer_docs(call.json_body())
+
+        def run() -> Result:
+            return 200, {"inference_results": self.cluster.infer(request_id, docs, timeout)}
+        return run
+
+    def deprecated_infer(self, call: Call) -> Action:
+        """The 8.0 path, deprecated since 8.3 in favour of ``.../_infer``
+        (ES ``RestInferTrainedModelDeploymentAction``)."""
+        call.warnings.append("[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
+                             "Use [POST /_ml/trained_models/{model_id}/_infer] instead.")
+        return self.infer(call)
+
+    def clear_cache(self, call: Call) -> Action:
+        deployment_id = call.path_params["model_id"]
+
+        def run() -> Result:
+            self.cluster.clear_cache(deployment_id)
+            return 200, {"cleared": True}
+        return run
+
+    def put_model_alias(self, call: Call) -> Action:
+        """``PutTrainedModelAliasAction.Request.validate``: unlike ids, aliases cannot end with a digit."""
+        model_id, alias = call.path_params["model_id"], call.path_params["model_alias"]
+        reassign = param_as_bool(call.params, "reassign", False)
+        problems = []
+        if alias == model_id:
+            problems.append(f"model_alias [{alias}] cannot equal model_id [{model_id}]")
+        if not _VALID_ALIAS.fullmatch(alias):
+            problems.append(f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens "
+                            "or underscores; must start with alphanumeric and cannot end with numbers")
+        if problems:
+            raise errors.validation_failed(problems)
+
+        def run() -> Result:
+            self.cluster.put_model_alias(alias, model_id, reassign)
+            return 200, {"acknowledged": True}
+        return run
+
+    def delete_model_alias(self, call: Call) -> Action:
+        model_id, alias = call.path_params["model_id"], call.path_params["model_alias"]
+
+        def run() -> Result:
+            self.cluster.delete_model_alias(alias, model_id)
+            return 200, {"acknowledged": True}
+        return run
 
     # -- inference endpoints (§1.6 B) --------------------------------------------------------
 
@@ -425,9 +508,32 @@ def _listing_params(call: Call) -> tuple[bool, int, int]:
     return allow_no_match, param_as_int(call.params, "from", 0), param_as_int(call.params, "size", 100)
 
 
+def _infer_docs(body: dict[str, Any]) -> list[Any]:
+    """``docs`` is required and may not be empty (``InferTrainedModelDeploymentAction.Request.validate``);
+    an ``inference_config`` update is accepted and, for a pass-through model, changes nothing here."""
+    docs = body.get("docs")
+    if docs is None:
+        raise errors.validation_failed(["[docs] must not be null"])
+    if not isinstance(docs, list):
+        raise errors.x_content_parse("failed to parse field [docs]")
+    if not docs:
+        raise errors.validation_failed(["at least one document is required"])
+    return docs
+
+
+def _includes(call: Call) -> set[str]:
+    """``?include=``, comma-separated (``definition_status`` adds ``fully_defined``, §11.1)."""
+    return {part.strip() for part in call.params.get("include", "").split(",") if part.strip()}
+
+
 def _is_wildcard(pattern: str) -> bool:
     """``_all``, empty or with a ``*``: may match nothing without a 404 when ``allow_no_match``."""
     return pattern in ("_all", "") or "*" in pattern
+
+
+def _stats_order(entry: dict[str, Any]) -> tuple[str, str]:
+    """Models by id, each model's deployments by deployment id (§11.1)."""
+    return entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id", "")
 
 
 def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

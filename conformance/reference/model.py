@@ -31,6 +31,17 @@ class TrainedModel:
     def fully_defined(self) -> bool:
         return self.total_parts is not None and len(self.parts) == self.total_parts
 
+    def declared_memory(self, name: str) -> int:
+        """``metadata.per_deployment_memory_bytes`` / ``per_allocation_memory_bytes``: what an
+        uploader (eland) declares and a start copies into the task parameters (ES #98139); 0 when absent."""
+        value = (self.config.get("metadata") or {}).get(name) if isinstance(self.config.get("metadata"), dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+    @property
+    def packaged(self) -> bool:
+        """An Elastic-provided model (``.elser_model_2``...): its definition would be downloaded."""
+        return self.model_id.startswith(".")
+
     @property
     def model_bytes(self) -> int:
         if self.total_definition_length is not None:
@@ -61,6 +72,10 @@ class Route:
     reason: str | None
     settles_at: float
     process: ThreadSettings | None = None
+    inference_count: int = 0
+    cache_hits: int = 0
+    timeout_count: int = 0
+    last_access_ms: int | None = None
 
 
 @dataclass
@@ -75,11 +90,17 @@ class Deployment:
     start_time_ns: int
     cache_size: str | None = None
     cache_size_bytes: int | None = None
+    per_deployment_memory_bytes: int = 0
+    per_allocation_memory_bytes: int = 0
     routes: dict[str, Route] = field(default_factory=dict)
     reason: str | None = None
     max_assigned_allocations: int = 0
     adaptive_allocations: dict[str, Any] | None = None
     inference_id: str | None = None
+    inferences_routed: int = 0
+    """How many documents were routed so far: the position in the weighted round robin."""
+    caches: dict[str, Any] = field(default_factory=dict)
+    """Node id -> the native process's inference cache (:class:`.inference.InferenceCache`)."""
 
     @property
     def low_priority(self) -> bool:

@@ -7,6 +7,7 @@ with the underlying error as ``caused_by`` (§1.4, §1.5).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ class ObjectSpec:
 
     name: str
     fields: tuple[FieldSpec, ...]
+    preferred: dict[str, FieldSpec] = field(init=False, repr=False, compare=False, hash=False)
+    """Fields by preferred name (deprecated names are not in it), for :func:`parse_plain`."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preferred", {spec.name: spec for spec in self.fields})
 
     def lookup(self, field_name: str) -> FieldSpec | None:
         for spec in self.fields:
@@ -59,6 +65,67 @@ class ObjectSpec:
     @property
     def all_names(self) -> list[str]:
         return [name for spec in self.fields for name in (spec.name, *spec.deprecated_names)]
+
+
+def parse_plain(spec: ObjectSpec, body: bytes) -> dict[str, Any] | None:
+    """The values :func:`parse_object` would return for ``body``, read with the C ``json``
+    module, or ``None`` when the body needs the token-by-token reading.
+
+    The hot path (``_update`` bodies such as ``{"number_of_allocations": 2}``) is always a
+    well-formed object of known fields with plainly typed values; for such a body both
+    readings agree and none raises. Anything else (a syntax error, a duplicate key, an
+    unknown or deprecated name, a value that needs coercion, conversion or a range check,
+    NaN, a number ``int()`` cannot take, deep nesting) returns ``None``, so every error and
+    warning still comes from :func:`parse_object`, in Elasticsearch's order and words.
+    """
+    try:
+        value = _DECODER.decode(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return _plain_object_values(spec, value) if type(value) is dict else None
+
+
+def _plain_object_values(spec: ObjectSpec, value: dict[str, Any]) -> dict[str, Any] | None:
+    values: dict[str, Any] = {}
+    for name, item in value.items():
+        field_spec = spec.preferred.get(name)
+        if field_spec is None or field_spec.convert is not None:
+            return None
+        kind = field_spec.kind
+        if item is None:
+            if kind not in ("int_or_null", "object_or_null"):
+                return None
+        elif kind in ("int", "int_or_null"):
+            if type(item) is not int or not INT_MIN <= item <= INT_MAX:
+                return None
+        elif kind == "boolean":
+            if type(item) is not bool:
+                return None
+        elif kind == "string":
+            if type(item) is not str:
+                return None
+        elif kind == "object_or_null" and field_spec.sub_object is not None and type(item) is dict:
+            item = _plain_object_values(field_spec.sub_object, item)
+            if item is None:
+                return None
+        else:
+            return None
+        values[name] = item
+    return values
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")  # the token reader reports it in Jackson's words
+    return result
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(constant)  # NaN, Infinity: not JSON for Jackson
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse)
 
 
 @dataclass

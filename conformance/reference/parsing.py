@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 from conformance.reference import errors
 from conformance.reference.errors import EsError
 from conformance.reference.model import ABSENT, StartRequest, UpdateRequest
-from conformance.reference.objectparser import FieldSpec, ObjectSpec, Parsed, parse_object, time_value
+from conformance.reference.objectparser import FieldSpec, ObjectSpec, Parsed, parse_object, parse_plain, time_value
 from conformance.reference.protocol import param_as_int
 from conformance.reference.timevalue import parse_byte_size, parse_time_value
 from conformance.reference.versions import Behaviour
@@ -21,6 +21,15 @@ from conformance.reference.xcontent import JsonSyntaxError, PullParser
 
 UPDATE_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
 START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
+STOP_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/stop"
+
+STOP_BODY = ObjectSpec(STOP_PARSER, (
+    FieldSpec("id", "string"),
+    FieldSpec("allow_no_match", "boolean"),
+    FieldSpec("force", "boolean"),
+))
+"""``StopTrainedModelDeploymentAction.Request`` body fields: the optional body the official
+clients send from SPEC #5752 (elasticsearch-py 9.5, §11.2); the same names as the parameters."""
 
 _T = TypeVar("_T")
 
@@ -52,6 +61,11 @@ class Call:
 
     def parse_body(self, spec: ObjectSpec) -> dict[str, Any]:
         """``restRequest.contentParser()`` + ``ObjectParser``: 400 ``request body is required`` when empty."""
+        if self.has_body:
+            plain = parse_plain(spec, self.body)
+            if plain is not None:
+                self.body_consumed = True
+                return plain
         parsed = Parsed(warnings=self.warnings)  # deprecation warnings land in the call's own list
         return self._read_body(lambda parser: parse_object(spec, parser, parser.next_token(), parsed)).values
 
@@ -86,7 +100,7 @@ def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:
         status = 400 if behaviour.truncated_json_is_400 else 500
         return EsError(status, "x_content_e_o_f_exception", where + error.message,
                        EsError(status, "json_e_o_f_exception", error.message))
-    return errors.x_content_parse(where + error.message, EsError(400, "json_parse_exception", error.message))
+    return errors.x_content_parse(where + error.message, EsError(400, error.cause_type, error.message))
 
 
 @cache

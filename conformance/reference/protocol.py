@@ -8,27 +8,33 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, overload
-
-from starlette.responses import Response
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError, SimpleError
 from conformance.reference.filterpath import apply_filter_path
 from conformance.reference.suggest import suggestion
+from conformance.reference.xcontent import dumps_deep
 
 COMMON_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path", "format"})
 PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
+PRODUCT_HEADER_BYTES = (b"x-elastic-product", b"Elasticsearch")
 JSON = "application/json"
 _MEDIA_TYPE = re.compile(
     r"^\s*application/(?:(json)|vnd\.elasticsearch\+json)\s*(?P<params>(?:;\s*[^;]*)*)$", re.IGNORECASE)
 _COMPATIBLE = re.compile(r"compatible-with\s*=\s*(\d+)", re.IGNORECASE)
 _JAVA_INT = re.compile(r"^[+-]?\d+$")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_PRETTY = json.JSONEncoder(indent=2, separators=(",", " : "), ensure_ascii=False, check_circular=False)
+"""Built once: ``json.dumps`` with options builds a new encoder on every call. Answers are trees
+built from parsed JSON and records, never cyclic: no circular-reference bookkeeping."""
 """Java ``int`` bounds, for query parameters here and body fields in :mod:`.objectparser`."""
 
 
-def check_content_type(header: str | None, has_body: bool, majors: Iterable[int]) -> None:
+def check_content_type(header: str | None, has_body: bool, majors: tuple[int, ...]) -> None:
     """§1.5: a body needs a JSON media type, else 406 with the plain error body."""
     if not has_body:
         return
@@ -38,8 +44,10 @@ def check_content_type(header: str | None, has_body: bool, majors: Iterable[int]
         raise SimpleError(406, f"Content-Type header [{header}] is not supported")
 
 
-def response_media_type(header: str | None, majors: Iterable[int], strict: bool = False) -> str | None:
-    """The media type to answer with: the ``compatible-with`` form the client asked for, else JSON."""
+@lru_cache(maxsize=256)
+def response_media_type(header: str | None, majors: tuple[int, ...], strict: bool = False) -> str | None:
+    """The media type to answer with: the ``compatible-with`` form the client asked for, else JSON.
+    Cached: clients send the same few headers on every request."""
     if header is None:
         return None if strict else JSON
     for candidate in header.split(","):
@@ -56,6 +64,8 @@ def response_media_type(header: str | None, majors: Iterable[int], strict: bool 
 
 def check_unrecognized(path: str, given: Iterable[str], supported: Iterable[str]) -> None:
     """§1.3 ``BaseRestHandler.unrecognized``: 400 naming every unknown parameter, sorted."""
+    if not given:
+        return
     candidates = set(supported)
     unknown = sorted(set(given) - candidates - COMMON_PARAMS)
     if not unknown:
@@ -81,7 +91,9 @@ def param_as_int(params: dict[str, str], name: str, default: int | None = None) 
 
 def parse_int(text: str, name: str) -> int:
     """Java ``Integer.parseInt`` rules, failing with ``paramAsInt``'s message (also for path parts)."""
-    if _JAVA_INT.match(text) and INT_MIN <= int(text) <= INT_MAX:
+    # Leading zeros are fine for Java; more than 10 significant digits are out of range anyway,
+    # and never reach int(), whose 4,300-digit limit would raise.
+    if _JAVA_INT.match(text) and len(text.lstrip("+-").lstrip("0")) <= 10 and INT_MIN <= int(text) <= INT_MAX:
         return int(text)
     cause = EsError(400, "number_format_exception", f'For input string: "{text}"')
     raise errors.illegal_argument(f"Failed to parse int parameter [{name}] with value [{text}]", cause)
@@ -99,15 +111,33 @@ def param_as_bool(params: dict[str, str], name: str, default: bool) -> bool:
     raise errors.illegal_argument(f"Failed to parse value [{text}] as only [true] or [false] are allowed.")
 
 
+@dataclass(frozen=True)
+class Reply:
+    """An answer as ASGI sends it: status, encoded headers, body bytes."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    content: bytes
+
+
 def render(body: Any, status: int, params: dict[str, str], media_type: str,
-           headers: dict[str, str] | None = None, include_body: bool = True) -> Response:
-    """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``."""
-    if "filter_path" in params and params["filter_path"]:
-        body = apply_filter_path(body, params["filter_path"])
-    if params.get("pretty") not in (None, "false"):
-        text = json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"
-    else:
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    all_headers = {PRODUCT_HEADER[0]: PRODUCT_HEADER[1], **(headers or {})}
+           headers: dict[str, str] | None = None, include_body: bool = True) -> Reply:
+    """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``.
+
+    A body nested deeper than Python's recursion limit (stored configurations may hold up to
+    1,000 levels, as Elasticsearch's parser allows) is written compactly and unfiltered."""
+    try:
+        if "filter_path" in params and params["filter_path"]:
+            body = apply_filter_path(body, params["filter_path"])
+        if params.get("pretty") not in (None, "false"):
+            text = _PRETTY.encode(body) + "\n"
+        else:
+            text = _COMPACT.encode(body)
+    except RecursionError:
+        text = dumps_deep(body)
     content = text.encode("utf-8", "replace") if include_body else b""
-    return Response(content, status_code=status, headers=all_headers, media_type=media_type)
+    encoded = [(b"content-length", b"%d" % len(content)), (b"content-type", media_type.encode()),
+               PRODUCT_HEADER_BYTES]
+    if headers:
+        encoded += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    return Reply(status, encoded, content)

@@ -2,6 +2,8 @@
 
 ``running_server`` is what tests, the suite's embedded mode and the mutants use: it binds
 a free loopback port, waits until uvicorn reports it started, and shuts it down cleanly.
+uvicorn's ``auto`` choice serves with httptools and uvloop (project dependencies) where
+they install, and falls back to its pure-Python h11 and asyncio elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from conformance.reference.config import ServerConfig
 STARTUP_TIMEOUT = 10.0
 
 
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning", "access_log": False, "server_header": False,
+                                   "date_header": False}
+"""Quiet, and answers with Elasticsearch's headers only: Netty sends no ``Server`` and no ``Date``."""
+
+
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200,
           on_ready: Callable[[str], None] | None = None) -> None:
     """Run the reference server until interrupted; ``port=0`` binds a free one.
@@ -28,7 +35,7 @@ def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200,
     address (the port the kernel chose) and can tell the user where to point a client.
     """
     sock = _bound_socket(host, port)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(create_app(config), **UVICORN_OPTIONS))
     if on_ready is not None:
         bound_host, bound_port = sock.getsockname()[:2]
         on_ready(f"http://{bound_host}:{bound_port}")
@@ -54,8 +61,8 @@ def running_server(config: ServerConfig = ServerConfig(), app: Any = None, host:
     """Serve ``app`` (default: ``create_app(config)``) in a thread; yields ``http://host:port``."""
     sock = _bound_socket(host, port)
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), log_level="warning",
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), lifespan="off",
+                                           **UVICORN_OPTIONS))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="reference-server", daemon=True)
     thread.start()
     try:

@@ -8,6 +8,7 @@ from conformance.reference import errors
 
 _TIME_UNITS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _TIME = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)$")
+LONG_MAX = 2**63 - 1
 _BYTE_UNITS = {"b": 1, "kb": 2**10, "mb": 2**20, "gb": 2**30, "tb": 2**40, "pb": 2**50}
 _BYTES = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|tb|t|pb|p)$")  # matched against lowercased text
 
@@ -39,4 +40,9 @@ def parse_byte_size(text: str, setting: str) -> int:
             f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: unit is missing or unrecognized")
     unit = match.group(2)
     unit = unit if unit.endswith("b") else unit + "b"
-    return int(float(match.group(1)) * _BYTE_UNITS[unit])
+    amount = float(match.group(1)) * _BYTE_UNITS[unit]
+    if amount > LONG_MAX:  # ByteSizeValue holds a long
+        raise errors.parse_exception(
+            f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: Values greater than "
+            f"{LONG_MAX} bytes are not supported")
+    return int(amount)

@@ -25,6 +25,8 @@ class Behaviour:
     """8.15+: `?number_of_allocations=` on `_update`; before, an unrecognized parameter (§1.3)."""
     optional_number_of_allocations: bool
     """8.15+: `number_of_allocations` is an `Integer`, so `{}` is a no-op; before, `{}` fails (§1.6 A.1)."""
+    prefix_strings: bool
+    """8.12+: models store and echo `prefix_strings` (ES#102089, TrainedModelConfig; §11.1)."""
     truncated_json_is_400: bool
     """8.15.2+: truncated JSON is a 400; up to 8.15.1 a 500 `x_content_e_o_f_exception` (§1.5, §10.2)."""
     adaptive_allocations: bool
@@ -35,8 +37,18 @@ class Behaviour:
     low_priority_update_rejected: bool
     """Newest: low-priority deployments cannot be updated above 1 allocation (§1.6 D).
     §9: exact text/status unknown; backported to 8.19/9.2/9.3 per §1.6 D, modelled from 9.3."""
+    per_deployment_memory_stats: bool
+    """9.4+: `_stats` `model_size_stats.required_native_memory_bytes` is computed with each
+    deployment's own allocations (ES#143077, fixing ES#107831: before, with the total allocations
+    of every deployment, so an `_update` of one deployment moved the figure of all; §11.3)."""
+    inference_rss_stats: bool
+    """9.4+: `deployment_stats.nodes[].average_inference_process_memory_rss_bytes` (SPEC #6271; §11.4)."""
     compatible_majors: tuple[int, ...]
     """Majors accepted in `compatible-with=` media types (§10.4): always 8 and 9 here."""
+
+    def __hash__(self) -> int:
+        """Every field follows from the version; hashing only it keeps per-request cache look-ups cheap."""
+        return hash((self.version.major, self.version.minor, self.version.patch))
 
 
 def behaviour_for(es_version: str) -> Behaviour:
@@ -50,9 +62,12 @@ def behaviour_for(es_version: str) -> Behaviour:
         memory_fields=version >= Version(8, 11),
         allocations_query_param=version >= Version(8, 15),
         optional_number_of_allocations=version >= Version(8, 15),
+        prefix_strings=version >= Version(8, 12),
         truncated_json_is_400=version >= Version(8, 15, 2),
         adaptive_allocations=version >= Version(8, 16),
         inference_endpoint_conflict=version >= Version(9, 2),
         low_priority_update_rejected=version >= Version(9, 3),
+        per_deployment_memory_stats=version >= Version(9, 4),
+        inference_rss_stats=version >= Version(9, 4),
         compatible_majors=(8, 9),
     )

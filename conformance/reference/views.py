@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime
 import math
+from functools import lru_cache
 from typing import Any
 
 from conformance.reference.config import NodeSpec
 from conformance.reference.model import Deployment, TrainedModel
-from conformance.reference.planner import memory_estimate
+from conformance.reference.planner import MB, memory_estimate
 from conformance.reference.versions import Behaviour
 
 ML_ROLES = ["ml", "remote_cluster_client"]
 _LOOPBACK = "127.0.0.1"
 
 
+@lru_cache(maxsize=1024)
 def iso_instant(epoch_ns: int) -> str:
-    """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2)."""
+    """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2).
+    Cached: a deployment's start time is written on every answer about it."""
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
     stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{nanos:09d}".rstrip("0").ljust(3, "0")
@@ -36,8 +39,8 @@ def task_parameters_json(deployment: Deployment, behaviour: Behaviour) -> dict[s
         params["cache_size"] = deployment.cache_size
     params["priority"] = deployment.priority
     if behaviour.memory_fields:
-        params["per_deployment_memory_bytes"] = 0
-        params["per_allocation_memory_bytes"] = 0
+        params["per_deployment_memory_bytes"] = deployment.per_deployment_memory_bytes
+        params["per_allocation_memory_bytes"] = deployment.per_allocation_memory_bytes
     return params
 
 
@@ -128,7 +131,7 @@ def _stats_node(node: NodeSpec) -> dict[str, Any]:
 
 def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], behaviour: Behaviour) -> dict[str, Any]:
     """``deployment_stats`` of ``GET _stats``: start_time in epoch millis (§2.2, §10.5)."""
-    allocation_count = sum(r.current for r in deployment.routes.values() if r.state == "started" and r.current > 0)
+    allocation_count = allocation_count_of(deployment)
     target = deployment.number_of_allocations
     body: dict[str, Any] = {}
     if behaviour.deployment_ids:
@@ -151,11 +154,19 @@ def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], be
         "target_allocation_count": target,
         "state": _allocation_state(allocation_count, target),
     }
-    body.update({"error_count": 0, "inference_count": 0, "rejected_execution_count": 0, "timeout_count": 0,
+    routes = deployment.routes.values()
+    body.update({"error_count": 0, "inference_count": sum(r.inference_count for r in routes),
+                 "rejected_execution_count": 0, "timeout_count": sum(r.timeout_count for r in routes),
                  "peak_throughput_per_minute": 0, "throughput_last_minute": 0})
-    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id])  # routes exist on known nodes only
+    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id], behaviour)  # routes on known nodes only
                      for node_id, route in deployment.routes.items()]
     return body
+
+
+def allocation_count_of(deployment: Deployment) -> int:
+    """``allocation_status.allocation_count``: current allocations of ``started`` routes."""
+    return sum(r.current for r in deployment.routes.values() if r.state == "started" and r.current > 0)
+
 
 
 def _allocation_state(count: int, target: int) -> str:
@@ -165,29 +176,37 @@ def _allocation_state(count: int, target: int) -> str:
     return "started" if count < target else "fully_allocated"
 
 
-def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec) -> dict[str, Any]:
+def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec,
+                behaviour: Behaviour) -> dict[str, Any]:
     routing_state: dict[str, Any] = {"routing_state": route.state}
     if route.reason:
         routing_state["reason"] = route.reason
     entry: dict[str, Any] = {
         "node": {node_id: _stats_node(node)},
         "routing_state": routing_state,
-        "inference_count": 0,
+        "inference_count": route.inference_count,
         "error_count": 0,
         "rejected_execution_count": 0,
-        "timeout_count": 0,
+        "timeout_count": route.timeout_count,
         "peak_throughput_per_minute": 0,
         "throughput_last_minute": 0,
         "number_of_pending_requests": 0,
     }
     if route.state == "started" and route.process is not None:  # what the process reports once running (§3.4)
+        entry["inference_cache_hit_count"] = route.cache_hits
+        if behaviour.inference_rss_stats:  # the reference's process "uses" what the planner reserved for it
+            entry["average_inference_process_memory_rss_bytes"] = memory_estimate(
+                deployment.model_bytes, deployment.cache_size_bytes)
+        if route.last_access_ms is not None:
+            entry["last_access"] = route.last_access_ms
         entry["number_of_allocations"] = route.process.allocations
         entry["threads_per_allocation"] = route.process.threads_per_allocation
         entry["start_time"] = deployment.start_time_ns // 1_000_000
     return entry
 
 
-def model_config_json(model: TrainedModel, behaviour: Behaviour) -> dict[str, Any]:
+def model_config_json(model: TrainedModel, behaviour: Behaviour, definition_status: bool = False) -> dict[str, Any]:
+    """``TrainedModelConfig.toXContent``; ``fully_defined`` only with ``include=definition_status`` (§11.1)."""
     body: dict[str, Any] = {
         "model_id": model.model_id,
         "model_type": model.config.get("model_type", "pytorch"),
@@ -202,18 +221,43 @@ def model_config_json(model: TrainedModel, behaviour: Behaviour) -> dict[str, An
         if key in model.config:
             body[key] = model.config[key]
     body.setdefault("tags", [])
-    body.setdefault("input", {"field_names": ["text_field"]})
+    body.setdefault("input", {"field_names": ["input"]})  # ES TrainedModelType.PYTORCH's default input
     body["location"] = {"index": {"name": ".ml-inference-native-000002"}}
+    if "prefix_strings" in model.config:
+        body["prefix_strings"] = model.config["prefix_strings"]
+    if definition_status:
+        body["fully_defined"] = model.fully_defined
     return body
 
 
+ELSER_MEMORY_BYTES = 2004 * MB
+"""``StartTrainedModelDeploymentAction.ELSER_1_OR_2_MEMORY_USAGE``: a flat figure for ELSER (§3.2)."""
+
+
+def required_native_memory_bytes(model: TrainedModel, deployment: Deployment | None, allocations: int) -> int:
+    """``estimateMemoryUsageBytes`` without the cache (§3.2), as ``_stats`` reports it: the per-* memory
+    a model declares grows with ``allocations``; ELSER ids get a flat figure."""
+    if model.model_id.startswith((".elser_model_1", ".elser_model_2")):
+        return ELSER_MEMORY_BYTES
+    base = memory_estimate(model.model_bytes, None)
+    per_deployment = deployment.per_deployment_memory_bytes if deployment else model.declared_memory(
+        "per_deployment_memory_bytes")
+    per_allocation = deployment.per_allocation_memory_bytes if deployment else model.declared_memory(
+        "per_allocation_memory_bytes")
+    if per_deployment == 0 and per_allocation == 0:
+        return base
+    return max(base, per_deployment + per_allocation * allocations + model.model_bytes)
+
+
 def model_stats_json(model: TrainedModel, deployment: Deployment | None, nodes: dict[str, NodeSpec],
-                     behaviour: Behaviour) -> dict[str, Any]:
+                     behaviour: Behaviour, allocations_for_memory: int = 0) -> dict[str, Any]:
+    """One ``trained_model_stats`` entry; ``allocations_for_memory`` is the count the memory figure
+    is computed with (the caller knows whether that is the deployment's own or every deployment's)."""
     body: dict[str, Any] = {
         "model_id": model.model_id,
         "model_size_stats": {
             "model_size_bytes": model.model_bytes,
-            "required_native_memory_bytes": memory_estimate(model.model_bytes, None),
+            "required_native_memory_bytes": required_native_memory_bytes(model, deployment, allocations_for_memory),
         },
         "pipeline_count": 0,
     }

@@ -9,6 +9,7 @@ Duplicate keys are syntax errors, as with Elasticsearch's strict duplicate detec
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -30,15 +31,25 @@ _LITERALS = {"true": (VALUE_BOOLEAN, True), "false": (VALUE_BOOLEAN, False), "nu
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-class JsonSyntaxError(Exception):
-    """Malformed JSON at ``line:col``; ``eof`` tells a truncated body from a wrong character."""
+MAX_NESTING_DEPTH = 1000
+MAX_NUMBER_LENGTH = 1000
+"""Jackson's ``StreamReadConstraints`` defaults (``DEFAULT_MAX_DEPTH``, ``DEFAULT_MAX_NUM_LEN``),
+which Elasticsearch's JSON parser runs with: deeper or longer input fails while it is read,
+before any value is built (so no recursion, no 4,300-digit ``int()``)."""
 
-    def __init__(self, message: str, line: int, col: int, eof: bool = False) -> None:
+
+class JsonSyntaxError(Exception):
+    """Malformed JSON at ``line:col``; ``eof`` tells a truncated body from a wrong character.
+    ``cause_type`` is the Jackson exception's name as Elasticsearch renders it."""
+
+    def __init__(self, message: str, line: int, col: int, eof: bool = False,
+                 cause_type: str = "json_parse_exception") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.col = col
         self.eof = eof
+        self.cause_type = cause_type
 
 
 @dataclass(frozen=True)
@@ -97,18 +108,35 @@ class PullParser:
         return self._in_array(frame)
 
     def read_value(self, token: Token) -> Any:
-        """The plain Python value that starts at ``token`` (objects become dicts)."""
-        if token.kind == START_OBJECT:
-            result: dict[str, Any] = {}
-            while (name := self._require_token()).kind != END_OBJECT:
-                result[name.value] = self.read_value(self._require_token())
-            return result
-        if token.kind == START_ARRAY:
-            items = []
-            while (item := self._require_token()).kind != END_ARRAY:
-                items.append(self.read_value(item))
-            return items
-        return token.value
+        """The plain Python value that starts at ``token`` (objects become dicts).
+
+        Iterative, so that the 1,000 levels the parser allows never meet Python's recursion limit."""
+        if token.kind not in (START_OBJECT, START_ARRAY):
+            return token.value
+        root: Any = {} if token.kind == START_OBJECT else []
+        open_values: list[Any] = [root]
+        names: list[str | None] = [None]
+        while open_values:
+            current = open_values[-1]
+            item = self._require_token()
+            if item.kind in (END_OBJECT, END_ARRAY):
+                open_values.pop()
+                names.pop()
+                continue
+            if item.kind == FIELD_NAME:
+                names[-1] = item.value
+                item = self._require_token()
+            value: Any = item.value
+            if item.kind in (START_OBJECT, START_ARRAY):
+                value = {} if item.kind == START_OBJECT else []
+            if isinstance(current, dict):
+                current[names[-1]] = value
+            else:
+                current.append(value)
+            if item.kind in (START_OBJECT, START_ARRAY):
+                open_values.append(value)
+                names.append(None)
+        return root
 
     # -- tokenizer -----------------------------------------------------------------------
 
@@ -201,6 +229,11 @@ class PullParser:
         line, col = self._line, self._col()
         if char in "{[":
             kind = START_OBJECT if char == "{" else START_ARRAY
+            if len(self._stack) >= MAX_NESTING_DEPTH:
+                raise JsonSyntaxError(
+                    f"Document nesting depth ({len(self._stack) + 1}) exceeds the maximum allowed "
+                    f"({MAX_NESTING_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)", line, col,
+                    cause_type="stream_constraints_exception")
             self._pos += 1
             self._stack.append(_Frame(kind, line, col, "first", set()))
             return Token(kind, None, line, col)
@@ -233,6 +266,11 @@ class PullParser:
         if not match or match.group(0) == "-":
             raise JsonSyntaxError("Unexpected character: expected digit for valid numeric value", line, col)
         text = match.group(0)
+        if len(text) - text.startswith("-") > MAX_NUMBER_LENGTH:
+            raise JsonSyntaxError(
+                f"Number value length ({len(text) - text.startswith('-')}) exceeds the maximum allowed "
+                f"({MAX_NUMBER_LENGTH}, from `StreamReadConstraints.getMaxNumberLength()`)", line, col,
+                cause_type="stream_constraints_exception")
         self._pos += len(text)
         value: int | float = int(text) if match.group(2) is None and match.group(3) is None else float(text)
         return Token(VALUE_NUMBER, value, line, col, text)
@@ -274,6 +312,39 @@ class PullParser:
                 self._pos += 6
                 return chr(int(digits, 16))  # lone surrogates are kept; encoding replaces them
         raise JsonSyntaxError(f"Unrecognized character escape ({_describe(code)})", self._line, self._col())
+
+
+def dumps_deep(value: Any) -> str:
+    """Compact JSON without recursion, for values nested deeper than ``json.dumps`` can go
+    (Python's recursion limit is about as deep as the 1,000 levels the parser accepts)."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Literal):
+            out.append(item.text)
+        elif isinstance(item, dict):
+            stack.append(_Literal("}"))
+            for index, (key, child) in enumerate(reversed(list(item.items()))):
+                stack.append(child)
+                comma = "," if index < len(item) - 1 else ""
+                stack.append(_Literal(comma + json.dumps(key, ensure_ascii=False) + ":"))
+            out.append("{")
+        elif isinstance(item, list):
+            stack.append(_Literal("]"))
+            for index, child in enumerate(reversed(item)):
+                stack.append(child)
+                if index < len(item) - 1:
+                    stack.append(_Literal(","))
+            out.append("[")
+        else:
+            out.append(json.dumps(item, ensure_ascii=False))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Literal:
+    text: str
 
 
 def _decode(body: bytes) -> str:

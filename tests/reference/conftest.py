@@ -21,7 +21,7 @@ from conformance.reference.config import ServerConfig
 UPDATE = "/_ml/trained_models/{}/deployment/_update"
 
 # Versions that differ in the §4 table, oldest first.
-VERSIONS = ["8.6.0", "8.8.0", "8.11.0", "8.15.0", "8.15.2", "8.16.0", "9.2.0", "9.3.0"]
+VERSIONS = ["8.6.0", "8.8.0", "8.11.0", "8.15.0", "8.15.2", "8.16.0", "9.2.0", "9.3.0", "9.4.0"]
 
 
 class FakeClock:

@@ -117,7 +117,7 @@ def test_get_models_and_stats_by_model_or_deployment_id(modelled: Es) -> None:
     assert sorted(e["deployment_stats"]["deployment_id"] for e in by_model) == ["dep-a", "dep-b"]
     by_deployment = modelled.stats("dep-b")["trained_model_stats"]
     assert [e["deployment_stats"]["deployment_id"] for e in by_deployment] == ["dep-b"]
-    assert modelled.stats("*")["count"] == 2
+    assert modelled.stats("*")["count"] == 1  # models matched, not deployments (§11.1)
     assert error_of(modelled.client.get("/_ml/trained_models/nope/_stats"))[0] == 404
 
 

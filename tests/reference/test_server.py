@@ -25,6 +25,14 @@ def test_serves_on_loopback_and_stops() -> None:
         httpx.get(url + "/", timeout=2)
 
 
+def test_answers_carry_elasticsearchs_headers_only() -> None:
+    """Netty sends neither ``Server`` nor ``Date``; uvicorn would add both."""
+    with running_server(ServerConfig()) as url:
+        headers = httpx.get(url + "/").headers
+    assert "server" not in headers and "date" not in headers
+    assert headers["content-type"] == "application/json"
+
+
 def test_accepts_an_already_built_app() -> None:
     broken = Starlette(routes=[Route("/", lambda request: PlainTextResponse("mutant"))])
     with running_server(app=broken) as url:
