@@ -15,15 +15,13 @@ there is reported and makes the exit code 3.
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NoReturn
+from typing import Any, Mapping
 
 from conformance.exchange import Intent
-from conformance.target import ConfigError, SetupError, Target, TargetConfig, flags_of
+from conformance.target import SetupError, Target, TargetConfig
 
 CLEAN = Intent("other", detail="clean")
 RUN_ID = re.compile(r"dc-[0-9a-f]+")
@@ -98,52 +96,25 @@ def remove(target: Target, items: list[Leftover]) -> list[str]:
     return problems
 
 
-def add_command(commands: Any, add_target_flags: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``clean`` on the CLI's subcommands, with the same target flags as ``run``."""
-    clean = commands.add_parser("clean", help="remove what earlier (killed) runs left on a target")
-    add_target_flags(clean)
-    clean.add_argument("--run-id", metavar="ID", help="only the objects of this run (default: of every run)")
-    clean.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
-    clean.set_defaults(handler=run_clean, request_timeout=None)
-
-
-def run_clean(args: argparse.Namespace, out: Any = None) -> int:
-    """The ``clean`` command: list, remove unless ``--dry-run``, list again."""
+def clean(config: TargetConfig, run_id: str | None, *, dry_run: bool, out: Any = None) -> int:
+    """List, remove unless ``dry_run``, list again; the exit code (3 when anything stayed)."""
     out = out if out is not None else sys.stdout
-    config = _config(args)
-    if args.run_id is not None and not RUN_ID.fullmatch(args.run_id):
-        _usage(f"--run-id must look like dc-1a2b3c (a run id as run prints it), got {args.run_id!r}")
     with Target(config) as target:
-        found = find_leftovers(target, args.run_id)
-        verb = "would remove" if args.dry_run else "removing"
+        found = find_leftovers(target, run_id)
+        verb = "would remove" if dry_run else "removing"
         for item in found:
             print(f"{verb} {item}", file=out)
-        if args.dry_run or not found:
+        if dry_run or not found:
             print(f"{len(found)} object(s) of earlier runs on {config.url}", file=out)
             return EXIT_OK
         problems = remove(target, found)
-        still = find_leftovers(target, args.run_id)
+        still = find_leftovers(target, run_id)
     for problem in problems:
         print(f"not removed: {problem}", file=out)
     for item in still:
         print(f"still present: {item}", file=out)
     print(f"removed {len(found) - len(still)} of {len(found)} object(s)", file=out)
     return EXIT_LEFT if still or problems else EXIT_OK
-
-
-def _usage(message: str) -> NoReturn:
-    from conformance.cli import UsageError  # the CLI's one-line exit 2; imported late, the CLI imports this module
-
-    raise UsageError(message)
-
-
-def _config(args: argparse.Namespace) -> TargetConfig:
-    if args.target is None and not os.environ.get("DC_TARGET"):
-        _usage("clean needs --target URL (or DC_TARGET): it never guesses which cluster to clean")
-    try:
-        return TargetConfig.from_sources(flags_of(args))
-    except ConfigError as exc:
-        _usage(str(exc))
 
 
 def _removal(item: Leftover) -> tuple[str, str, Mapping[str, str]]:

@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import secrets
+import signal
 import sys
 import tempfile
 from importlib.metadata import entry_points
@@ -53,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from conformance.interrupts import INTERRUPTS
+    from conformance.interrupts import INTERRUPTS, SIGNALS
 
     INTERRUPTS.reset()
     # From here on a signal ends the command with one line, not a traceback; the handlers
@@ -62,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from conformance.console import quiet_on_closed_pipe
 
     with quiet_on_closed_pipe():
-        return _main(argv)
+        code = _main(argv)
+    if argv is None:  # the process's own command: once its verdict is out, a late signal changes nothing
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+    return code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -148,7 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(handler=_diff)
 
     commands.add_parser("selftest", help="run the suite against every mutant", add_help=False)
-    cleaning.add_command(commands, _add_target_flags)
+    clean = commands.add_parser("clean", help="remove what earlier (killed) runs left on a target")
+    _add_target_flags(clean)
+    clean.add_argument("--run-id", metavar="ID", help="only the objects of this run (default: of every run)")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    clean.set_defaults(handler=_clean, request_timeout=None)
     return parser
 
 
@@ -465,6 +474,15 @@ def _preflight(
     if notice is not None:
         notify(notice)
     return ctx
+
+
+def _clean(args: argparse.Namespace) -> int:
+    """``clean``: only ids with the suite's prefix, on a target named explicitly."""
+    if args.target is None and not os.environ.get("DC_TARGET"):
+        raise UsageError("clean needs --target URL (or DC_TARGET): it never guesses which cluster to clean")
+    if args.run_id is not None and not cleaning.RUN_ID.fullmatch(args.run_id):
+        raise UsageError(f"--run-id must look like dc-1a2b3c (a run id as run prints it), got {args.run_id!r}")
+    return cleaning.clean(_target_config(args), args.run_id, dry_run=args.dry_run)
 
 
 # -- replay, diff, serve and selftest ---------------------------------------------------

@@ -28,6 +28,7 @@ from conformance.results import NOT_EXERCISED, Results
 __all__ = ["Console", "PipeSafe", "is_plain", "pytest_output", "quiet_on_closed_pipe", "summary"]
 
 PROG = "deployment-conformance"
+HOLES_SHOWN = 4  # the verdict line gives the first reason a verdict is incomplete; these follow it
 FAILED_SHOWN = 8  # failed rules listed (three lines each) before "and N more": one screen in all
 LINE_WIDTH = 200  # a reason longer than this is cut (the report has it whole)
 Redact = Callable[[str], str]
@@ -179,6 +180,7 @@ def summary(results: Results, report_dir: str, *, log_file: str | None = None) -
     never = sum(1 for r in results.rules if r.outcome == NOT_EXERCISED)
     if never:
         lines.append(f"  {never} rule(s) not exercised (see report.html)")
+    lines += [f"  incomplete: {_cut(hole)}" for hole in results.holes[1:HOLES_SHOWN]]
     log = f"; pytest's output: {log_file}" if log_file else ""
     lines.append(f"report: {os.path.join(report_dir, 'report.html')} (exit code {results.exit_code}){log}")
     return "\n".join(lines)

@@ -16,9 +16,17 @@ PROG = "deployment-conformance"
 
 
 def verdict_line(results: Results) -> str:
-    """``"exit code 1: at least one MUST rule failed"`` and its kin."""
-    why = {0: "every MUST rule held", 1: "at least one MUST rule failed",
-           3: f"the run could not judge: {results.unjudged}"}[results.exit_code]
+    """``"exit code 1: at least one MUST rule failed"`` and its kin; a verdict with holes
+    says so, with its first reason (the others are listed beside it)."""
+    holes = results.holes
+    if results.exit_code == 0:
+        why = "every MUST rule held"
+    elif results.exit_code == 1:
+        why = "at least one MUST rule failed" + (f" (incomplete: {holes[0]})" if holes else "")
+    elif results.unjudged is not None:
+        why = f"the run could not judge: {results.unjudged}"
+    else:
+        why = f"the verdict is incomplete: {holes[0] if holes else 'see the report'}"
     return f"exit code {results.exit_code}: {why}"
 
 
@@ -31,6 +39,7 @@ def run_properties(results: Results) -> dict[str, str]:
              "profile": run.get("profile"), "seed": run.get("seed"), "run_id": run.get("run_id"),
              "max_examples": run.get("max_examples"), "select": run.get("select"),
              "tool_version": __version__, "exit_code": results.exit_code, "unjudged": results.unjudged,
+             "incomplete": "; ".join(results.holes) or None,
              "started_at": results.started_at, "ended_at": results.ended_at}
     return {name: str(value) for name, value in found.items() if value is not None}
 

@@ -172,10 +172,19 @@ def _scales(ctx: Context) -> str | None:
     return None
 
 
-@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_TOO_MANY, over_capacity=True,
-      unless=_scales)
+def _refused_for_capacity(ex: Exchange, ctx: Context) -> bool:
+    """A 429, or an increase beyond capacity on a cluster that cannot scale: one that must get one."""
+    return _TOO_MANY(ex, ctx) or (ctx.scaling_possible is False and _over_capacity(ex, ctx))
+
+
+@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_refused_for_capacity,
+      over_capacity=True, unless=_scales)
 def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """A 429 from _update is status_exception "Could not update deployment because there are not enough resources..."."""
+    """An increase beyond capacity (where the cluster cannot scale) gets 429 status_exception "Could not update deployment because there are not enough resources..."."""
+    if ex.response.status != 429:
+        yield (f"HTTP status: expected 429 for {requested_allocations(ex.request)} allocations beyond capacity "
+               f"on a cluster that cannot scale, got {ex.response.status}")
+        return
     error = error_in(ex.response)
     if error is None or error.type != "status_exception":
         yield f"$.error.type: expected 'status_exception', got {error.type if error else None!r}"
@@ -184,9 +193,9 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8", over_capacity=True, unless=_scales,
-      applies=lambda ex, ctx: _TOO_MANY(ex, ctx) and ex.before is not None and ex.after is not None)
+      applies=lambda ex, ctx: _refused_for_capacity(ex, ctx) and ex.before is not None and ex.after is not None)
 def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """A 429 changes nothing: number_of_allocations and target_allocation_count stay as before."""
+    """An update refused for capacity (429) changes nothing: number_of_allocations and target_allocation_count stay."""
     deployment_id = addressed_deployment(ex)
     old, new = ex.before.get(deployment_id), ex.after.get(deployment_id)
     if old is None or new is None:

@@ -102,8 +102,14 @@ def clamp_problem(allocations: int, threads: int, hardware_threads: int) -> str 
     return None
 
 
-@rule("native.process-within-hardware-threads", level=Level.MUST, source="§3.3",
-      applies=lambda ex, ctx: ex.after is not None and any(n.hardware_threads for n in ctx.nodes))
+def _threads_unknown(ctx: Context) -> str | None:
+    if any(n.hardware_threads for n in ctx.nodes):
+        return None
+    return "the target reports no ML node's hardware threads (GET _nodes os.available_processors)"
+
+
+@rule("native.process-within-hardware-threads", level=Level.MUST, source="§3.3", needs_nodes=True,
+      unless=_threads_unknown, applies=lambda ex, ctx: ex.after is not None)
 def process_within_hardware_threads(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Per node with known hardware threads, what _stats says a normal-priority process runs fits ml-cpp's clamp."""
     for deployment_id, observed in sorted(ex.after.deployments.items() if ex.after is not None else ()):

@@ -15,7 +15,7 @@ from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
-from conformance.rules.reading import error_in, last_assignment, matches, path_id, requested_allocations, task_parameter
+from conformance.rules.reading import error_in, last_assignment, matches, path_id, requested_allocations, stored_count
 
 __all__ = ["INVALID_CASES", "TRUNCATED_JSON", "InvalidCase"]
 
@@ -128,9 +128,9 @@ def not_started_409(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 def _changes_count(ex: Exchange) -> bool:
     """True when the request surely asks for another count than the stored one (not a no-op)."""
-    stored = task_parameter(last_assignment(ex), "number_of_allocations")
+    stored = stored_count(last_assignment(ex))
     requested = requested_allocations(ex.request)
-    return isinstance(stored, int) and requested is not None and requested >= 1 and requested != stored
+    return stored is not None and requested is not None and requested >= 1 and requested != stored
 
 
 @rule("errors.wrong-method-405", level=Level.MUST, source="§1.1", applies=intent_is("update-wrong-method"))

@@ -71,6 +71,20 @@ def task_parameter(assignment: Mapping[str, Any] | None, name: str) -> Any:
     return ABSENT
 
 
+def stored_count(assignment: Mapping[str, Any] | None) -> int | None:
+    """``task_parameters.number_of_allocations`` as the count it says, however it is spelled.
+
+    The shape rules judge the spelling (``"2"``, ``2.0``); the rules that need the count to
+    know what a call was (an increase, a no-op) read it through here, so a wrong spelling
+    fails its own rule and hides no other.
+    """
+    value = task_parameter(assignment, "number_of_allocations")
+    if value is ABSENT or isinstance(value, bool):
+        return None
+    count = coerced_int(value)
+    return count if count is not None and str(count) == str(value).strip().removesuffix(".0") else None
+
+
 def routes(assignment: Mapping[str, Any] | None) -> Mapping[str, Mapping[str, Any]]:
     table = assignment.get("routing_table") if assignment else None
     if not isinstance(table, dict):

@@ -23,6 +23,7 @@ from conformance.rules.reading import (
     requested_allocations,
     route_total,
     routes,
+    stored_count,
     task_parameter,
 )
 
@@ -48,7 +49,7 @@ def is_noop_request(ex: Exchange) -> bool:
         last is not None
         and requested is not None
         and not sends_adaptive(ex)
-        and requested == task_parameter(last, "number_of_allocations")
+        and requested == stored_count(last)
     )
 
 
@@ -160,9 +161,9 @@ def started_after_increase(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 def _is_increase(ex: Exchange) -> bool:
-    before = task_parameter(last_assignment(ex), "number_of_allocations")
+    before = stored_count(last_assignment(ex))
     requested = requested_allocations(ex.request)
-    return isinstance(before, int) and requested is not None and requested > before
+    return before is not None and requested is not None and requested > before
 
 
 def _unchanged(before: Mapping[str, Any] | None, now: Mapping[str, Any] | None) -> Iterator[str]:

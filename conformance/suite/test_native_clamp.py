@@ -17,6 +17,7 @@ from conformance.suite.runner import Run
 from conformance.suite.strategies import assert_conforms
 
 
+@pytest.mark.dc_reaches("native.*")
 def test_increase_past_hardware_threads(dc_run: Run, dc_primary: str) -> None:
     clamping = [n.id for n in dc_run.ctx.nodes if n.hardware_threads and n.hardware_threads < n.processor_capacity]
     if not clamping:

@@ -457,3 +457,15 @@ def test_oracle_rules_predict_once_per_exchange(monkeypatch: pytest.MonkeyPatch)
     for rule_id in ("oracle.agrees", "oracle.status", "oracle.resulting-state"):
         assert evaluate(CATALOGUE[rule_id], ex, CTX).outcome is Outcome.PASS
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("rule_id", ["capacity.429-contract", "capacity.429-leaves-state-unchanged"])
+def test_an_increase_beyond_capacity_answered_200_breaks_the_429_rules(rule_id: str) -> None:
+    """Where the cluster cannot scale, such an increase must be refused: a 200 that applied it
+    is judged by the 429 rules too, so a server that never answers 429 leaves them no hole."""
+    from dataclasses import replace as replaced
+
+    accepted = over_capacity(ok(assignment(5)))
+    after = snapshot(observation(5, {NODE: 5}), observation(2, {NODE: 2}, deployment_id="other"))
+    verdict = evaluate(CATALOGUE[rule_id], replaced(accepted, after=after), context())
+    assert verdict is not None and verdict.outcome is Outcome.FAIL, verdict

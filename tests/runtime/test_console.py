@@ -34,10 +34,11 @@ def test_a_failing_ci_run_fits_one_screen_with_a_reproducer_per_failed_rule(fail
                          rf"--select {re.escape(rule_id)}$", out, re.M), rule_id
         assert (f"replay: deployment-conformance replay {failing_run.report_dir} --rule {rule_id} "
                 f"--target {target}") in out
-    # pytest's progress and tracebacks are in the log, not on the console
+    # pytest's progress (and any traceback) is in the log, not on the console; a failed rule
+    # no longer fails a pytest test (the traffic goes on), so the log shows tests that passed
     log = (failing_run.report_dir / "pytest.log").read_text()
-    assert "AssertionError" in log and "FAILED" in log
-    assert "AssertionError" not in out and "Traceback" not in out
+    assert re.search(r"\d+ passed", log)
+    assert "passed" not in out and "Traceback" not in out
     assert re.search(r"^  scenarios: \d+ exchanges judged", out, re.M)
 
 
