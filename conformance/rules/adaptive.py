@@ -104,9 +104,19 @@ def bounds(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 def _count_while_enabled(ex: Exchange, ctx: Context) -> bool:
+    """A count sent while the merged settings are enabled, by the last answer or by the state
+    read just before: on a correct server the two agree; where they do not, the server's own
+    read paths disagree, and either being enabled makes the count one to refuse (§1.6 C.3)."""
     if ex.intent.kind != "update" or last_assignment(ex) is None or requested_allocations(ex.request) is None:
         return False
-    return adaptive_enabled(merge_adaptive(_stored(ex), _sent(ex)))
+    return any(adaptive_enabled(merge_adaptive(stored, _sent(ex))) for stored in (_stored(ex), _stored_before(ex)))
+
+
+def _stored_before(ex: Exchange) -> Mapping[str, Any] | None:
+    deployment = ex.intent.deployment
+    observed = ex.before.get(deployment.deployment_id) if ex.before is not None and deployment is not None else None
+    settings = observed.adaptive_allocations if observed is not None else None
+    return output_form(settings) if isinstance(settings, Mapping) else None
 
 
 @rule("adaptive.count-rejected-while-enabled", level=Level.MUST, source="§1.6 C.3", requires=FEATURE,

@@ -43,12 +43,19 @@ def last_assignment(exchange: Exchange) -> Mapping[str, Any] | None:
 
 
 def assignment_in(response: Response | None) -> Mapping[str, Any] | None:
-    """The ``assignment`` object of a 200 update response (§2.1)."""
+    """The ``assignment`` object of a 200 update response (§2.1).
+
+    An assignment sent without its ``{"assignment": ...}`` envelope is read as one too:
+    ``shape.assignment-schema`` fails the missing envelope, and every other rule still
+    judges what the assignment says (one broken rule never hides another).
+    """
     if response is None or response.status != 200:
         return None
     doc = response.json()
     if isinstance(doc, dict) and isinstance(doc.get("assignment"), dict):
         return doc["assignment"]
+    if isinstance(doc, dict) and isinstance(doc.get("task_parameters"), dict):
+        return doc
     return None
 
 

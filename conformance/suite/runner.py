@@ -37,6 +37,7 @@ from conformance.exchange import (
 from conformance.provisioning import ADAPTIVE_SINCE, STATS_PATH, Provisioner, update_path
 from conformance.results import Tally
 from conformance.rules.base import CATALOGUE, Outcome, Rule, Verdict, evaluate
+from conformance.rules.reading import assignment_in
 from conformance.target import SetupError, Target, TargetConfig
 
 __all__ = ["MISSING", "STATS_PATH", "ConformanceFailure", "Run", "RunSettings", "SetupError", "StateUnavailable",
@@ -430,8 +431,7 @@ class Run:
         info = self._known.get(deployment_id)
         if info is None or exchange.response is None or exchange.response.status != 200:
             return
-        body = exchange.response.json()
-        assignment = body.get("assignment") if isinstance(body, Mapping) else None
+        assignment = assignment_in(exchange.response)  # also one sent without its envelope
         if isinstance(assignment, Mapping):
             self._known[deployment_id] = replace(info, last_assignment=assignment)
 
