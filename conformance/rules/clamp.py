@@ -18,7 +18,7 @@ never asked for more than it; low-priority ones are (they are planned on a fixed
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import DeploymentObservation, Exchange
@@ -39,7 +39,7 @@ def _counts_set(ex: Exchange, ctx: Context) -> bool:
 
 @rule("native.request-never-clamped", level=Level.MUST, source="§3.1, §3.4", applies=_counts_set)
 def request_never_clamped(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """The answer's task_parameters and the stored count (stats, target_allocation_count) hold the count asked, never a clamped one."""
+    """The answer's task_parameters and the stored count (stats, target_allocation_count) hold the count asked, never a clamped one."""  # noqa: E501 - the first line is the rule's description
     requested = requested_allocations(ex.request)
     answered = task_parameter(assignment_in(ex.response), "number_of_allocations")
     if answered != requested:
@@ -64,7 +64,7 @@ def _started_nodes(observed: DeploymentObservation) -> Iterator[tuple[str, int, 
 @rule("native.process-within-request", level=Level.MUST, source="§3.4",
       applies=lambda ex, ctx: ex.after is not None)
 def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """Per node, _stats' process-reported threads_per_allocation (and, once converged, number_of_allocations) never exceed what was asked."""
+    """Per node, _stats' process-reported threads_per_allocation (and, once converged, number_of_allocations) never exceed what was asked."""  # noqa: E501 - the first line is the rule's description
     after = ex.after
     if after is None:
         return
@@ -134,7 +134,7 @@ def _is_increase(ex: Exchange) -> bool:
 
 @rule("native.current-follows-process", level=Level.MUST, source="§3.4", applies=answered_200)
 def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """current_allocations is what a process can run: within the target after an increase, and within the hardware threads once the node wrote it back."""
+    """current_allocations is what a process can run: within the target after an increase, and within the hardware threads once the node wrote it back."""  # noqa: E501 - the first line is the rule's description
     assignment = assignment_in(ex.response)
     earlier = routes(last_assignment(ex))
     increase, normal = _is_increase(ex), task_parameter(assignment, "priority") != "low"
@@ -152,5 +152,7 @@ def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
             continue  # the node has not written back yet
         node = ctx.node(node_id)
         if normal and node is not None and node.hardware_threads and current > node.hardware_threads:
-            yield (f"$.assignment.routing_table.{node_id}.current_allocations: {current} is more than a process on "
-                   f"{node.hardware_threads} hardware threads runs (the node writes back what the process reports, §3.4)")
+            yield (
+                f"$.assignment.routing_table.{node_id}.current_allocations: {current} is more than a process on "
+                f"{node.hardware_threads} hardware threads runs (the node writes back what the process reports, §3.4)"
+            )

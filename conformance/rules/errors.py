@@ -9,13 +9,21 @@ validation rule a server got wrong. Reasons are matched by their stable core (§
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
-from conformance.rules.reading import error_in, last_assignment, matches, path_id, requested_allocations, task_parameter
+from conformance.rules.reading import (
+    error_in,
+    last_assignment,
+    matches,
+    path_id,
+    requested_allocations,
+    response_of,
+    task_parameter,
+)
 
 __all__ = ["INVALID_CASES", "TRUNCATED_JSON", "InvalidCase"]
 
@@ -25,14 +33,15 @@ NOT_STARTED = "cannot update deployment that is not in [started] state"
 
 def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None, reason: str) -> Iterator[str]:
     """Messages for each way the answer differs from the expected status, type and reason core."""
-    status = ex.response.status
+    response = response_of(ex)
+    status = response.status
     if status not in statuses:
         wanted = "4xx" if len(statuses) > 2 else " or ".join(str(s) for s in sorted(statuses))
         yield f"HTTP status: expected {wanted}, got {status}"
         return
-    error = error_in(ex.response)
+    error = error_in(response)
     if error is None:
-        yield f"$.error: expected an error body, got {ex.response.body[:200]!r}"
+        yield f"$.error: expected an error body, got {response.body[:200]!r}"
         return
     if error_type is not None and error.type != error_type:
         yield f"$.error.type: expected {error_type!r}, got {error.type!r}"
@@ -68,8 +77,12 @@ for _case in INVALID_CASES.values():
 @rule("errors.invalid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is("update-invalid"))
 def invalid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A request that breaks a validation rule never gets a 5xx (bad input is the client's error)."""
-    if ex.response.status >= 500:
-        yield f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got {ex.response.status}"
+    response = response_of(ex)
+    if response.status >= 500:
+        yield (
+            f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got "
+            f"{response.status}"
+        )
 
 
 VALID_UPDATE_KINDS = frozenset({
@@ -88,9 +101,10 @@ def valid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
     (nothing else moved, every fact known), and for every burst request, which the oracle
     never sees: a 5xx is wrong whatever state the deployment was in.
     """
-    if ex.response.status >= 500:
+    response = response_of(ex)
+    if response.status >= 500:
         yield (f"HTTP status: a valid update ({ex.intent.detail or ex.intent.kind}) never gets a server error; "
-               f"expected 200, 404, 409, 429 or 400 by §3.5-15, got {ex.response.status}")
+               f"expected 200, 404, 409, 429 or 400 by §3.5-15, got {response.status}")
 
 
 @rule("errors.unknown-deployment-404", level=Level.MUST, source="§1.6 C.1",
@@ -136,15 +150,21 @@ def _changes_count(ex: Exchange) -> bool:
 @rule("errors.wrong-method-405", level=Level.MUST, source="§1.1", applies=intent_is("update-wrong-method"))
 def wrong_method_405(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Another HTTP method gets 405 with an Allow: POST header."""
-    if ex.response.status != 405:
-        yield f"HTTP status: expected 405 for {ex.request.method}, got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 405:
+        yield f"HTTP status: expected 405 for {ex.request.method}, got {response.status}"
         return
-    allow = ex.response.header("allow") or ""
+    allow = response.header("allow") or ""
     if "POST" not in [method.strip().upper() for method in allow.split(",")]:
         yield f"Allow header: expected 'POST', got {allow or None!r}"
-    error = error_in(ex.response)
-    if ex.request.method != "HEAD" and not matches(r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""):
-        yield f"$.error: expected 'Incorrect HTTP method for uri [...] and method [...], allowed: [POST]', got {error.reason if error else None!r}"
+    error = error_in(response)
+    if ex.request.method != "HEAD" and not matches(
+        r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""
+    ):
+        yield (
+            "$.error: expected 'Incorrect HTTP method for uri [...] and method [...], allowed: [POST]', got "
+            f"{error.reason if error else None!r}"
+        )
 
 
 @rule("errors.wrong-content-type-406", level=Level.MUST, source="§1.5", applies=intent_is("update-wrong-content-type"))
@@ -164,5 +184,6 @@ def malformed_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
       applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail == TRUNCATED_JSON)
 def truncated_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A truncated body (e.g. `{`) gets 400 from 8.16 (older versions answered 500)."""
-    if ex.response.status != 400:
-        yield f"HTTP status: expected 400 for a truncated body, got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 400:
+        yield f"HTTP status: expected 400 for a truncated body, got {response.status}"

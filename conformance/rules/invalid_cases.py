@@ -16,8 +16,9 @@ adaptive allocations are enabled; ``needs_low_priority`` to a low-priority deplo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+
 
 @dataclass(frozen=True)
 class InvalidCase:
@@ -76,7 +77,8 @@ _CASES: tuple[InvalidCase, ...] = (
     _case("unknown-field", "a top-level body field the parser does not declare",
           400, "x_content_parse_exception", r"unknown field \[", "§1.5",
           body=b'{"number_of_allocations": 1, "foo": 1}'),
-    _case("non-updatable-field", "threads_per_allocation, queue_capacity, priority, cache_size or deployment_id in the body",
+    _case("non-updatable-field",
+          "threads_per_allocation, queue_capacity, priority, cache_size or deployment_id in the body",
           400, "x_content_parse_exception", r"unknown field \[", "§1.4",
           body=b'{"threads_per_allocation": 2}'),
     _case("missing-body", "no body and no ?number_of_allocations",
@@ -111,7 +113,8 @@ _CASES: tuple[InvalidCase, ...] = (
           400, "action_request_validation_exception", ADAPTIVE_CONFLICT, "§1.6 A.2",
           body=b'{"number_of_allocations": 2, "adaptive_allocations": {"enabled": true}}',
           requires=frozenset({"adaptive_allocations"})),
-    _case("allocations-while-adaptive-enabled", "number_of_allocations alone while stored adaptive allocations are enabled",
+    _case("allocations-while-adaptive-enabled",
+          "number_of_allocations alone while stored adaptive allocations are enabled",
           400, "validation_exception", ADAPTIVE_CONFLICT, "§1.6 C.3",
           body=b'{"number_of_allocations": 2}', requires=frozenset({"adaptive_allocations"}),
           needs_adaptive_enabled=True),
@@ -128,7 +131,9 @@ _CASES: tuple[InvalidCase, ...] = (
     _case("adaptive-min-above-max", "min above max, in the request or after merging with the stored settings",
           400, "action_request_validation_exception",
           r"\[min_number_of_allocations\] must not be larger than \[max_number_of_allocations\]",
-          "§1.6 A.3", body=b'{"adaptive_allocations": {"enabled": true, "min_number_of_allocations": 3, "max_number_of_allocations": 2}}',
+          "§1.6 A.3",
+          body=b'{"adaptive_allocations": {"enabled": true, "min_number_of_allocations": 3, '
+               b'"max_number_of_allocations": 2}}',
           requires=frozenset({"adaptive_allocations"})),
     _case("adaptive-wrong-type", "adaptive_allocations neither an object nor null",
           400, "x_content_parse_exception",

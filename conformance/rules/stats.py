@@ -14,7 +14,8 @@ against the snapshot read right before it (``Exchange.before``).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import DeploymentObservation, Exchange
@@ -56,6 +57,7 @@ def agree_with_assignment(ex: Exchange, ctx: Context) -> Iterator[str]:
     """
     assignment = _judged_assignment(ex)
     deployment_id = addressed_deployment(ex) or ""
+    assert ex.after is not None, "_after_an_update selects exchanges with a snapshot after the call"
     observed = ex.after.get(deployment_id)
     answered = assignment_in(ex.response) is not None
     if observed is None:
@@ -89,6 +91,7 @@ def untouched_others(ex: Exchange) -> Iterator[tuple[str, DeploymentObservation,
     out: its figures may change for reasons of its own.
     """
     addressed = addressed_deployment(ex)
+    assert ex.before is not None and ex.after is not None, "_around_an_update selects exchanges with both snapshots"
     for deployment_id, old in sorted(ex.before.deployments.items()):
         new = ex.after.get(deployment_id)
         if deployment_id == addressed or new is None:
@@ -126,7 +129,7 @@ def memory_of_others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     The estimate depends on a deployment's own allocations (§3.2). Before ES#143077 it
     used the allocations of all deployments; the fix reached 9.2 and 9.3 as patch
     backports (ES#143295, ES#143294), taken here as 9.3 (the 9.2 patch is not modelled).
-    """
+    """  # noqa: E501 - the first line is the rule's description
     for deployment_id, old, new in untouched_others(ex):
         before, after = old.required_native_memory_bytes, new.required_native_memory_bytes
         if before is not None and before != after:
@@ -150,7 +153,7 @@ def _same(name: str, wanted: Any, got: Any) -> bool:
     """Equal figures; a cache size may be spelt another way for the same bytes (``10kb``, ``10240b``)."""
     if name == "cache_size" and byte_amount(wanted) is not None:
         return byte_amount(wanted) == byte_amount(got)
-    return wanted == got
+    return bool(wanted == got)
 
 
 def _shown(value: Any) -> str:
