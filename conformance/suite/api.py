@@ -23,7 +23,8 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def run_suite(
     INTERRUPTS.install()
     budget = budget or Budget.of(settings.time_budget)
     session = SuiteSession(settings, budget=budget, listener=listener)
-    status = pytest.ExitCode.OK
+    status: int = pytest.ExitCode.OK
     try:
         if settings.workers == 1:
             listener(PhaseStarted("provisioning", settings.run_id))
@@ -134,7 +135,7 @@ def results_of(session: SuiteSession, exitstatus: int, *, budget_spent: bool = F
     )
 
 
-def _context_dict(session: SuiteSession) -> dict | None:
+def _context_dict(session: SuiteSession) -> dict[str, Any] | None:
     from conformance.discovery import context_to_dict
 
     return context_to_dict(session.ctx) if session.ctx else None

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import DeploymentInfo, Exchange, Intent
@@ -59,7 +60,7 @@ class LoggedRequest:
         return {"field": self.field, "value": self.value, "status": self.status,
                 "started": self.started, "ended": self.ended}
 
-    def capacity_unknown(self) -> "LoggedRequest":
+    def capacity_unknown(self) -> LoggedRequest:
         """This request as judged when the rest of the cluster moved during the burst."""
         intent = replace(self.exchange.intent, expected={**self.exchange.intent.expected, "allocatable": None})
         return replace(self, exchange=replace(self.exchange, intent=intent))

@@ -31,7 +31,9 @@ SUITE_PACKAGE = "conformance.suite"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("deployment-conformance", "deployment-conformance suite (only with --pyargs conformance.suite)")
+    group = parser.getgroup(
+        "deployment-conformance", "deployment-conformance suite (only with --pyargs conformance.suite)"
+    )
     group.addoption("--dc-target", help="base URL of the server under test (env DC_TARGET)")
     group.addoption("--dc-api-key", help="API key (env DC_API_KEY)")
     group.addoption("--dc-user", help="basic-auth user (env DC_USER)")

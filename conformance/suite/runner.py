@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -176,7 +177,7 @@ class Run:
         threads_per_allocation: int = 1,
         number_of_allocations: int = 1,
         priority: str = "normal",
-        adaptive_allocations: dict | None = None,
+        adaptive_allocations: dict[str, Any] | None = None,
         broken: bool = False,
         wait_for: str = "started",
     ) -> DeploymentInfo:
@@ -263,10 +264,10 @@ class Run:
         path: str,
         *,
         intent: Intent,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         json: Any = MISSING,
         content: bytes | None = None,
-        headers: dict | None = None,
+        headers: dict[str, str] | None = None,
         snapshots: bool = False,
     ) -> Exchange:
         """One request, judged and recorded; ``snapshots`` reads the state before and after."""
@@ -285,13 +286,13 @@ class Run:
         deployment_id: str,
         *,
         body: Any = MISSING,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         content: bytes | None = None,
-        headers: dict | None = None,
+        headers: dict[str, str] | None = None,
         method: str = "POST",
         kind: str = "update",
         detail: str = "",
-        expected: dict | None = None,
+        expected: dict[str, Any] | None = None,
     ) -> Exchange:
         """``_update`` with before/after snapshots; never retried (429 is an answer)."""
         info = self._known.get(deployment_id)
@@ -529,7 +530,8 @@ def _shrinking_bounded(seconds: float) -> Iterator[None]:
     from hypothesis.internal.conjecture import engine
 
     previous = engine.MAX_SHRINKING_SECONDS
-    engine.MAX_SHRINKING_SECONDS = seconds
+    # typed int in Hypothesis, but only ever added to a time.perf_counter(): a fraction of a second works
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
     try:
         yield
     finally:

@@ -9,19 +9,20 @@ request the generators send has a rule that knows its expected error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from hypothesis import strategies as st
 
 from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.update_request import ABSENT
 from conformance.oracle import allocatable, merge_adaptive
 from conformance.rules.base import CATALOGUE
 from conformance.rules.errors import INVALID_CASES, InvalidCase
 from conformance.suite.runner import MISSING, Run
+from conformance.update_request import ABSENT
 
 JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
 
