@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote
 
 from starlette.applications import Starlette
@@ -22,9 +23,10 @@ from starlette.types import Receive, Scope, Send
 from conformance.reference import errors, protocol
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
-from conformance.reference.endpoints import BUILD_HASH, Api, Handler
+from conformance.reference.endpoints import BUILD_HASH, Api, Handler, Result
 from conformance.reference.errors import EsError, SimpleError
 from conformance.reference.parsing import Call
+
 
 @dataclass(frozen=True)
 class CompiledRoute:
@@ -57,7 +59,7 @@ class Dispatcher:
         except (EsError, SimpleError) as error:
             return protocol.render(error.to_json(), error.status, params, media_type, error.headers,
                                    include_body=request.method != "HEAD")
-        except Exception as bug:  # a reference-server bug: still answer like Elasticsearch would
+        except Exception as bug:  # noqa: BLE001 - a reference-server bug: still answer like Elasticsearch would
             failure = EsError(500, "exception", f"{type(bug).__name__}: {bug}")
             return protocol.render(failure.to_json(), 500, params, media_type)
 
@@ -91,9 +93,11 @@ class Dispatcher:
             raise errors.illegal_argument(
                 f"request [{call.method} {call.path}] does not support having a body")
         if inspect.iscoroutinefunction(action):
-            return await action()
+            result: Result = await action()
+            return result
         # Like Elasticsearch, requests really run concurrently: only the cluster's lock serialises them.
-        return await run_in_threadpool(action)
+        # Not a coroutine function, so the action answers with its Result directly.
+        return await run_in_threadpool(cast("Callable[[], Result]", action))
 
     def match(self, path: str) -> tuple[CompiledRoute | None, dict[str, str]]:
         if len(path) > 1 and path.endswith("/"):
@@ -108,7 +112,7 @@ class Dispatcher:
         return ", ".join(f'299 Elasticsearch-{self.behaviour.version}-{BUILD_HASH} "{m}"' for m in messages)
 
 
-def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" = None) -> Starlette:
+def create_app(config: ServerConfig = ServerConfig(), cluster: Cluster | None = None) -> Starlette:
     """A reference server for ``config``; pass ``cluster`` to use a (possibly broken) subclass."""
     dispatcher = Dispatcher(cluster if cluster is not None else Cluster(config))
     app = Starlette()

@@ -13,16 +13,32 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from conformance.reference import errors, native, views
 from conformance.reference.config import NodeSpec, ServerConfig
-from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
-                                         UpdateRequest)
-from conformance.reference.planner import (Demand, NodeLoad, Placement, allowed_bytes_for_ml, memory_estimate,
-                                           node_processors, place, planner_memory)
-from conformance.reference.planner import reduce_to as plan_reduction
+from conformance.reference.model import (
+    ABSENT,
+    Deployment,
+    InferenceEndpoint,
+    Route,
+    StartRequest,
+    TrainedModel,
+    UpdateRequest,
+)
+from conformance.reference.planner import (
+    Demand,
+    NodeLoad,
+    Placement,
+    allowed_bytes_for_ml,
+    memory_estimate,
+    node_processors,
+    place,
+    planner_memory,
+    reduce_to as plan_reduction,
+)
 from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
 

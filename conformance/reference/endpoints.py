@@ -11,15 +11,16 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from conformance.reference import errors, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
-from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
-from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
 from conformance.reference.parsing import Call
+from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
+from conformance.reference.protocol import param_as_bool, param_as_int, parse_int
 from conformance.reference.validation import start_errors
 
 Result = tuple[int, Any]
@@ -27,7 +28,8 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
-PROCESS_MEMORY_OVERHEAD = 20 * MB  # ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
+# ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
+PROCESS_MEMORY_OVERHEAD = 20 * MB
 PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})  # §1.1: the PLATINUM pytorch-model-inference feature
 BUILD_HASH = "0" * 40
 """The build hash the reference server reports (root, ``_ml/info``, ``Warning`` headers)."""
@@ -174,9 +176,13 @@ class Api:
         ``SecurityActionFilter`` gives every security API."""
         held = self.config.privileges
         if held is None:
-            raise errors.EsError(500, "exception", f"Security must be explicitly enabled when using a "
-                                 f"[{self.config.license_type}] license. Enable security by setting "
-                                 "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.")
+            raise errors.EsError(
+                500,
+                "exception",
+                f"Security must be explicitly enabled when using a "
+                f"[{self.config.license_type}] license. Enable security by setting "
+                "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.",
+            )
         body = call.json_body()
         wanted = body.get("cluster") or []
         if not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted):
@@ -246,6 +252,8 @@ class Api:
             problems.append("[part] must be greater or equal to 0")
         if problems:
             raise errors.validation_failed(problems)
+        # The problems above name every field that is not of its type.
+        assert isinstance(definition, str) and isinstance(total_parts, int) and isinstance(total_length, int)
         try:
             data = base64.b64decode(definition, validate=True)
         except (binascii.Error, ValueError):

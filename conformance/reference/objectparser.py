@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
 from conformance.reference.protocol import INT_MAX, INT_MIN
 from conformance.reference.suggest import suggestion
 from conformance.reference.timevalue import parse_time_value
-from conformance.reference.xcontent import (END_OBJECT, FIELD_NAME, START_OBJECT,
-                                            VALUE_BOOLEAN, VALUE_NULL, VALUE_NUMBER, VALUE_STRING,
-                                            PullParser, Token)
+from conformance.reference.xcontent import (
+    END_OBJECT,
+    FIELD_NAME,
+    START_OBJECT,
+    VALUE_BOOLEAN,
+    VALUE_NULL,
+    VALUE_NUMBER,
+    VALUE_STRING,
+    PullParser,
+    Token,
+)
 
 _JAVA_DOUBLE = re.compile(r"^[+-]?(NaN|Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?)$")
 
@@ -39,7 +48,7 @@ class FieldSpec:
     name: str
     kind: str
     deprecated_names: tuple[str, ...] = ()
-    sub_object: "ObjectSpec | None" = None
+    sub_object: ObjectSpec | None = None
     convert: Callable[[Any], Any] | None = None  # extra check of a read value, may raise EsError
 
 
@@ -85,7 +94,9 @@ def parse_object(spec: ObjectSpec, parser: PullParser, first: Token | None, resu
         field_spec = spec.lookup(name_token.value)
         if field_spec is None:
             hint = suggestion(name_token.value, spec.all_names, threshold=0.7, prefix=" did you mean ")
-            raise errors.x_content_parse(f"{name_token.location} [{spec.name}] unknown field [{name_token.value}]{hint}")
+            raise errors.x_content_parse(
+                f"{name_token.location} [{spec.name}] unknown field [{name_token.value}]{hint}"
+            )
         if name_token.value != field_spec.name:
             result.warnings.append(
                 f"Deprecated field [{name_token.value}] used, expected [{field_spec.name}] instead")
@@ -134,7 +145,7 @@ def int_value(token: Token) -> int:
             raise errors.illegal_argument(f"Value [{token.value}] is out of range for an integer")
         return int(number)
     number = token.value
-    if isinstance(number, float) and not math.isfinite(number) or not INT_MIN <= number <= INT_MAX:
+    if (isinstance(number, float) and not math.isfinite(number)) or not INT_MIN <= number <= INT_MAX:
         raise EsError(400, "input_coercion_exception",
                       f"Numeric value ({token.text}) out of range of int ({INT_MIN} - {INT_MAX})")
     return int(number)
@@ -142,9 +153,9 @@ def int_value(token: Token) -> int:
 
 def boolean_value(token: Token) -> bool:
     if token.kind == VALUE_BOOLEAN:
-        return token.value
+        return bool(token.value)
     if token.value in ("true", "false"):
-        return token.value == "true"
+        return bool(token.value == "true")
     raise errors.illegal_argument(f"Failed to parse value [{token.value}] as only [true] or [false] are allowed.")
 
 

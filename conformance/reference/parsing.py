@@ -6,9 +6,10 @@ raising the exact Elasticsearch parse errors. Semantic validation lives in the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
@@ -76,7 +77,8 @@ def _plain_object(parser: PullParser) -> dict[str, Any]:
     first = parser.next_token()
     if first is None or first.kind != "START_OBJECT":
         raise errors.x_content_parse(f"{first.location if first else '[1:1]'} Expected START_OBJECT")
-    return parser.read_value(first)
+    document: dict[str, Any] = parser.read_value(first)
+    return document
 
 
 def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, overload
+from collections.abc import Iterable
+from typing import Any, Literal, overload
 
 from starlette.responses import Response
 
@@ -38,6 +39,10 @@ def check_content_type(header: str | None, has_body: bool, majors: Iterable[int]
         raise SimpleError(406, f"Content-Type header [{header}] is not supported")
 
 
+@overload
+def response_media_type(header: str | None, majors: Iterable[int], strict: Literal[False] = False) -> str: ...
+@overload
+def response_media_type(header: str | None, majors: Iterable[int], strict: bool) -> str | None: ...
 def response_media_type(header: str | None, majors: Iterable[int], strict: bool = False) -> str | None:
     """The media type to answer with: the ``compatible-with`` form the client asked for, else JSON."""
     if header is None:
@@ -102,7 +107,7 @@ def param_as_bool(params: dict[str, str], name: str, default: bool) -> bool:
 def render(body: Any, status: int, params: dict[str, str], media_type: str,
            headers: dict[str, str] | None = None, include_body: bool = True) -> Response:
     """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``."""
-    if "filter_path" in params and params["filter_path"]:
+    if params.get("filter_path"):
         body = apply_filter_path(body, params["filter_path"])
     if params.get("pretty") not in (None, "false"):
         text = json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"

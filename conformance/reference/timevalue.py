@@ -24,7 +24,9 @@ def parse_time_value(text: str, setting: str) -> float:
     amount = float(match.group(1))
     if amount < 0:
         raise errors.parse_exception(
-            f"failed to parse setting [{setting}] with value [{text}] as a time value: negative durations are not supported")
+            f"failed to parse setting [{setting}] with value [{text}] as a time value: negative durations are not "
+            "supported"
+        )
     return amount * _TIME_UNITS[match.group(2)]
 
 
@@ -36,7 +38,9 @@ def parse_byte_size(text: str, setting: str) -> int:
     match = _BYTES.match(normalized)
     if not match:
         raise errors.parse_exception(
-            f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: unit is missing or unrecognized")
+            f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: unit is missing or "
+            "unrecognized"
+        )
     unit = match.group(2)
     unit = unit if unit.endswith("b") else unit + "b"
     return int(float(match.group(1)) * _BYTE_UNITS[unit])

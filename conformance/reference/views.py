@@ -18,7 +18,7 @@ _LOOPBACK = "127.0.0.1"
 def iso_instant(epoch_ns: int) -> str:
     """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2)."""
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
-    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{nanos:09d}".rstrip("0").ljust(3, "0")
     return f"{stamp}.{fraction}Z"
 
