@@ -84,7 +84,7 @@ class UnknownFieldIgnored(Rewrite):
 
 @mutant(family="errors", expects="errors.invalid-non-updatable-field")
 class NonUpdatableFieldIgnored(Rewrite):
-    """Start-only fields (``threads_per_allocation``, ``priority``, ...) in an update body are silently ignored (§1.4)."""
+    """Start-only fields (``threads_per_allocation``, ``priority``, ...) in an update body are silently ignored (§1.4)."""  # noqa: E501 - the first line is the mutant's defect
 
     def request(self, asked: Asked) -> bytes | None:
         document = _json_object(asked.body) if asked.is_update else None

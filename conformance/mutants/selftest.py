@@ -22,10 +22,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, NoReturn
 
 from conformance.mutants.base import REGISTRY, UNJUDGED
 from conformance.mutants.worker import REFERENCE
@@ -115,17 +116,35 @@ def main(argv: list[str]) -> int:
 def _parse(argv: Sequence[str]) -> Settings:
     import conformance.mutants  # noqa: F401 - registers every mutant
 
-    parser = _Parser(prog="deployment-conformance selftest",
-                     description="Run the suite against the reference server and every mutant.")
-    parser.add_argument("--report-dir", default="reports/selftest", metavar="DIR",
-                        help="where selftest.md, selftest.json and each target's reports go (default: reports/selftest)")
+    parser = _Parser(
+        prog="deployment-conformance selftest",
+        description="Run the suite against the reference server and every mutant.",
+    )
+    parser.add_argument(
+        "--report-dir",
+        default="reports/selftest",
+        metavar="DIR",
+        help="where selftest.md, selftest.json and each target's reports go (default: reports/selftest)",
+    )
     parser.add_argument("--only", metavar="NAMES", help="comma-separated target names (mutants, or 'reference')")
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="targets judged at once (default: 2)")
-    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N",
-                        help=f"examples per generated test (default: {DEFAULT_MAX_EXAMPLES})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"seed of every run (default: {DEFAULT_SEED})")
-    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="S",
-                        help=f"seconds before a request is indeterminate (default: {DEFAULT_REQUEST_TIMEOUT:g})")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
+        help=f"examples per generated test (default: {DEFAULT_MAX_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"seed of every run (default: {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="S",
+        help=f"seconds before a request is indeterminate (default: {DEFAULT_REQUEST_TIMEOUT:g})",
+    )
     args = parser.parse_args(list(argv))
     if args.jobs < 1 or args.max_examples < 1 or args.seed < 0 or not args.request_timeout > 0:
         raise ValueError("--jobs, --max-examples and --request-timeout must be positive, --seed non-negative")
@@ -139,7 +158,7 @@ def _parse(argv: Sequence[str]) -> Settings:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise ValueError(message)
 
 
@@ -180,7 +199,8 @@ def run_one(name: str, settings: Settings) -> Outcome:
         watchdog = threading.Timer(WALL_LIMIT, process.kill)
         watchdog.start()
         try:
-            for line in process.stdout:  # type: ignore[union-attr]
+            assert process.stdout is not None, "started with stdout=PIPE"
+            for line in process.stdout:
                 log.write(line)
             code = process.wait()
         finally:
@@ -230,7 +250,8 @@ def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str
         "",
         f"**{caught}/{len(mutants)} mutants caught**, expected rule among the failures for {expected}/{len(mutants)}.",
         "",
-        "| target | family | verdict | exit | expected rule | seen | failed rules / unjudged | first failure s | wall s |",
+        "| target | family | verdict | exit | expected rule | seen | failed rules / unjudged | first failure s | wall "
+        "s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for o in outcomes:
@@ -255,7 +276,7 @@ def _findings(o: Outcome) -> list[str]:
     return found
 
 
-def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict:
+def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict[str, Any]:
     return {
         "settings": {"seed": settings.seed, "max_examples": settings.max_examples, "jobs": settings.jobs,
                      "request_timeout": settings.request_timeout, "time_budget": DEFAULT_TIME_BUDGET,
