@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from datetime import datetime
+
 from conformance.context import Version
 from conformance.results import Results
 

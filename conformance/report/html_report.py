@@ -15,8 +15,9 @@ able to inject markup into the report that judges it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from html import escape
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.report.facts import curl_note, replay_command, rerun_command, verdict_line, warnings_of
 from conformance.report.pictures import node_svg, timeline_svg
@@ -28,7 +29,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0 2em 2em;color:#222}
 header{padding:1em 1.2em;margin:0 -2em 1em;color:#fff}header.v0{background:#1a7f37}header.v1{background:#cf222e}
 header.v3{background:#9a6700}header h1{margin:0 0 .3em;font-size:1.5em}header p{margin:.2em 0}
 .warning{background:#fff8c5;border:1px solid #d4a72c;padding:.4em .8em;color:#222}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}tr.fail{background:#fdd}tr.error{background:#fec}tr.pass{background:#dfd}
 tr.skip,tr.not-exercised,tr.indeterminate{background:#eee}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f7f7;padding:6px;margin:.3em 0}
@@ -190,8 +192,10 @@ def _exchange(record: Mapping[str, Any], number: int, nodes: list[Any], curl_not
         f"<p>intent {escape(str((record.get('intent') or {}).get('kind')))} "
         f"{escape(str((record.get('intent') or {}).get('detail') or ''))}; test {escape(str(record.get('test')))}, "
         f"seed {escape(str(record.get('seed')))}</p>",
-        f"<p>As curl <span class=muted>({escape(curl_note)})</span>:</p><pre>{escape(str(record.get('curl', '')))}</pre>",
-        f"<p>Request:</p><pre>{escape(_format_message(request.get('method', ''), request.get('url', ''), request))}</pre>",
+        f"<p>As curl <span class=muted>({escape(curl_note)})</span>:</p>"
+        f"<pre>{escape(str(record.get('curl', '')))}</pre>",
+        "<p>Request:</p>"
+        f"<pre>{escape(_format_message(request.get('method', ''), request.get('url', ''), request))}</pre>",
     ]
     if response:
         parts.append(f"<p>Response:</p><pre>{escape(_format_message('HTTP', str(response['status']), response))}</pre>")

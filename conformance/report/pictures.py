@@ -14,8 +14,9 @@ Every text that came from the target is escaped: the pictures are markup too.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 MB = 1024 * 1024
 BASE_DEPLOYMENT_MEMORY = 240 * MB  # §3.2 estimateMemoryUsageBytes without per-deployment metadata
@@ -66,12 +67,24 @@ def node_svg(evidence: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]) ->
         over = mine + used > capacity
         rows.append(_label(y, f"{node_id}: {capacity:g} processors"))
         rows.append(_bar(y, 0, used / scale, "#b1b1b1", f"other deployments: {used} processors"))
-        rows.append(_bar(y, used / scale, mine / scale, "#cf222e" if over else "#1f6feb",
-                         f"{deployment}: {routes.get(node_id, 0)} allocation(s) x {threads} thread(s) = {mine}"))
-        rows.append(f"<line x1='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' x2='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' "
-                    f"y1='{y}' y2='{y + ROW_HEIGHT - 4}' stroke='#000' stroke-width='2'><title>capacity "
-                    f"{capacity:g}</title></line>")
-        rows.append(_text(LABEL_WIDTH + BAR_WIDTH + 8, y + 14, f"{used + mine} of {capacity:g}" + (" (over)" if over else "")))
+        rows.append(
+            _bar(
+                y,
+                used / scale,
+                mine / scale,
+                "#cf222e" if over else "#1f6feb",
+                f"{deployment}: {routes.get(node_id, 0)} allocation(s) x {threads} thread(s) = {mine}",
+            )
+        )
+        rows.append(
+            f"<line x1='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' "
+            f"x2='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' "
+            f"y1='{y}' y2='{y + ROW_HEIGHT - 4}' stroke='#000' stroke-width='2'><title>capacity "
+            f"{capacity:g}</title></line>"
+        )
+        rows.append(
+            _text(LABEL_WIDTH + BAR_WIDTH + 8, y + 14, f"{used + mine} of {capacity:g}" + (" (over)" if over else ""))
+        )
         memory = node.get("memory_bytes")
         estimate = (BASE_DEPLOYMENT_MEMORY + 2 * model_bytes) if model_bytes is not None and routes.get(node_id) else 0
         y += ROW_HEIGHT
@@ -143,7 +156,9 @@ def _others_use(after: Mapping[str, Any], deployment: str) -> dict[str, int]:
         if deployment_id == deployment or observed.get("priority") == "low":
             continue
         for node, route in (observed.get("nodes") or {}).items():
-            used[node] = used.get(node, 0) + _int(route.get("allocations")) * _int(route.get("threads_per_allocation"), 1)
+            used[node] = used.get(node, 0) + _int(route.get("allocations")) * _int(
+                route.get("threads_per_allocation"), 1
+            )
     return used
 
 
