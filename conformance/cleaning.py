@@ -19,8 +19,9 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NoReturn
+from typing import Any, NoReturn
 
 from conformance.exchange import Intent
 from conformance.target import ConfigError, SetupError, Target, TargetConfig, flags_of

@@ -20,19 +20,20 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Iterator, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from conformance import cleaning
+from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
+from conformance.context import Context
+from conformance.events import Listener, Notice, PhaseStarted
 from conformance.results import (
     EXIT_UNJUDGED,
     EXIT_USAGE,
     apply_baseline,
     load_baseline,
 )
-from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
-from conformance.context import Context
-from conformance.events import Listener, Notice, PhaseStarted
 from conformance.target import ConfigError, SetupError, TargetConfig, flags_of
 
 PROG = "deployment-conformance"
@@ -73,7 +74,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError("choose a command: run, serve, clean, replay, diff or selftest")
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except UsageError as exc:
         return _fail(EXIT_USAGE, f"error: {exc}")
     except SetupError as exc:
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--convergence-timeout", type=_seconds("--convergence-timeout"),
                      default=DEFAULT_CONVERGENCE_TIMEOUT, metavar="S",
                      help="the longest any one wait for the target to converge may take; waits are "
-                          f"shorter once the target has shown how fast it is (default: {DEFAULT_CONVERGENCE_TIMEOUT:g})")
+                          "shorter once the target has shown how fast it is "
+                          f"(default: {DEFAULT_CONVERGENCE_TIMEOUT:g})")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="show pytest's own output (always written to pytest.log in the report folder)")
     run.add_argument("--allow-scaling", action="store_true",
@@ -166,7 +169,8 @@ def _add_access_flags(parser: argparse.ArgumentParser) -> None:
     auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
     auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
     parser.add_argument("--password", help="basic auth password")
-    parser.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)")
+    parser.add_argument("--api-key-file", metavar="FILE",
+                        help="read the API key from FILE (kept out of ps and history)")
     parser.add_argument("--password-file", metavar="FILE", help="read the basic auth password from FILE")
     parser.add_argument("--bearer-token-file", metavar="FILE", help="read the bearer token from FILE")
     parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
@@ -176,7 +180,8 @@ def _add_access_flags(parser: argparse.ArgumentParser) -> None:
 def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -> None:
     parser.add_argument("--nodes", metavar="ID:PROCS[,...]",
                         help="ML nodes and their allocated processors (default: ml-0:4,ml-1:4)")
-    parser.add_argument("--es-version", metavar="VERSION", help="the Elasticsearch version to behave as (default: 9.3.0)")
+    parser.add_argument("--es-version", metavar="VERSION",
+                        help="the Elasticsearch version to behave as (default: 9.3.0)")
     parser.add_argument("--scaling-possible", action="store_true", default=None,
                         help="answer an increase beyond capacity with a partial assignment, not 429")
     parser.add_argument("--convergence-delay", type=_seconds("--convergence-delay", allow_zero=True), default=None,
@@ -186,11 +191,12 @@ def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -
     parser.add_argument("--security-privileges", metavar="P[,P...]", default=None,
                         help="turn security on; the user holds these cluster privileges (default: security off)")
     parser.add_argument("--flavor", choices=("default", "serverless"), default=None,
-                        help="the build flavour GET / reports; serverless answers GET _nodes with an error (default: default)")
+                        help="the build flavour GET / reports; serverless answers GET _nodes with an error "
+                             "(default: default)")
     parser.set_defaults(embedded_only=embedded_only)
 
 
-def _natural(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped-def]
+def _natural(flag: str, *, allow_zero: bool = False) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -204,7 +210,7 @@ def _natural(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped
     return parse
 
 
-def _seconds(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped-def]
+def _seconds(flag: str, *, allow_zero: bool = False) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -230,8 +236,8 @@ def _run(args: argparse.Namespace) -> int:
     config = _target_config(args)
     server_config = _server_config(args) if args.target is None and not os.environ.get("DC_TARGET") else None
     if server_config is None and _server_flags_given(args):
-        raise UsageError("--es-version, --nodes, --scaling-possible, --convergence-delay, --license, --security-privileges "
-                         "and --flavor need the embedded target (no --target)")
+        raise UsageError("--es-version, --nodes, --scaling-possible, --convergence-delay, --license, "
+                         "--security-privileges and --flavor need the embedded target (no --target)")
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
@@ -285,7 +291,7 @@ def redactor_of(config: TargetConfig) -> Any:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def _rerun_facts(args: argparse.Namespace, server_config: Any) -> dict[str, Any]:

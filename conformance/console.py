@@ -17,8 +17,9 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from conformance.events import Event, Judged, Notice, PhaseStarted, TestFinished
 from conformance.redaction import RedactingStream
@@ -112,6 +113,7 @@ class Console:
             # Its own descriptor: pytest points fd 1 at a capture file while a test runs,
             # and the display refreshes (the spinner, the clock) during long tests too.
             self._own = _own_descriptor(self._stream)
+            # PipeSafe forwards what Rich writes to a text stream; it is not an IO[str] subclass.
             file: IO[str] = PipeSafe(self._own) if self._own is not None else self._stream  # type: ignore[assignment]
             console = RichConsole(file=file, highlight=False, force_terminal=self._own is not None or None)
             self._live = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -194,10 +196,11 @@ def pytest_output(log_path: str, redact: Redact, *, echo: IO[str] | None = None)
     """Send pytest's own output (progress, tracebacks, warnings) to ``log_path``, redacted;
     with ``echo`` (``-v``) to that stream as well."""
     with open(log_path, "w", encoding="utf-8") as log:
+        # _Tee writes to two text streams; it is not an IO[str] subclass.
         sink: IO[str] = log if echo is None else _Tee(log, echo)  # type: ignore[assignment]
         stream = RedactingStream(sink, redact)
         saved = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = stream  # type: ignore[assignment]
+        sys.stdout = sys.stderr = stream
         try:
             yield
         finally:
@@ -261,6 +264,7 @@ class PipeSafe(io.TextIOBase):
     def isatty(self) -> bool:
         return self._stream.isatty()
 
+    # TextIO declares encoding and errors as attributes; a read-only property serves them here.
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self._stream, "encoding", "utf-8")
@@ -278,7 +282,7 @@ def quiet_on_closed_pipe() -> Iterator[None]:
     """Run the command with ``sys.stdout`` and ``sys.stderr`` safe against a closed pipe."""
     original = sys.stdout, sys.stderr
     out, err = PipeSafe(sys.stdout), PipeSafe(sys.stderr)
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield
     except BrokenPipeError:

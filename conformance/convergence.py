@@ -15,8 +15,9 @@ refined without touching how the run polls.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from conformance.context import MlNode
 from conformance.exchange import DeploymentObservation

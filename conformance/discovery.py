@@ -13,8 +13,9 @@ before it starts pytest, to the pytest session (``DC_CONTEXT``), so it is read o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Context, MlNode, Version
 from conformance.exchange import Exchange, Intent
@@ -49,7 +50,7 @@ def discover(target: Target, profile: str = "auto") -> Context:
     )
 
 
-def _nodes(target: Target, flavor: str, memory: "MemorySettings") -> tuple[tuple[MlNode, ...], str | None]:
+def _nodes(target: Target, flavor: str, memory: MemorySettings) -> tuple[tuple[MlNode, ...], str | None]:
     """The ML nodes, or why they cannot be read: Serverless lists no nodes (its platform owns
     them, and ``_update`` is public there, §1.1), and a target may refuse ``GET _nodes``.
     Capacity rules are then skipped for that reason; everything else is judged as usual."""
@@ -94,7 +95,7 @@ class MemorySettings:
     use_auto: bool = False
 
     @classmethod
-    def of(cls, settings: Mapping[str, Any] | None) -> "MemorySettings":
+    def of(cls, settings: Mapping[str, Any] | None) -> MemorySettings:
         percent = _setting(settings, "xpack.ml.max_machine_memory_percent")
         auto = _setting(settings, "xpack.ml.use_auto_machine_memory_percent")
         return cls(int(_number(percent, 30)) if percent is not None else 30, str(auto).lower() == "true")
@@ -218,7 +219,8 @@ def _limits(target: Target) -> Mapping[str, Any]:
 def _settings(target: Target) -> Mapping[str, Any] | None:
     params = {"include_defaults": "true", "flat_settings": "true"}
     try:
-        return _get_json(target, "/_cluster/settings", params)
+        settings: Mapping[str, Any] | None = _get_json(target, "/_cluster/settings", params)
+        return settings
     except SetupError:
         return None
 

@@ -20,7 +20,7 @@ answer) is not a missing prerequisite: provisioning will still say what went wro
 from __future__ import annotations
 
 import secrets
-from typing import Mapping
+from collections.abc import Mapping
 
 from conformance.context import Context
 from conformance.events import Notice
@@ -88,7 +88,9 @@ def _licence(target: Target) -> list[str]:
     fix = ("start a 30-day trial (POST _license/start_trial?acknowledge=true) "
            "or install a platinum or enterprise licence")
     if kind not in PYTORCH_LICENCES:
-        return [f"the licence is {kind or 'unknown'}: PyTorch model deployments need platinum, enterprise or trial; {fix}"]
+        return [
+            f"the licence is {kind or 'unknown'}: PyTorch model deployments need platinum, enterprise or trial; {fix}"
+        ]
     if status != "active":
         return [f"the {kind} licence is {status or 'not active'}: PyTorch model deployments need an active one; {fix}"]
     return []

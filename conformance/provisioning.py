@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Version
 from conformance.discovery import json_of
@@ -113,8 +114,9 @@ class Provisioner:
         self.inference_endpoints.append(inference_id)
         self.deployments.append(inference_id)
         settings = {"model_id": model_id, "num_allocations": 1, "num_threads": 1}
-        return self._call("PUT", f"{INFERENCE_PATH}/{inference_id}",
-                          json={"service": "elasticsearch", "service_settings": settings})
+        endpoint: Mapping[str, Any] = self._call("PUT", f"{INFERENCE_PATH}/{inference_id}",
+                                                 json={"service": "elasticsearch", "service_settings": settings})
+        return endpoint
 
     def delete_inference_endpoint(self, inference_id: str) -> None:
         """Delete one of the run's endpoints (and so its deployment), freeing its processors."""
@@ -268,7 +270,9 @@ def _scaler_may_have_moved(adaptive: Mapping[str, Any] | None, count: Any) -> bo
     may have moved between the restore and the read-back, within the settings' bounds."""
     if not adaptive or not adaptive.get("enabled") or not isinstance(count, int):
         return False
-    return adaptive.get("min_number_of_allocations", 0) <= count <= adaptive.get("max_number_of_allocations", count)
+    return bool(
+        adaptive.get("min_number_of_allocations", 0) <= count <= adaptive.get("max_number_of_allocations", count)
+    )
 
 
 def update_path(deployment_id: str) -> str:

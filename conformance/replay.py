@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance.exchange import TRANSPORT_HEADERS, DeploymentInfo, Intent

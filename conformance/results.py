@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import DeploymentInfo, Exchange, Request, Response, Snapshot, redacted_headers
@@ -164,7 +165,7 @@ class Tally:
         kept.insert(0, record)
         del kept[EVIDENCE_LIMIT:]
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         self.exchanges += other.exchanges
         for rule_id, per_rule in other.counts.items():
             mine = self.counts.setdefault(rule_id, {})
@@ -189,7 +190,7 @@ class Tally:
                            "seconds": self.seconds, "timeline": self.timeline}, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> "Tally":
+    def from_json(cls, text: str) -> Tally:
         data = json.loads(text)
         return cls(counts=data["counts"], evidence=data["evidence"], exchanges=data["exchanges"],
                    seconds=data.get("seconds", {}), timeline=data.get("timeline", {}))
@@ -326,7 +327,9 @@ def build_results(
                 seconds=tally.seconds.get(rule_.id, 0.0),
             )
         )
-    timeline = {deployment: tuple(sorted(points, key=lambda p: p["t"])) for deployment, points in tally.timeline.items()}
+    timeline = {
+        deployment: tuple(sorted(points, key=lambda p: p["t"])) for deployment, points in tally.timeline.items()
+    }
     return Results(tuple(results), dict(run or {}), unjudged, incomplete=tuple(incomplete), timeline=timeline)
 
 

@@ -16,15 +16,16 @@ import json as jsonlib
 import os
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from conformance.budget import Budget, TargetUnresponsive
-from conformance.interrupts import INTERRUPTS
 from conformance.exchange import OVERSIZED, Exchange, Intent, Request, Response, redacted_headers
+from conformance.interrupts import INTERRUPTS
 
 DEFAULT_TARGET = "http://127.0.0.1:9200"
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 2**20
@@ -101,7 +102,7 @@ class TargetConfig:
     @classmethod
     def from_sources(
         cls, flags: Mapping[str, Any], environ: Mapping[str, str] | None = None
-    ) -> "TargetConfig":
+    ) -> TargetConfig:
         """Combine flag values (``None`` = not given) with ``DC_*`` environment variables."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -221,7 +222,9 @@ class Target:
             return Exchange(request, None, time.monotonic() - started, intent, error=f"timeout: {_describe(exc)}")
         except httpx.HTTPError as exc:
             self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
-            return Exchange(request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}")
+            return Exchange(
+                request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}"
+            )
         self.unanswered_in_a_row.pop(kind, None)
         response = Response(status=answer.status_code, headers=tuple(answer.headers.items()), body=content_read)
         return Exchange(request, response, time.monotonic() - started, intent)
@@ -246,7 +249,7 @@ class Target:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

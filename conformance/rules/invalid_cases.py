@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ class InvalidCase:
 
 
 def _case(name: str, what: str, status: int | frozenset[int], error_type: str | None,
-          reason: str, source: str, **extra: object) -> InvalidCase:
+          reason: str, source: str, **extra: Any) -> InvalidCase:
     statuses = frozenset({status}) if isinstance(status, int) else status
-    return InvalidCase(name, what, statuses, error_type, reason, source, **extra)  # type: ignore[arg-type]
+    return InvalidCase(name, what, statuses, error_type, reason, source, **extra)
 
 
 _POSITIVE = r"\[number_of_allocations\] must be a positive integer"

@@ -313,6 +313,7 @@ class SuiteSession:
         from conformance.budget import CLEANUP_ALLOWANCE
 
         self.close_run(CLEANUP_ALLOWANCE)
+        # pytest-xdist sets workeroutput on a worker's config; pytest's Config does not declare it.
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[TALLY_KEY] = self.tally.to_json() if self.tally else ""
         output["dc-cleanup"] = self.cleanup_problems
