@@ -26,13 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from conformance.discovery import discover
 from conformance.mutants import REGISTRY
 from conformance.mutants.selftest import DEFAULT_SEED, Settings, run_one
 from conformance.mutants.worker import REFERENCE, target
 from conformance.provisioning import Provisioner
 from conformance.reference import running_server
 from conformance.target import Target, TargetConfig
-from conformance.discovery import discover
 
 OFFICIAL_EXTRACT = Path(__file__).resolve().parents[2] / "shared" / "spec" / "es-openapi-update-deployment.json"
 DEPLOYMENT_ID = "bench-primary"
@@ -76,10 +76,25 @@ def schemathesis_run(name: str, directory: Path, max_examples: int, request_time
     config, app = target(name)
     with running_server(config, app=app) as url:
         provision(url)
-        command = [str(Path(sys.executable).with_name("st")), "--config-file", str(config_file), "run",
-                   str(OFFICIAL_EXTRACT), "--url", url, "--seed", str(DEFAULT_SEED), "--max-examples", str(max_examples),
-                   "--request-timeout", f"{request_timeout:g}", "--generation-deterministic", "--no-color",
-                   "--report-dir", str(directory)]
+        command = [
+            str(Path(sys.executable).with_name("st")),
+            "--config-file",
+            str(config_file),
+            "run",
+            str(OFFICIAL_EXTRACT),
+            "--url",
+            url,
+            "--seed",
+            str(DEFAULT_SEED),
+            "--max-examples",
+            str(max_examples),
+            "--request-timeout",
+            f"{request_timeout:g}",
+            "--generation-deterministic",
+            "--no-color",
+            "--report-dir",
+            str(directory),
+        ]
         started = time.monotonic()
         finished = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   cwd=directory, timeout=600)
@@ -109,17 +124,21 @@ def table(rows: list[tuple[str, list[str], float, bool, float]]) -> str:
              "| --- | --- | --- | --- | --- |"]
     for name, st_checks, st_wall, suite_failed, suite_wall in rows:
         suite_word = "fails" if suite_failed else "passes"
-        lines.append(f"| {name} | {', '.join(st_checks) or 'passes'} | {st_wall:.1f} | {suite_word} | {suite_wall:.1f} |")
+        lines.append(
+            f"| {name} | {', '.join(st_checks) or 'passes'} | {st_wall:.1f} | {suite_word} | {suite_wall:.1f} |"
+        )
     noise = set(reference[0][1]) if reference else set()
     distinct = sum(1 for r in mutants if set(r[1]) - noise)
     lines += [
         "",
-        f"mutants with a failure beyond schemathesis' own false failures on the unmodified server: {distinct}/{len(mutants)}",
+        "mutants with a failure beyond schemathesis' own false failures on the unmodified server: "
+        f"{distinct}/{len(mutants)}",
         f"mutants caught: schemathesis {sum(bool(r[1]) for r in mutants)}/{len(mutants)}, "
         f"deployment-conformance {sum(r[3] for r in mutants)}/{len(mutants)}",
         f"false failures on the unmodified server: schemathesis {sum(bool(r[1]) for r in reference)}, "
         f"deployment-conformance {sum(r[3] for r in reference)}",
-        f"wall time: schemathesis {sum(r[2] for r in rows):.0f}s, deployment-conformance {sum(r[4] for r in rows):.0f}s",
+        f"wall time: schemathesis {sum(r[2] for r in rows):.0f}s, deployment-conformance "
+        f"{sum(r[4] for r in rows):.0f}s",
     ]
     return "\n".join(lines)
 

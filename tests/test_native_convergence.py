@@ -51,7 +51,8 @@ def test_the_bound_is_not_vacuous() -> None:
 
 
 def test_promise_is_exact_for_one_thread_and_for_targets_that_fit() -> None:
-    """Start with ``first``, update to ``second`` then ``third``: the promise of each answer is what the process runs."""
+    """Start with ``first``, update to ``second`` then ``third``: the promise of each answer is what the process
+    runs."""
     for hw, threads, first, second, third in itertools.product(range(1, 9), POWERS_OF_TWO, range(1, 10),
                                                                range(1, 10), range(1, 10)):
         process = native.started(hw, first, threads)

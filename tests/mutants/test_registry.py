@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 
@@ -133,7 +133,7 @@ def test_updates_fail_only_when_they_overlap() -> None:
         while True:
             gate = threading.Barrier(8)
 
-            def send(count: int) -> Exchange:
+            def send(count: int, gate: threading.Barrier = gate) -> Exchange:
                 gate.wait()
                 return update(target, count)
 

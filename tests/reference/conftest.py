@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
-warnings.filterwarnings("ignore", message=".*httpx2.*")  # starlette 1.10 nudges towards httpx2
-
-from starlette.testclient import TestClient  # noqa: E402
 
 from conformance.assets import tiny_model
 from conformance.context import Version
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")  # starlette 1.10 nudges towards httpx2
+
+from starlette.testclient import TestClient  # noqa: E402 - imported once the warning above is filtered
 
 UPDATE = "/_ml/trained_models/{}/deployment/_update"
 

@@ -13,7 +13,6 @@ import base64
 import httpx
 
 from conformance.assets import tiny_model
-
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.planner import MB, allowed_bytes_for_ml, planner_memory
 from conformance.reference.server import running_server
@@ -104,4 +103,6 @@ def test_auto_sizing_gives_ml_more_of_the_node() -> None:
         per_deployment = httpx.get(url + "/_ml/trained_models/d0/_stats").json()[
             "trained_model_stats"][0]["model_size_stats"]["required_native_memory_bytes"]
     assert settings["persistent"]["xpack.ml.use_auto_machine_memory_percent"] == "true"
-    assert started == 2 * (planner_memory(allowed_bytes_for_ml(2 * GB, GB // 2, 30, True)) // per_deployment) == 10  # 5 a node, not 2
+    assert (
+        started == 2 * (planner_memory(allowed_bytes_for_ml(2 * GB, GB // 2, 30, True)) // per_deployment) == 10
+    )  # 5 a node, not 2

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import elasticsearch
 import pytest
@@ -14,10 +14,12 @@ from conformance.reference.server import running_server
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator["elasticsearch.Elasticsearch"]:
-    with running_server(ServerConfig()) as url:
-        with elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as es:
-            yield es
+def client() -> Iterator[elasticsearch.Elasticsearch]:
+    with (
+        running_server(ServerConfig()) as url,
+        elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as es,
+    ):
+        yield es
 
 
 def test_s5_3_whole_flow(client) -> None:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.config import NodeSpec
-from conformance.reference.planner import (BASE_DEPLOYMENT_MEMORY, Demand, NodeLoad, human_bytes, memory_estimate,
-                                           place, reduce_to)
+from conformance.reference.planner import (
+    BASE_DEPLOYMENT_MEMORY,
+    Demand,
+    NodeLoad,
+    human_bytes,
+    memory_estimate,
+    place,
+    reduce_to,
+)
 from reference.conftest import config, error_of, make_es
 
 

@@ -44,7 +44,10 @@ def test_s1_3_query_param_updates(deployed: Es) -> None:
 @pytest.mark.parametrize("value", ["abc", "", "2.5", "99999999999"])
 def test_s1_3_bad_int_query_param(deployed: Es, value: str) -> None:
     assert error_of(deployed.update("dep", params={"number_of_allocations": value})) == (
-        400, "illegal_argument_exception", f"Failed to parse int parameter [number_of_allocations] with value [{value}]")
+        400,
+        "illegal_argument_exception",
+        f"Failed to parse int parameter [number_of_allocations] with value [{value}]",
+    )
 
 
 def test_s1_3_unknown_param_with_suggestion(deployed: Es) -> None:
@@ -305,7 +308,7 @@ def test_s1_6_c8_scaling_possible_gives_partial_assignment_with_reason() -> None
 def test_s1_6_d_low_priority_update_rejected_in_newest() -> None:
     es = make_es(config(es_version="9.3.0"))
     es.deploy(deployment_id="low", priority="low")
-    status, kind, reason = error_of(es.update("low", {"number_of_allocations": 2}))
+    status, _, reason = error_of(es.update("low", {"number_of_allocations": 2}))
     assert status == 400 and "low" in reason and "priority" in reason
     status, _, reason = error_of(es.update("low", {"adaptive_allocations": {"max_number_of_allocations": 3}}))
     assert status == 400 and "low" in reason and "priority" in reason

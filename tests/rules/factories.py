@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from conformance.context import Context, MlNode
 from conformance.exchange import (
@@ -34,7 +35,9 @@ ES_HEADERS = (("content-type", "application/json"), ("x-elastic-product", "Elast
 UNSET: Any = object()
 
 
-def context(profile: str = "9.3", nodes: Mapping[str, float] | None = None, scaling_possible: bool | None = False) -> Context:
+def context(
+    profile: str = "9.3", nodes: Mapping[str, float] | None = None, scaling_possible: bool | None = False
+) -> Context:
     found = profile_named(profile)
     chosen = nodes if nodes is not None else {NODE: 4}
     return Context(
@@ -42,7 +45,9 @@ def context(profile: str = "9.3", nodes: Mapping[str, float] | None = None, scal
         flavor="default",
         profile=profile,
         features=found.features,
-        nodes=tuple(MlNode(node_id, f"ml-{index}", processors) for index, (node_id, processors) in enumerate(chosen.items())),
+        nodes=tuple(
+            MlNode(node_id, f"ml-{index}", processors) for index, (node_id, processors) in enumerate(chosen.items())
+        ),
         scaling_possible=scaling_possible,
     )
 
@@ -185,8 +190,14 @@ def stats_doc(*deployments: tuple[str, int, Mapping[str, int]], target_count: in
         }
         if adaptive is not UNSET:
             stats["adaptive_allocations"] = adaptive
-        entries.append({"model_id": MODEL, "model_size_stats": {"model_size_bytes": 1630, "required_native_memory_bytes": 251661572},
-                        "pipeline_count": 0, "deployment_stats": stats})
+        entries.append(
+            {
+                "model_id": MODEL,
+                "model_size_stats": {"model_size_bytes": 1630, "required_native_memory_bytes": 251661572},
+                "pipeline_count": 0,
+                "deployment_stats": stats,
+            }
+        )
     return {"count": len(entries), "trained_model_stats": entries}
 
 

@@ -11,8 +11,20 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange, NodeAllocation
-from rules.factories import (NODE, assignment, context, exchange, info, observation, ok, request, response,
-                             snapshot, stats_doc, stats_request)
+from rules.factories import (
+    NODE,
+    assignment,
+    context,
+    exchange,
+    info,
+    observation,
+    ok,
+    request,
+    response,
+    snapshot,
+    stats_doc,
+    stats_request,
+)
 
 HW2 = replace(context(), nodes=tuple(replace(n, hardware_threads=2) for n in context().nodes))
 

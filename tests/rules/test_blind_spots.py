@@ -136,7 +136,9 @@ WITH_CACHE = changed(assignment(2), "task_parameters.cache_size", "10kb")
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
-def test_stats_after_an_update_agree_with_its_assignment(label: str, answer: Response, after, expected: Outcome) -> None:
+def test_stats_after_an_update_agree_with_its_assignment(
+    label: str, answer: Response, after, expected: Outcome
+) -> None:
     assert outcome("stats.agree-with-assignment", after_update(answer, after)) is expected
 
 
@@ -149,7 +151,9 @@ def test_after_a_refusal_the_stats_agree_with_the_last_assignment_but_the_count_
 
 
 def test_the_count_is_not_compared_while_adaptive_allocations_own_it() -> None:
-    scaled = ok(assignment(2, adaptive={"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4}))
+    scaled = ok(
+        assignment(2, adaptive={"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4})
+    )
     assert outcome("stats.agree-with-assignment", after_update(scaled, [observation(3)])) is Outcome.PASS
 
 

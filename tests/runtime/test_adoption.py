@@ -3,7 +3,8 @@ back at the end, read back through ``_stats``; a restore that fails or differs i
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,9 @@ def test_adopted_settings_are_restored_exactly(count: int, adaptive: dict[str, A
         before = _stats_of(url)
         run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-adopt", deployment_id=OWNED))
         _disturb(run)
-        assert _stats_of(url)["number_of_allocations"] != count or _stats_of(url).get("adaptive_allocations") != adaptive
+        assert (
+            _stats_of(url)["number_of_allocations"] != count or _stats_of(url).get("adaptive_allocations") != adaptive
+        )
         assert run.close() == []
         after = _stats_of(url)
         assert after["number_of_allocations"] == before["number_of_allocations"] == count

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from runtime_helpers import PYTHON, cli_env, free_port, run_prefixed_objects
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -23,8 +24,6 @@ from conformance.discovery import discover, newer_than_known
 from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
 from conformance.target import SetupError, Target, TargetConfig
-
-from runtime_helpers import PYTHON, cli_env, free_port, run_prefixed_objects
 
 
 def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:

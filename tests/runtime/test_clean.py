@@ -11,10 +11,12 @@ import os
 import signal
 import subprocess
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 from conformance import cleaning
 from conformance.cli import main
@@ -26,8 +28,6 @@ from conformance.reference.config import ServerConfig
 from conformance.reference.errors import EsError
 from conformance.reference.server import running_server
 from conformance.target import Target, TargetConfig
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 Moment = Callable[[str], bool]
 

@@ -9,10 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects, wait_until
 
 from conformance.rules.base import CATALOGUE
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects, wait_until
 
 API_KEY = "apikey-TOPSECRET-1"
 PASSWORD = "password-TOPSECRET-2"

@@ -8,15 +8,15 @@ import re
 from dataclasses import replace
 
 from conftest import SavedRun
+from rules.factories import stub_rule
 
+from conformance import events
 from conformance.console import Console, is_plain, summary
 from conformance.context import Context, Version
-from conformance import events
 from conformance.events import Judged, Notice, PhaseStarted
 from conformance.exchange import Exchange, Intent, Request, Response
 from conformance.results import Tally, build_results
 from conformance.rules.base import Outcome, Verdict
-from rules.factories import stub_rule
 
 MAX_LINES = 40
 
@@ -92,7 +92,11 @@ def test_plain_progress_is_one_line_per_phase_and_family() -> None:
 def test_live_progress_renders_with_rich() -> None:
     stream = io.StringIO()
     console = Console(stream, plain=False)
-    for event in (PhaseStarted("traffic"), Judged("scenarios", 4, 1), events.TestFinished("t::a", "scenarios", "failed", "boom")):
+    for event in (
+        PhaseStarted("traffic"),
+        Judged("scenarios", 4, 1),
+        events.TestFinished("t::a", "scenarios", "failed", "boom"),
+    ):
         console(event)
     console.close()
     text = stream.getvalue()

@@ -38,11 +38,24 @@ def test_levels_absent_rules_and_differing_runs() -> None:
         return {"id": rule_id, "level": level, "outcome": outcome,
                 "evidence": {"messages": [f"{rule_id} broke"]} if outcome == "fail" else None}
 
-    old = {"run": {"profile": "9.3"}, "rules": [rule("a.kept", "fail"), rule("b.fixed", "fail"), rule("c.gone", "pass")]}
-    new = {"run": {"profile": "8.6"}, "rules": [rule("a.kept", "fail"), rule("b.fixed", "pass"),
-                                                 rule("d.new", "fail", "SHOULD"), rule("e.err", "error")]}
+    old = {
+        "run": {"profile": "9.3"},
+        "rules": [rule("a.kept", "fail"), rule("b.fixed", "fail"), rule("c.gone", "pass")],
+    }
+    new = {
+        "run": {"profile": "8.6"},
+        "rules": [
+            rule("a.kept", "fail"),
+            rule("b.fixed", "pass"),
+            rule("d.new", "fail", "SHOULD"),
+            rule("e.err", "error"),
+        ],
+    }
     diff = compare(old, new)
-    assert [(c.rule_id, c.old, c.new) for c in diff.newly_failing] == [("d.new", None, "fail"), ("e.err", None, "error")]
+    assert [(c.rule_id, c.old, c.new) for c in diff.newly_failing] == [
+        ("d.new", None, "fail"),
+        ("e.err", None, "error"),
+    ]
     assert diff.newly_failing[0].reason == "d.new broke" and diff.newly_failing[0].level == "SHOULD"
     assert [c.rule_id for c in diff.no_longer_failing] == ["b.fixed"]
     assert diff.notes == ("profile differs: 9.3 -> 8.6",) and diff.exit_code == 1

@@ -5,14 +5,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from runtime_helpers import PYTHON, cli_env, free_port
 
 from conformance.context import Version
 from conformance.discovery import discover, ml_nodes, scaling_possible
 from conformance.reference.config import ServerConfig, parse_nodes
 from conformance.reference.server import running_server
 from conformance.target import SetupError, Target, TargetConfig
-
-from runtime_helpers import PYTHON, cli_env, free_port
 
 
 def test_discovers_version_nodes_processors_and_profile() -> None:
@@ -50,9 +49,11 @@ def test_scaling_possible_from_max_lazy_ml_nodes() -> None:
 
 
 def test_closed_port_is_a_setup_error() -> None:
-    with Target(TargetConfig(url=f"http://127.0.0.1:{free_port()}")) as target:
-        with pytest.raises(SetupError, match="cannot reach"):
-            discover(target)
+    with (
+        Target(TargetConfig(url=f"http://127.0.0.1:{free_port()}")) as target,
+        pytest.raises(SetupError, match="cannot reach"),
+    ):
+        discover(target)
 
 
 def test_cli_exits_3_with_one_line_when_the_target_is_unreachable() -> None:

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from runtime_helpers import PYTHON, cli_env
 
 HOSTILE_INI = "[pytest]\naddopts = -x --cov\ntimeout = 2\n"

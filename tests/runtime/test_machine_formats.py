@@ -8,6 +8,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
+from rules.factories import stub_rule
+from runtime_helpers import free_port
+
 from conformance import __version__
 from conformance.cli import main
 from conformance.context import Context, Version
@@ -16,9 +19,6 @@ from conformance.report import write_reports
 from conformance.report.json_report import validate_results
 from conformance.results import Tally, build_results
 from conformance.rules.base import Level, Outcome, Verdict
-from rules.factories import stub_rule
-
-from runtime_helpers import free_port
 
 CTX = Context(Version(9, 3), "default", "9.3", frozenset(), ())
 INFO = DeploymentInfo("dc-1-primary", "dc-1-model", 1)
@@ -56,7 +56,9 @@ def test_results_json_carries_schema_version_tool_and_times_and_validates(tmp_pa
 def test_the_schema_refuses_what_a_reader_could_not_rely_on(tmp_path: Path) -> None:
     data = _results(("update.x", Level.MUST)).to_dict()
     assert validate_results(data) == []
-    assert any("schema_version" in p for p in validate_results({k: v for k, v in data.items() if k != "schema_version"}))
+    assert any(
+        "schema_version" in p for p in validate_results({k: v for k, v in data.items() if k != "schema_version"})
+    )
     assert validate_results({**data, "started_at": "yesterday"}) != []
     data["rules"][0]["outcome"] = "failed"
     assert validate_results(data) != []

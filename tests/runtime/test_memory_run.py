@@ -9,10 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from runtime_helpers import PYTHON, cli_env
 
 from conformance.mutants.selftest import main as selftest
-
-from runtime_helpers import PYTHON, cli_env
 
 SMALL_NODES = "ml-0:4:2gb,ml-1:4:2gb"
 

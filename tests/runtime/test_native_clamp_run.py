@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from runtime_helpers import PYTHON, cli_env
 
 from conformance.rules.base import CATALOGUE
-
-from runtime_helpers import PYTHON, cli_env
 
 NATIVE = sorted(rule.id for rule in CATALOGUE if rule.family == "native")
 

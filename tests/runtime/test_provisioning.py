@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from runtime_helpers import run_prefixed_objects
 
 from conformance.context import Version
 from conformance.exchange import Intent
@@ -12,8 +13,6 @@ from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
 from conformance.suite.runner import RunSettings, open_run, parse_stats
 from conformance.target import Target, TargetConfig
-
-from runtime_helpers import run_prefixed_objects
 
 
 @pytest.mark.parametrize("es_version", ["8.7.1", "9.3.0"])

@@ -18,11 +18,10 @@ from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape as xml_escape
 
 import pytest
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 from conformance.redaction import REPLACEMENT, Redactor
 from conformance.reference import ServerConfig, create_app, running_server
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 SECRET = "S3cr\"et<&>'\\ key+/=%41"
 USER = "elastic"

@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FAILING_MUTANT, SavedRun
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 import conformance.mutants  # noqa: F401 - registers every mutant
 from conformance.cli import main
 from conformance.mutants.base import REGISTRY
 from conformance.reference import ServerConfig, create_app, running_server
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 
 def _nothing_left(url: str) -> None:
@@ -59,9 +58,16 @@ def test_replay_of_an_embedded_run_starts_a_server_like_the_runs(tmp_path: Path)
                          capture_output=True, text=True, env=cli_env(PYTEST_ADDOPTS="-k scenarios", CI="true"),
                          timeout=240)
     assert run.returncode == 1, run.stdout[-2000:]
-    assert "replay: deployment-conformance replay" in run.stdout and "--rule errors.invalid-empty-object\n" in run.stdout
-    replayed = subprocess.run([PYTHON, "-m", "conformance", "replay", str(tmp_path), "--rule",
-                               "errors.invalid-empty-object"], capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert (
+        "replay: deployment-conformance replay" in run.stdout and "--rule errors.invalid-empty-object\n" in run.stdout
+    )
+    replayed = subprocess.run(
+        [PYTHON, "-m", "conformance", "replay", str(tmp_path), "--rule", "errors.invalid-empty-object"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     assert "reproduced: fail" in replayed.stdout
 

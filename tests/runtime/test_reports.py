@@ -7,13 +7,14 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from rules.factories import stub_rule
+
 from conformance.context import Context, Version
 from conformance.exchange import Exchange, Intent, Request, Response
 from conformance.redaction import Redactor
 from conformance.report import write_reports
 from conformance.results import Tally, build_results
 from conformance.rules.base import Outcome, Verdict
-from rules.factories import stub_rule
 
 SECRET = "hunter2-secret"
 HOSTILE = "<script>alert(1)</script>"

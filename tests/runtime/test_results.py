@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rules.factories import stub_rule
+
 from conformance.context import Context, Version
 from conformance.exchange import (
     DeploymentInfo,
@@ -21,7 +23,6 @@ from conformance.results import (
     results_from_dict,
 )
 from conformance.rules.base import Level, Outcome, Verdict
-from rules.factories import stub_rule
 
 CTX = Context(Version(8, 10), "default", "8.10", frozenset({"deployment_ids"}), ())
 EXCHANGE = Exchange(Request("POST", "http://t/x", (("authorization", "<redacted>"),), b"{}"),

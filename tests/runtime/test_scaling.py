@@ -10,13 +10,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from runtime_helpers import PYTHON, cli_env
+
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
 from conformance.reference.model import Deployment
 from conformance.reference.server import running_server
-
-from runtime_helpers import PYTHON, cli_env
 
 SCALABLE = ServerConfig(scaling_possible=True)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from runtime_helpers import PYTHON, cli_env
 from starlette.responses import JSONResponse
 
 from conformance.discovery import discover
@@ -18,8 +19,6 @@ from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
 from conformance.rules.base import CATALOGUE
 from conformance.target import Target, TargetConfig
-
-from runtime_helpers import PYTHON, cli_env
 
 NODE_RULES = sorted(rule.id for rule in CATALOGUE if rule.needs_nodes)
 

@@ -6,12 +6,12 @@ import base64
 
 import httpx
 import pytest
+from rules.factories import stub_rule
 
 from conformance.context import Context, Version
 from conformance.exchange import Intent
 from conformance.rules.base import Outcome, evaluate
 from conformance.target import ConfigError, Target, TargetConfig
-from rules.factories import stub_rule
 
 SECRET = "s3cr3t-value-123"
 OTHER = Intent("other")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from rules.factories import context, stub_rule
+from suite.misbehaving import Drips, HugeStats, NeverAnswersLargeCounts
 
 from conformance.budget import Budget, BudgetSpent, TargetUnresponsive
 from conformance.exchange import OVERSIZED, Intent
@@ -13,8 +15,6 @@ from conformance.reference import ServerConfig, create_app
 from conformance.reference.server import running_server
 from conformance.rules import Outcome, evaluate
 from conformance.target import MAX_UNANSWERED_IN_A_ROW, Target, TargetConfig
-from rules.factories import context, stub_rule
-from suite.misbehaving import Drips, HugeStats, NeverAnswersLargeCounts
 
 CONFIG = ServerConfig()
 OTHER = Intent("other")
@@ -41,9 +41,12 @@ def test_an_answer_larger_than_the_limit_is_not_read_and_is_an_error_verdict() -
 
 
 def test_a_spent_budget_stops_the_next_request_at_once() -> None:
-    with running_server(CONFIG) as url, Target(TargetConfig(url=url), budget=Budget(time.monotonic() - 1)) as target:
-        with pytest.raises(BudgetSpent):
-            target.request("GET", "/", intent=OTHER)
+    with (
+        running_server(CONFIG) as url,
+        Target(TargetConfig(url=url), budget=Budget(time.monotonic() - 1)) as target,
+        pytest.raises(BudgetSpent),
+    ):
+        target.request("GET", "/", intent=OTHER)
 
 
 def test_requests_of_a_kind_that_never_get_an_answer_stop_the_traffic() -> None:

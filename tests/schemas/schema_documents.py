@@ -7,7 +7,8 @@ at a time with ``mutated``.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conformance.schemas import Profile
 

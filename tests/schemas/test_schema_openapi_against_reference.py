@@ -7,7 +7,7 @@ The reference server is only the counterpart here; the suite itself never import
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest

@@ -10,7 +10,7 @@ import asyncio
 import json
 from typing import Any
 
-from conformance.mutants.base import Answer, AsgiApp, Asked, Receive, Rewrite, Scope, Send, UPDATE_PATH
+from conformance.mutants.base import UPDATE_PATH, Answer, AsgiApp, Asked, Receive, Rewrite, Scope, Send
 
 UNAVAILABLE = {"error": {"root_cause": [{"type": "status_exception", "reason": "node is shutting down"}],
                          "type": "status_exception", "reason": "node is shutting down"}, "status": 503}
