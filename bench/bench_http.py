@@ -41,9 +41,9 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENT = "bench"
@@ -115,8 +115,10 @@ def served(kind: str, code_root: Path, http: str = "auto", loop: str = "auto") -
 
 
 def http_request(method: str, path: str, body: bytes = b"") -> bytes:
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -171,15 +173,27 @@ def provision(port: int) -> None:
     """The tiny model deployed as ``bench`` (config, vocabulary and definition, as the suite does)."""
     sys.path.insert(0, str(ROOT))
     from conformance.assets import tiny_model
+
     model = tiny_model()
     connection = Connection(port)
-    steps = [("PUT", "/_ml/trained_models/bench-model", model.config),
-             ("PUT", "/_ml/trained_models/bench-model/vocabulary", {"vocabulary": model.vocabulary}),
-             ("PUT", "/_ml/trained_models/bench-model/definition/0",
-              {"definition": base64.b64encode(model.definition).decode(), "total_parts": 1,
-               "total_definition_length": len(model.definition)}),
-             ("POST", f"/_ml/trained_models/bench-model/deployment/_start?deployment_id={DEPLOYMENT}"
-                      "&wait_for=started", None)]
+    steps = [
+        ("PUT", "/_ml/trained_models/bench-model", model.config),
+        ("PUT", "/_ml/trained_models/bench-model/vocabulary", {"vocabulary": model.vocabulary}),
+        (
+            "PUT",
+            "/_ml/trained_models/bench-model/definition/0",
+            {
+                "definition": base64.b64encode(model.definition).decode(),
+                "total_parts": 1,
+                "total_definition_length": len(model.definition),
+            },
+        ),
+        (
+            "POST",
+            f"/_ml/trained_models/bench-model/deployment/_start?deployment_id={DEPLOYMENT}&wait_for=started",
+            None,
+        ),
+    ]
     for method, path, body in steps:
         status, answer = connection.call(http_request(method, path, json.dumps(body).encode() if body else b""))
         if status != 200:
@@ -217,8 +231,9 @@ async def _client(port: int, requests: list[bytes], count: int, latencies: list[
     return failures
 
 
-async def _concurrent(port: int, requests: list[bytes], clients: int,
-                      per_client: int) -> tuple[float, float, float, int]:
+async def _concurrent(
+    port: int, requests: list[bytes], clients: int, per_client: int
+) -> tuple[float, float, float, int]:
     latencies: list[float] = []
     started = time.perf_counter()
     failures = await asyncio.gather(*(_client(port, requests, per_client, latencies) for _ in range(clients)))
@@ -234,8 +249,9 @@ def concurrent(port: int, requests: list[bytes], clients: int, per_client: int) 
 
 def extract(commit: str, into: Path) -> Path:
     """``conformance/`` of ``commit``, extracted with ``git archive`` (no worktree, no checkout)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "conformance"], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", commit, "conformance"], check=True, capture_output=True
+    ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return into
@@ -245,6 +261,7 @@ def stack() -> str:
     try:
         import httptools  # noqa: F401
         import uvloop  # noqa: F401
+
         return "httptools + uvloop"
     except ImportError:
         return "h11 + asyncio"
@@ -268,11 +285,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as servers:
         old = extract(args.baseline, Path(scratch))
-        targets = [("bare Starlette endpoint", "bare", ROOT, "auto", "auto", bare_bodies()),
-                   ("reference (this checkout)", "reference", ROOT, "auto", "auto", update_bodies()),
-                   (f"reference {args.baseline} (h11, asyncio)", "baseline", old, "h11", "asyncio", update_bodies()),
-                   (f"reference {args.baseline} (httptools, uvloop)", "baseline", old, "httptools", "uvloop",
-                    update_bodies())]
+        targets = [
+            ("bare Starlette endpoint", "bare", ROOT, "auto", "auto", bare_bodies()),
+            ("reference (this checkout)", "reference", ROOT, "auto", "auto", update_bodies()),
+            (f"reference {args.baseline} (h11, asyncio)", "baseline", old, "h11", "asyncio", update_bodies()),
+            (f"reference {args.baseline} (httptools, uvloop)", "baseline", old, "httptools", "uvloop", update_bodies()),
+        ]
         only = set(filter(None, args.only.split(",")))
         targets = [target for target in targets if not only or target[1] in only]
         running = []
@@ -292,10 +310,12 @@ def main() -> None:
                     raise RuntimeError(f"{name}: {failed + failed_many} answers were not 200")
                 results[name].append((rate, cpu_per_call, many, p50, p99))
         print(f"HTTP stack of this checkout: {stack()}; {os.cpu_count()} cores; {args.rounds} rounds, medians")
-        print(f"{'target':<44}{'1 conn calls/s':>15}{'server CPU us/call':>20}{f'{args.clients} conns calls/s':>17}"
-              f"{'p50 ms':>9}{'p99 ms':>9}")
+        print(
+            f"{'target':<44}{'1 conn calls/s':>15}{'server CPU us/call':>20}{f'{args.clients} conns calls/s':>17}"
+            f"{'p50 ms':>9}{'p99 ms':>9}"
+        )
         for name, rows in results.items():
-            rate, cpu, many, p50, p99 = (statistics.median(column) for column in zip(*rows))
+            rate, cpu, many, p50, p99 = (statistics.median(column) for column in zip(*rows, strict=True))
             print(f"{name:<44}{rate:>15.0f}{cpu:>20.1f}{many:>17.0f}{p50:>9.1f}{p99:>9.1f}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -63,8 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=3000)
     args = parser.parse_args()
-    rows = [("in-process (TestClient)", *bench_in_process(args.updates)),
-            ("loopback HTTP (httpx keep-alive)", *bench_http(args.updates))]
+    rows = [
+        ("in-process (TestClient)", *bench_in_process(args.updates)),
+        ("loopback HTTP (httpx keep-alive)", *bench_http(args.updates)),
+    ]
     print(f"{'transport':<34}{'updates':>9}{'updates/s':>12}{'non-200':>9}")
     for name, rate, failures in rows:
         print(f"{name:<34}{args.updates:>9}{rate:>12.0f}{failures:>9}")

@@ -27,9 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import httpx
 
@@ -60,13 +60,14 @@ class ServerProcess:
     def __init__(self, log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - open while the server runs, closed in close()
         self._process = subprocess.Popen(
             [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         try:
             self._wait_until_answering()
         except BaseException:
@@ -133,7 +134,8 @@ def time_suite_run(extra_args: Sequence[str], scratch: Path, index: int) -> Suit
     started = time.perf_counter()
     completed = subprocess.run(
         [CLI, "run", *extra_args, "--report-dir", str(report_dir)],
-        capture_output=True, timeout=RUN_DEADLINE,
+        capture_output=True,
+        timeout=RUN_DEADLINE,
     )
     wall = time.perf_counter() - started
     if completed.returncode not in (0, 1):
@@ -167,8 +169,9 @@ class PlainLoop:
 
 def _ok(response: httpx.Response) -> httpx.Response:
     if response.status_code != 200:
-        raise RuntimeError(f"{response.request.method} {response.request.url.path}: "
-                           f"HTTP {response.status_code} {response.text[:300]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: HTTP {response.status_code} {response.text[:300]}"
+        )
     return response
 
 
@@ -182,8 +185,15 @@ def plain_loop(url: str, updates: int) -> PlainLoop:
         provisioner = Provisioner(target, MODEL_ID, discover(target).version)
         try:
             provisioner.upload_model(MODEL_ID)
-            provisioner.start(MODEL_ID, deployment_id=MODEL_ID, threads_per_allocation=1, number_of_allocations=1,
-                              priority="normal", adaptive_allocations=None, wait_for="started")
+            provisioner.start(
+                MODEL_ID,
+                deployment_id=MODEL_ID,
+                threads_per_allocation=1,
+                number_of_allocations=1,
+                priority="normal",
+                adaptive_allocations=None,
+                wait_for="started",
+            )
             loop = _timed_updates(url, f"/_ml/trained_models/{MODEL_ID}/deployment/_update", updates)
         finally:
             problems = provisioner.cleanup()
@@ -225,31 +235,43 @@ def _median_int(counts: Iterable[int]) -> str:
 def suite_row(mode: str, runs: list[SuiteRun]) -> str:
     walls = [r.wall for r in runs]
     cells = [
-        mode, str(len(runs)),
-        f"{statistics.median(walls):.2f}", f"{min(walls):.2f}", f"{max(walls):.2f}",
+        mode,
+        str(len(runs)),
+        f"{statistics.median(walls):.2f}",
+        f"{min(walls):.2f}",
+        f"{max(walls):.2f}",
         f"{statistics.median(r.session for r in runs):.2f}",
-        _median_int(r.judged for r in runs), _median_int(r.verdicts for r in runs),
+        _median_int(r.judged for r in runs),
+        _median_int(r.verdicts for r in runs),
         f"{statistics.median(r.checked_per_second for r in runs):.0f}",
     ]
     return "| " + " | ".join(cells) + " |"
 
 
 def machine() -> str:
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}, 1-minute load average {os.getloadavg()[0]:.2f}")
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}, 1-minute load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 def print_report(target_runs: list[SuiteRun], embedded_runs: list[SuiteRun], loop: PlainLoop) -> None:
     print(f"Machine: {machine()}\n")
-    print("| run mode | runs | wall s (median) | min | max | pytest session s | judged exchanges "
-          "| verdicts | checked requests/s |")
+    print(
+        "| run mode | runs | wall s (median) | min | max | pytest session s | judged exchanges "
+        "| verdicts | checked requests/s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     print(suite_row("`run --target URL` (server in its own process)", target_runs))
     print(suite_row("`run` (embedded server)", embedded_runs))
-    print(f"\nPlain keep-alive `httpx.Client` loop, same server: {loop.updates} `_update` requests in "
-          f"{loop.wall:.2f} s = **{loop.per_second:.0f} requests/s** ({loop.non_200} non-200, nothing judged).")
-    print("\nMedians over the runs (range in brackets when runs differ: each run draws a new seed). "
-          "Checked requests/s = judged exchanges / wall time of the whole command, start-up included.")
+    print(
+        f"\nPlain keep-alive `httpx.Client` loop, same server: {loop.updates} `_update` requests in "
+        f"{loop.wall:.2f} s = **{loop.per_second:.0f} requests/s** ({loop.non_200} non-200, nothing judged)."
+    )
+    print(
+        "\nMedians over the runs (range in brackets when runs differ: each run draws a new seed). "
+        "Checked requests/s = judged exchanges / wall time of the whole command, start-up included."
+    )
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -259,8 +281,10 @@ def measure(label: str, runs: int, action: Callable[[int], SuiteRun]) -> list[Su
     measured = []
     for index in range(runs):
         result = action(index)
-        print(f"  {label} #{index + 1}: {result.wall:.2f} s, {result.judged} judged, exit {result.exit_code}",
-              file=sys.stderr)
+        print(
+            f"  {label} #{index + 1}: {result.wall:.2f} s, {result.judged} judged, exit {result.exit_code}",
+            file=sys.stderr,
+        )
         if result.cleanup_problems:
             raise RuntimeError(f"{label} left things behind: {result.cleanup_problems}")
         measured.append(result)
@@ -281,10 +305,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch_name:
         scratch = Path(scratch_name)
         with ServerProcess(scratch / "server.log") as server:
-            target_runs = measure("--target", args.runs,
-                                  lambda i: time_suite_run(["--target", server.url], scratch, i))
-            embedded_runs = measure("embedded", args.runs,
-                                    lambda i: time_suite_run([], scratch, args.runs + i))
+            target_runs = measure("--target", args.runs, lambda i: time_suite_run(["--target", server.url], scratch, i))
+            embedded_runs = measure("embedded", args.runs, lambda i: time_suite_run([], scratch, args.runs + i))
             loop = plain_loop(server.url, args.updates)
             left = leftovers(server.url)
     print_report(target_runs, embedded_runs, loop)

@@ -26,13 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from conformance.discovery import discover
 from conformance.mutants import REGISTRY
 from conformance.mutants.selftest import DEFAULT_SEED, Settings, run_one
 from conformance.mutants.worker import REFERENCE, target
 from conformance.provisioning import Provisioner
 from conformance.reference import running_server
 from conformance.target import Target, TargetConfig
-from conformance.discovery import discover
 
 OFFICIAL_EXTRACT = Path(__file__).resolve().parents[2] / "shared" / "spec" / "es-openapi-update-deployment.json"
 DEPLOYMENT_ID = "bench-primary"
@@ -53,15 +53,20 @@ def main(argv: list[str]) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="dc-bench-"))
     rows = []
     try:
-        settings = Settings(scratch / "suite", tuple(names), 1, args.suite_max_examples, DEFAULT_SEED,
-                            args.request_timeout)
+        settings = Settings(
+            scratch / "suite", tuple(names), 1, args.suite_max_examples, DEFAULT_SEED, args.request_timeout
+        )
         for name in names:
             st_checks, st_wall = schemathesis_run(name, scratch / "st" / name, args.max_examples, args.request_timeout)
             suite = run_one(name, settings)
             suite_failed = suite.verdict in ("caught", "FALSE FAILURE")
             rows.append((name, st_checks, st_wall, suite_failed, suite.wall_s))
-            print(f"{name}: schemathesis {', '.join(st_checks) or 'pass'} {st_wall:.1f}s, "
-                  f"suite {'FAIL' if suite_failed else 'pass'} {suite.wall_s:.1f}s", file=sys.stderr, flush=True)
+            print(
+                f"{name}: schemathesis {', '.join(st_checks) or 'pass'} {st_wall:.1f}s, "
+                f"suite {'FAIL' if suite_failed else 'pass'} {suite.wall_s:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(table(rows))
@@ -76,13 +81,29 @@ def schemathesis_run(name: str, directory: Path, max_examples: int, request_time
     config, app = target(name)
     with running_server(config, app=app) as url:
         provision(url)
-        command = [str(Path(sys.executable).with_name("st")), "--config-file", str(config_file), "run",
-                   str(OFFICIAL_EXTRACT), "--url", url, "--seed", str(DEFAULT_SEED), "--max-examples", str(max_examples),
-                   "--request-timeout", f"{request_timeout:g}", "--generation-deterministic", "--no-color",
-                   "--report-dir", str(directory)]
+        command = [
+            str(Path(sys.executable).with_name("st")),
+            "--config-file",
+            str(config_file),
+            "run",
+            str(OFFICIAL_EXTRACT),
+            "--url",
+            url,
+            "--seed",
+            str(DEFAULT_SEED),
+            "--max-examples",
+            str(max_examples),
+            "--request-timeout",
+            f"{request_timeout:g}",
+            "--generation-deterministic",
+            "--no-color",
+            "--report-dir",
+            str(directory),
+        ]
         started = time.monotonic()
-        finished = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  cwd=directory, timeout=600)
+        finished = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=directory, timeout=600
+        )
         wall = time.monotonic() - started
     (directory / "output.log").write_text(finished.stdout, encoding="utf-8")
     failures = finished.stdout.partition("Failures:")[2]
@@ -98,28 +119,41 @@ def provision(url: str) -> None:
         ctx = discover(access, "auto")
         provisioner = Provisioner(access, "bench", ctx.version)
         provisioner.upload_model("bench-model")
-        provisioner.start("bench-model", deployment_id=DEPLOYMENT_ID, threads_per_allocation=1,
-                          number_of_allocations=1, priority="normal", adaptive_allocations=None, wait_for="started")
+        provisioner.start(
+            "bench-model",
+            deployment_id=DEPLOYMENT_ID,
+            threads_per_allocation=1,
+            number_of_allocations=1,
+            priority="normal",
+            adaptive_allocations=None,
+            wait_for="started",
+        )
 
 
 def table(rows: list[tuple[str, list[str], float, bool, float]]) -> str:
     mutants = [row for row in rows if row[0] != REFERENCE]
     reference = [row for row in rows if row[0] == REFERENCE]
-    lines = ["| target | schemathesis (official extract): failed checks | s | deployment-conformance | s |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| target | schemathesis (official extract): failed checks | s | deployment-conformance | s |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, st_checks, st_wall, suite_failed, suite_wall in rows:
         suite_word = "fails" if suite_failed else "passes"
-        lines.append(f"| {name} | {', '.join(st_checks) or 'passes'} | {st_wall:.1f} | {suite_word} | {suite_wall:.1f} |")
+        lines.append(
+            f"| {name} | {', '.join(st_checks) or 'passes'} | {st_wall:.1f} | {suite_word} | {suite_wall:.1f} |"
+        )
     noise = set(reference[0][1]) if reference else set()
     distinct = sum(1 for r in mutants if set(r[1]) - noise)
     lines += [
         "",
-        f"mutants with a failure beyond schemathesis' own false failures on the unmodified server: {distinct}/{len(mutants)}",
+        "mutants with a failure beyond schemathesis' own false failures on the unmodified server: "
+        f"{distinct}/{len(mutants)}",
         f"mutants caught: schemathesis {sum(bool(r[1]) for r in mutants)}/{len(mutants)}, "
         f"deployment-conformance {sum(r[3] for r in mutants)}/{len(mutants)}",
         f"false failures on the unmodified server: schemathesis {sum(bool(r[1]) for r in reference)}, "
         f"deployment-conformance {sum(r[3] for r in reference)}",
-        f"wall time: schemathesis {sum(r[2] for r in rows):.0f}s, deployment-conformance {sum(r[4] for r in rows):.0f}s",
+        f"wall time: schemathesis {sum(r[2] for r in rows):.0f}s, deployment-conformance "
+        f"{sum(r[4] for r in rows):.0f}s",
     ]
     return "\n".join(lines)
 

@@ -39,11 +39,11 @@ class Budget:
     ends_at: float | None = None
 
     @classmethod
-    def of(cls, seconds: float | None) -> "Budget":
+    def of(cls, seconds: float | None) -> Budget:
         return cls(None if seconds is None else time.monotonic() + seconds)
 
     @classmethod
-    def until_wall(cls, wall_deadline: float | None) -> "Budget":
+    def until_wall(cls, wall_deadline: float | None) -> Budget:
         """From a ``time.time()`` deadline (what xdist workers are handed)."""
         if wall_deadline is None:
             return cls()

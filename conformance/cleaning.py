@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.exchange import Intent
 from conformance.target import SetupError, Target, TargetConfig

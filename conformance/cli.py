@@ -21,19 +21,20 @@ import secrets
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Iterator, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from conformance import cleaning
+from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
+from conformance.context import Context
+from conformance.events import Listener, Notice, PhaseStarted
 from conformance.results import (
     EXIT_UNJUDGED,
     EXIT_USAGE,
     apply_baseline,
     load_baseline,
 )
-from conformance.budget import CLEANUP_ALLOWANCE, Budget, RunStopped
-from conformance.context import Context
-from conformance.events import Listener, Notice, PhaseStarted
 from conformance.target import ConfigError, SetupError, TargetConfig, flags_of
 
 PROG = "deployment-conformance"
@@ -78,7 +79,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError("choose a command: run, serve, clean, replay, diff or selftest")
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except UsageError as exc:
         return _fail(EXIT_USAGE, f"error: {exc}")
     except SetupError as exc:
@@ -96,55 +98,120 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the suite against a target (default: the embedded server)")
     _add_target_flags(run)
-    run.add_argument("--profile", default="auto", metavar="auto|VERSION",
-                     help="the version whose contract to judge by (default: what GET / reports)")
-    run.add_argument("--report-dir", default="reports", metavar="DIR",
-                     help="where results.json, junit.xml and report.html go (default: reports)")
-    run.add_argument("--seed", type=_natural("--seed", allow_zero=True), default=None, metavar="N",
-                     help="seed for generated traffic, to repeat a run (default: random, printed in the report)")
-    run.add_argument("--max-examples", type=_natural("--max-examples"), default=25, metavar="N",
-                     help="examples per generated test (default: 25)")
-    run.add_argument("--deployment-id", metavar="ID",
-                     help="adopt this existing deployment instead of creating one; its settings are restored")
-    run.add_argument("--select", metavar="EXPR",
-                     help="comma-separated globs of rule ids or families, e.g. 'errors.*,capacity'")
-    run.add_argument("--workers", type=_natural("--workers"), default=1, metavar="N",
-                     help="run the traffic in N pytest-xdist processes (default: 1)")
-    run.add_argument("--baseline", metavar="FILE",
-                     help="JSON list of rule ids known to fail: they do not fail the run")
-    run.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
-                     help="a request slower than this is judged indeterminate")
-    run.add_argument("--time-budget", type=_seconds("--time-budget"), default=None, metavar="S",
-                     help="bound the whole run, wall clock: traffic stops when it is spent, clean-up "
-                          f"gets {CLEANUP_ALLOWANCE:g}s more, and the verdict says it is incomplete")
-    run.add_argument("--convergence-timeout", type=_seconds("--convergence-timeout"),
-                     default=DEFAULT_CONVERGENCE_TIMEOUT, metavar="S",
-                     help="the longest any one wait for the target to converge may take; waits are "
-                          f"shorter once the target has shown how fast it is (default: {DEFAULT_CONVERGENCE_TIMEOUT:g})")
-    run.add_argument("-v", "--verbose", action="store_true",
-                     help="show pytest's own output (always written to pytest.log in the report folder)")
-    run.add_argument("--allow-scaling", action="store_true",
-                     help="send updates beyond capacity to a target that can scale (they may add ML nodes, and cost)")
+    run.add_argument(
+        "--profile",
+        default="auto",
+        metavar="auto|VERSION",
+        help="the version whose contract to judge by (default: what GET / reports)",
+    )
+    run.add_argument(
+        "--report-dir",
+        default="reports",
+        metavar="DIR",
+        help="where results.json, junit.xml and report.html go (default: reports)",
+    )
+    run.add_argument(
+        "--seed",
+        type=_natural("--seed", allow_zero=True),
+        default=None,
+        metavar="N",
+        help="seed for generated traffic, to repeat a run (default: random, printed in the report)",
+    )
+    run.add_argument(
+        "--max-examples",
+        type=_natural("--max-examples"),
+        default=25,
+        metavar="N",
+        help="examples per generated test (default: 25)",
+    )
+    run.add_argument(
+        "--deployment-id",
+        metavar="ID",
+        help="adopt this existing deployment instead of creating one; its settings are restored",
+    )
+    run.add_argument(
+        "--select", metavar="EXPR", help="comma-separated globs of rule ids or families, e.g. 'errors.*,capacity'"
+    )
+    run.add_argument(
+        "--workers",
+        type=_natural("--workers"),
+        default=1,
+        metavar="N",
+        help="run the traffic in N pytest-xdist processes (default: 1)",
+    )
+    run.add_argument("--baseline", metavar="FILE", help="JSON list of rule ids known to fail: they do not fail the run")
+    run.add_argument(
+        "--request-timeout",
+        type=_seconds("--request-timeout"),
+        default=None,
+        metavar="S",
+        help="a request slower than this is judged indeterminate",
+    )
+    run.add_argument(
+        "--time-budget",
+        type=_seconds("--time-budget"),
+        default=None,
+        metavar="S",
+        help="bound the whole run, wall clock: traffic stops when it is spent, clean-up "
+        f"gets {CLEANUP_ALLOWANCE:g}s more, and the verdict says it is incomplete",
+    )
+    run.add_argument(
+        "--convergence-timeout",
+        type=_seconds("--convergence-timeout"),
+        default=DEFAULT_CONVERGENCE_TIMEOUT,
+        metavar="S",
+        help="the longest any one wait for the target to converge may take; waits are "
+        "shorter once the target has shown how fast it is "
+        f"(default: {DEFAULT_CONVERGENCE_TIMEOUT:g})",
+    )
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show pytest's own output (always written to pytest.log in the report folder)",
+    )
+    run.add_argument(
+        "--allow-scaling",
+        action="store_true",
+        help="send updates beyond capacity to a target that can scale (they may add ML nodes, and cost)",
+    )
     _add_server_flags(run, embedded_only=True)
     run.set_defaults(handler=_run)
 
     serve = commands.add_parser("serve", help="serve the reference server (blocking)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_natural("--port", allow_zero=True), default=9200,
-                       help="port to bind, 0 for a free one (default: 9200)")
+    serve.add_argument(
+        "--port",
+        type=_natural("--port", allow_zero=True),
+        default=9200,
+        help="port to bind, 0 for a free one (default: 9200)",
+    )
     _add_server_flags(serve, embedded_only=False)
     serve.set_defaults(handler=_serve)
 
     replay = commands.add_parser("replay", help="set up, send and judge again one recorded failing exchange")
     replay.add_argument("report_dir", metavar="REPORT_DIR")
     replay.add_argument("--rule", required=True, metavar="ID", help="the rule whose recorded exchange to replay")
-    replay.add_argument("--exchange", type=_natural("--exchange"), default=1, metavar="N",
-                        help="which of the rule's kept exchanges (default: 1)")
-    replay.add_argument("--target", metavar="URL",
-                        help="where to replay (default: the run's target, or a new embedded server like the run's)")
+    replay.add_argument(
+        "--exchange",
+        type=_natural("--exchange"),
+        default=1,
+        metavar="N",
+        help="which of the rule's kept exchanges (default: 1)",
+    )
+    replay.add_argument(
+        "--target",
+        metavar="URL",
+        help="where to replay (default: the run's target, or a new embedded server like the run's)",
+    )
     _add_access_flags(replay)
-    replay.add_argument("--request-timeout", type=_seconds("--request-timeout"), default=None, metavar="S",
-                        help="a request slower than this is judged indeterminate")
+    replay.add_argument(
+        "--request-timeout",
+        type=_seconds("--request-timeout"),
+        default=None,
+        metavar="S",
+        help="a request slower than this is judged indeterminate",
+    )
     replay.set_defaults(handler=_replay)
 
     diff = commands.add_parser("diff", help="rules that started or stopped failing between two report folders")
@@ -163,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     """Where the target is and how to reach it: the same flags for ``run`` and ``clean``."""
-    parser.add_argument("--target", metavar="URL",
-                        help="the server (default: DC_TARGET; run: else the embedded reference server)")
+    parser.add_argument(
+        "--target", metavar="URL", help="the server (default: DC_TARGET; run: else the embedded reference server)"
+    )
     _add_access_flags(parser)
 
 
@@ -175,7 +243,9 @@ def _add_access_flags(parser: argparse.ArgumentParser) -> None:
     auth.add_argument("--user", help="basic auth user, with --password (or DC_USER, DC_PASSWORD)")
     auth.add_argument("--bearer-token", metavar="TOKEN", help="send Authorization: Bearer TOKEN (or DC_BEARER_TOKEN)")
     parser.add_argument("--password", help="basic auth password")
-    parser.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)")
+    parser.add_argument(
+        "--api-key-file", metavar="FILE", help="read the API key from FILE (kept out of ps and history)"
+    )
     parser.add_argument("--password-file", metavar="FILE", help="read the basic auth password from FILE")
     parser.add_argument("--bearer-token-file", metavar="FILE", help="read the bearer token from FILE")
     parser.add_argument("--ca-cert", metavar="FILE", help="trust this CA certificate (PEM)")
@@ -183,23 +253,47 @@ def _add_access_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_server_flags(parser: argparse.ArgumentParser, *, embedded_only: bool) -> None:
-    parser.add_argument("--nodes", metavar="ID:PROCS[,...]",
-                        help="ML nodes and their allocated processors (default: ml-0:4,ml-1:4)")
-    parser.add_argument("--es-version", metavar="VERSION", help="the Elasticsearch version to behave as (default: 9.3.0)")
-    parser.add_argument("--scaling-possible", action="store_true", default=None,
-                        help="answer an increase beyond capacity with a partial assignment, not 429")
-    parser.add_argument("--convergence-delay", type=_seconds("--convergence-delay", allow_zero=True), default=None,
-                        metavar="S", help="seconds before routes start and allocations converge (default: 0)")
-    parser.add_argument("--license", choices=("basic", "trial", "platinum", "enterprise"), default=None,
-                        help="the licence GET _license reports (default: trial)")
-    parser.add_argument("--security-privileges", metavar="P[,P...]", default=None,
-                        help="turn security on; the user holds these cluster privileges (default: security off)")
-    parser.add_argument("--flavor", choices=("default", "serverless"), default=None,
-                        help="the build flavour GET / reports; serverless answers GET _nodes with an error (default: default)")
+    parser.add_argument(
+        "--nodes", metavar="ID:PROCS[,...]", help="ML nodes and their allocated processors (default: ml-0:4,ml-1:4)"
+    )
+    parser.add_argument(
+        "--es-version", metavar="VERSION", help="the Elasticsearch version to behave as (default: 9.3.0)"
+    )
+    parser.add_argument(
+        "--scaling-possible",
+        action="store_true",
+        default=None,
+        help="answer an increase beyond capacity with a partial assignment, not 429",
+    )
+    parser.add_argument(
+        "--convergence-delay",
+        type=_seconds("--convergence-delay", allow_zero=True),
+        default=None,
+        metavar="S",
+        help="seconds before routes start and allocations converge (default: 0)",
+    )
+    parser.add_argument(
+        "--license",
+        choices=("basic", "trial", "platinum", "enterprise"),
+        default=None,
+        help="the licence GET _license reports (default: trial)",
+    )
+    parser.add_argument(
+        "--security-privileges",
+        metavar="P[,P...]",
+        default=None,
+        help="turn security on; the user holds these cluster privileges (default: security off)",
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=("default", "serverless"),
+        default=None,
+        help="the build flavour GET / reports; serverless answers GET _nodes with an error (default: default)",
+    )
     parser.set_defaults(embedded_only=embedded_only)
 
 
-def _natural(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped-def]
+def _natural(flag: str, *, allow_zero: bool = False) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -213,7 +307,7 @@ def _natural(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped
     return parse
 
 
-def _seconds(flag: str, *, allow_zero: bool = False):  # type: ignore[no-untyped-def]
+def _seconds(flag: str, *, allow_zero: bool = False) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -239,8 +333,10 @@ def _run(args: argparse.Namespace) -> int:
     config = _target_config(args)
     server_config = _server_config(args) if args.target is None and not os.environ.get("DC_TARGET") else None
     if server_config is None and _server_flags_given(args):
-        raise UsageError("--es-version, --nodes, --scaling-possible, --convergence-delay, --license, --security-privileges "
-                         "and --flavor need the embedded target (no --target)")
+        raise UsageError(
+            "--es-version, --nodes, --scaling-possible, --convergence-delay, --license, "
+            "--security-privileges and --flavor need the embedded target (no --target)"
+        )
     baseline = _baseline(args.baseline)
     _check_select(args.select)
     _check_profile(args.profile)
@@ -266,9 +362,17 @@ def _run(args: argparse.Namespace) -> int:
             if (warning := newer_than_known(ctx.reported_version)) is not None:
                 console(Notice(f"warning: {warning}"))
             settings = RunSettings(
-                target=config, run_id=run_id, profile=args.profile, seed=seed, max_examples=args.max_examples,
-                select=args.select, deployment_id=args.deployment_id, context=ctx, workers=args.workers,
-                time_budget=args.time_budget, convergence_timeout=args.convergence_timeout,
+                target=config,
+                run_id=run_id,
+                profile=args.profile,
+                seed=seed,
+                max_examples=args.max_examples,
+                select=args.select,
+                deployment_id=args.deployment_id,
+                context=ctx,
+                workers=args.workers,
+                time_budget=args.time_budget,
+                convergence_timeout=args.convergence_timeout,
             )
             with pytest_output(log_file, scrub, echo=sys.stdout if args.verbose else None):
                 results = run_suite(settings, console, verbose=args.verbose, budget=budget)
@@ -278,8 +382,9 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         console.close()
     results = apply_baseline(results, baseline)
-    results = dataclasses.replace(results, started_at=started, ended_at=_now(),
-                                  run={**results.run, **_rerun_facts(args, server_config)})
+    results = dataclasses.replace(
+        results, started_at=started, ended_at=_now(), run={**results.run, **_rerun_facts(args, server_config)}
+    )
     write_reports(results, args.report_dir, scrub)
     print(scrub(summary(results, args.report_dir, log_file=log_file)))
     return results.exit_code
@@ -289,21 +394,29 @@ def redactor_of(config: TargetConfig) -> Any:
     """The run's one redactor: every output (reports, console, log, replay) passes it."""
     from conformance.redaction import Redactor
 
-    return Redactor.for_credentials(api_key=config.api_key, user=config.user, password=config.password,
-                                    bearer_token=config.bearer_token)
+    return Redactor.for_credentials(
+        api_key=config.api_key, user=config.user, password=config.password, bearer_token=config.bearer_token
+    )
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def _rerun_facts(args: argparse.Namespace, server_config: Any) -> dict[str, Any]:
     """What the reports need to print a command that repeats this run (never a credential)."""
     flags: list[str] = []
     if server_config is not None:
-        flags += [f for flag, value in (("--es-version", args.es_version), ("--nodes", args.nodes),
-                                        ("--convergence-delay", args.convergence_delay))
-                  if value is not None for f in (flag, str(value))]
+        flags += [
+            f
+            for flag, value in (
+                ("--es-version", args.es_version),
+                ("--nodes", args.nodes),
+                ("--convergence-delay", args.convergence_delay),
+            )
+            if value is not None
+            for f in (flag, str(value))
+        ]
         flags += ["--scaling-possible"] if args.scaling_possible else []
     if args.profile != "auto":
         flags += ["--profile", args.profile]
@@ -320,8 +433,9 @@ def _write_unjudged(why: str, args: argparse.Namespace, run: dict[str, Any], sta
     from conformance.results import Tally, build_results
     from conformance.rules.base import CATALOGUE
 
-    results = build_results(CATALOGUE, None, Tally(), unjudged=why,
-                            run={**run, "profile": args.profile, "max_examples": args.max_examples})
+    results = build_results(
+        CATALOGUE, None, Tally(), unjudged=why, run={**run, "profile": args.profile, "max_examples": args.max_examples}
+    )
     write_reports(dataclasses.replace(results, started_at=started, ended_at=_now()), args.report_dir, scrub)
 
 
@@ -345,8 +459,18 @@ def _target_config(args: argparse.Namespace) -> TargetConfig:
 
 
 def _server_flags_given(args: argparse.Namespace) -> bool:
-    return any(v is not None for v in (args.nodes, args.es_version, args.scaling_possible, args.convergence_delay,
-                                        args.license, args.security_privileges, args.flavor))
+    return any(
+        v is not None
+        for v in (
+            args.nodes,
+            args.es_version,
+            args.scaling_possible,
+            args.convergence_delay,
+            args.license,
+            args.security_privileges,
+            args.flavor,
+        )
+    )
 
 
 def _server_config(args: argparse.Namespace) -> Any:
@@ -423,8 +547,10 @@ def _check_profile(profile: str) -> None:
     except ValueError:
         wanted = None
     if wanted is None or wanted < oldest or (wanted.major, wanted.minor) > (newest.major, newest.minor):
-        raise UsageError(f"unknown --profile {profile!r}: use auto, one of {', '.join(names)}, "
-                         f"or a version from {oldest} to {newest.major}.{newest.minor}.x")
+        raise UsageError(
+            f"unknown --profile {profile!r}: use auto, one of {', '.join(names)}, "
+            f"or a version from {oldest} to {newest.major}.{newest.minor}.x"
+        )
 
 
 def _check_report_dir(directory: str) -> None:
@@ -462,8 +588,12 @@ def _preflight(
             ctx = discover(target, profile)
             left = cleaning.leftovers(target)
             if left:
-                notify(Notice(f"{len(left)} object(s) of earlier runs on the target (e.g. {left[0]}): "
-                              f"remove them with: {PROG} clean --target {config.url}"))
+                notify(
+                    Notice(
+                        f"{len(left)} object(s) of earlier runs on the target (e.g. {left[0]}): "
+                        f"remove them with: {PROG} clean --target {config.url}"
+                    )
+                )
             missing = preflight.check(target, ctx)
             if missing:
                 raise preflight.PreflightError(missing)
@@ -510,8 +640,16 @@ def _replay(args: argparse.Namespace) -> int:
         raise SetupError(scrub(str(exc))) from None
     written = os.path.join(args.report_dir, f"replay-{args.rule}.json")
     with open(written, "w", encoding="utf-8") as handle:
-        handle.write(scrub(json.dumps({"target": url, "reproduced": done.reproduced, "exchange": done.record},
-                                      indent=2, ensure_ascii=False)) + "\n")
+        handle.write(
+            scrub(
+                json.dumps(
+                    {"target": url, "reproduced": done.reproduced, "exchange": done.record},
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
+            + "\n"
+        )
     print(scrub(f"{done.describe()}\n  against {url}; the replayed exchange: {written}"))
     return done.exit_code
 
@@ -548,15 +686,17 @@ def _serve(args: argparse.Namespace) -> int:
     scaling = "; scales up instead of 429" if config.scaling_possible else ""
 
     def announce(url: str) -> None:
-        print(f"{PROG}: reference server listening on {url}, behaving as Elasticsearch {config.es_version} "
-              f"with ML nodes {nodes}{scaling} (Ctrl-C stops it)", flush=True)
+        print(
+            f"{PROG}: reference server listening on {url}, behaving as Elasticsearch {config.es_version} "
+            f"with ML nodes {nodes}{scaling} (Ctrl-C stops it)",
+            flush=True,
+        )
 
     try:
         serve(config, args.host, args.port, on_ready=announce)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0
-
 
 
 COMMANDS_GROUP = "deployment_conformance.commands"
@@ -568,8 +708,10 @@ that registry instead of importing ``conformance.mutants``, and the two never im
 def _selftest(argv: list[str]) -> int:
     found = entry_points(group=COMMANDS_GROUP, name="selftest")
     if not found:
-        return _fail(EXIT_USAGE, f"error: selftest is not available (no 'selftest' entry point in {COMMANDS_GROUP}; "
-                                 "reinstall the package)")
+        return _fail(
+            EXIT_USAGE,
+            f"error: selftest is not available (no 'selftest' entry point in {COMMANDS_GROUP}; reinstall the package)",
+        )
     command = next(iter(found)).load()
     return int(command(argv))
 

@@ -17,8 +17,9 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from conformance.events import Event, Judged, Notice, PhaseStarted, TestFinished
 from conformance.redaction import RedactingStream
@@ -99,8 +100,10 @@ class Console:
 
     def _end_family(self) -> None:
         if self._family is not None:
-            self.print(f"  {self._family}: {self._judged.get(self._family, 0)} exchanges judged "
-                       f"({self._total} in all, {self._failing} rule(s) failing)")
+            self.print(
+                f"  {self._family}: {self._judged.get(self._family, 0)} exchanges judged "
+                f"({self._total} in all, {self._failing} rule(s) failing)"
+            )
         self._family = None
 
     # -- rich -----------------------------------------------------------------------------
@@ -113,10 +116,12 @@ class Console:
             # Its own descriptor: pytest points fd 1 at a capture file while a test runs,
             # and the display refreshes (the spinner, the clock) during long tests too.
             self._own = _own_descriptor(self._stream)
+            # PipeSafe forwards what Rich writes to a text stream; it is not an IO[str] subclass.
             file: IO[str] = PipeSafe(self._own) if self._own is not None else self._stream  # type: ignore[assignment]
             console = RichConsole(file=file, highlight=False, force_terminal=self._own is not None or None)
-            self._live = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                  console=console, transient=False)
+            self._live = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
+            )
             self._live.start()
             self._tasks["phase"] = self._live.add_task("starting", total=None)
         if isinstance(event, PhaseStarted):
@@ -124,8 +129,10 @@ class Console:
             self._live.update(self._tasks["phase"], description=self._redact(f"{event.phase}{detail}"))
         elif isinstance(event, Judged):
             task = self._tasks.get(f"family:{event.family}")
-            text = (f"  {event.family}: {self._judged[event.family]} exchanges judged "
-                    f"({event.total} in all, {event.failures} rule(s) failing)")
+            text = (
+                f"  {event.family}: {self._judged[event.family]} exchanges judged "
+                f"({event.total} in all, {event.failures} rule(s) failing)"
+            )
             if task is None:
                 self._tasks[f"family:{event.family}"] = self._live.add_task(text, total=None)
             else:
@@ -170,9 +177,11 @@ def summary(results: Results, report_dir: str, *, log_file: str | None = None) -
     for result in failed[:FAILED_SHOWN]:
         messages = (result.evidence or {}).get("messages") or ["failed"]
         known = ", known (baseline)" if result.baselined else ""
-        lines += [f"  [{result.level}{known}] {result.id}: {_cut(messages[0])}",
-                  f"    rerun:  {rerun_command(results, result.id)}",
-                  f"    replay: {replay_command(results, result.id)}"]
+        lines += [
+            f"  [{result.level}{known}] {result.id}: {_cut(messages[0])}",
+            f"    rerun:  {rerun_command(results, result.id)}",
+            f"    replay: {replay_command(results, result.id)}",
+        ]
     if len(failed) > FAILED_SHOWN:
         lines.append(f"  ... and {len(failed) - FAILED_SHOWN} more: see report.html")
     if results.fixed_baseline:
@@ -196,10 +205,11 @@ def pytest_output(log_path: str, redact: Redact, *, echo: IO[str] | None = None)
     """Send pytest's own output (progress, tracebacks, warnings) to ``log_path``, redacted;
     with ``echo`` (``-v``) to that stream as well."""
     with open(log_path, "w", encoding="utf-8") as log:
+        # _Tee writes to two text streams; it is not an IO[str] subclass.
         sink: IO[str] = log if echo is None else _Tee(log, echo)  # type: ignore[assignment]
         stream = RedactingStream(sink, redact)
         saved = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = stream  # type: ignore[assignment]
+        sys.stdout = sys.stderr = stream
         try:
             yield
         finally:
@@ -263,6 +273,7 @@ class PipeSafe(io.TextIOBase):
     def isatty(self) -> bool:
         return self._stream.isatty()
 
+    # TextIO declares encoding and errors as attributes; a read-only property serves them here.
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self._stream, "encoding", "utf-8")
@@ -280,7 +291,7 @@ def quiet_on_closed_pipe() -> Iterator[None]:
     """Run the command with ``sys.stdout`` and ``sys.stderr`` safe against a closed pipe."""
     original = sys.stdout, sys.stderr
     out, err = PipeSafe(sys.stdout), PipeSafe(sys.stderr)
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield
     except BrokenPipeError:
@@ -291,4 +302,3 @@ def quiet_on_closed_pipe() -> Iterator[None]:
             if safe.pipe_closed:
                 safe.silence()  # pytest may have restored the closed descriptor meanwhile
         sys.stdout, sys.stderr = original
-

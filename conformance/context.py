@@ -7,9 +7,9 @@ machine the suite runs on.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-
+from typing import Any
 
 MB = 2**20
 NATIVE_EXECUTABLE_CODE_OVERHEAD = 30 * MB  # ES MachineLearning.NATIVE_EXECUTABLE_CODE_OVERHEAD
@@ -22,7 +22,7 @@ class Version:
     patch: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> "Version":
+    def parse(cls, text: str) -> Version:
         """``"8.15.2"``, ``"9.0.0-SNAPSHOT"`` or ``"8.16"`` -> ``Version``; raises ``ValueError``."""
         core = text.strip().split("-", 1)[0]
         pieces = core.split(".")

@@ -15,8 +15,9 @@ refined without touching how the run polls.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from conformance.context import MlNode
 from conformance.exchange import DeploymentObservation
@@ -75,8 +76,9 @@ def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> d
     parameters = assignment.get("task_parameters") or {}
     threads = parameters.get("threads_per_allocation")
     threads = threads if isinstance(threads, int) and threads > 0 else 1
-    routing = {node: route for node, route in (assignment.get("routing_table") or {}).items()
-               if isinstance(route, Mapping)}
+    routing = {
+        node: route for node, route in (assignment.get("routing_table") or {}).items() if isinstance(route, Mapping)
+    }
     expected = {node: settles_at(route, threads, hardware.get(node)) for node, route in routing.items()}
     return {
         "target_allocations": {node: e.runs for node, e in expected.items()},

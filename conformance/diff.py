@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 FAILING = frozenset({"fail", "error"})
 
@@ -66,8 +67,13 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
         is_failing = now is not None and now.get("outcome") in FAILING
         if was_failing == is_failing:
             continue
-        change = Change(rule_id, str((now or was or {}).get("level", "")), was and was.get("outcome"),
-                        now and now.get("outcome"), _reason(now) if is_failing else "")
+        change = Change(
+            rule_id,
+            str((now or was or {}).get("level", "")),
+            was and was.get("outcome"),
+            now and now.get("outcome"),
+            _reason(now) if is_failing else "",
+        )
         (started if is_failing else stopped).append(change)
     return Diff(tuple(started), tuple(stopped), _notes(old.get("run") or {}, new.get("run") or {}))
 
@@ -76,8 +82,7 @@ def render(diff: Diff, old_dir: str, new_dir: str) -> str:
     lines = [f"deployment-conformance diff: {old_dir} -> {new_dir}"]
     lines += [f"  note: {note}" for note in diff.notes]
     lines.append(f"newly failing: {len(diff.newly_failing)}")
-    lines += [f"  + {c.rule_id} [{c.level}] ({c.old or 'absent'} -> {c.new}): {c.reason}"
-              for c in diff.newly_failing]
+    lines += [f"  + {c.rule_id} [{c.level}] ({c.old or 'absent'} -> {c.new}): {c.reason}" for c in diff.newly_failing]
     lines.append(f"no longer failing: {len(diff.no_longer_failing)}")
     lines += [f"  - {c.rule_id} [{c.level}] ({c.old} -> {c.new or 'absent'})" for c in diff.no_longer_failing]
     return "\n".join(lines)

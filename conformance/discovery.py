@@ -13,8 +13,9 @@ before it starts pytest, to the pytest session (``DC_CONTEXT``), so it is read o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Context, MlNode, Version
 from conformance.exchange import Exchange, Intent
@@ -49,7 +50,7 @@ def discover(target: Target, profile: str = "auto") -> Context:
     )
 
 
-def _nodes(target: Target, flavor: str, memory: "MemorySettings") -> tuple[tuple[MlNode, ...], str | None]:
+def _nodes(target: Target, flavor: str, memory: MemorySettings) -> tuple[tuple[MlNode, ...], str | None]:
     """The ML nodes, or why they cannot be read: Serverless lists no nodes (its platform owns
     them, and ``_update`` is public there, §1.1), and a target may refuse ``GET _nodes``.
     Capacity rules are then skipped for that reason; everything else is judged as usual."""
@@ -94,7 +95,7 @@ class MemorySettings:
     use_auto: bool = False
 
     @classmethod
-    def of(cls, settings: Mapping[str, Any] | None) -> "MemorySettings":
+    def of(cls, settings: Mapping[str, Any] | None) -> MemorySettings:
         percent = _setting(settings, "xpack.ml.max_machine_memory_percent")
         auto = _setting(settings, "xpack.ml.use_auto_machine_memory_percent")
         return cls(int(_number(percent, 30)) if percent is not None else 30, str(auto).lower() == "true")
@@ -124,8 +125,9 @@ def ml_nodes(body: Mapping[str, Any], memory: MemorySettings = MemorySettings())
                 name=str(node.get("name", node_id)),
                 allocated_processors=_number(processors, 0.0),
                 memory_bytes=machine,
-                ml_memory_bytes=None if machine is None else memory.allowed_bytes_for_ml(
-                    machine, _bytes(attributes.get("ml.max_jvm_size"))),
+                ml_memory_bytes=None
+                if machine is None
+                else memory.allowed_bytes_for_ml(machine, _bytes(attributes.get("ml.max_jvm_size"))),
                 hardware_threads=hardware_threads(node.get("os")),
             )
         )
@@ -161,8 +163,9 @@ def _setting(settings: Mapping[str, Any] | None, name: str) -> Any:
     return None
 
 
-def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int,
-                     smallest_node_memory: int | None = None) -> bool | None:
+def scaling_possible(
+    settings: Mapping[str, Any] | None, ml_node_count: int, smallest_node_memory: int | None = None
+) -> bool | None:
     """§1.6 C.8: ``xpack.ml.max_lazy_ml_nodes`` > number of ML nodes, or the smallest ML node
     below ``xpack.ml.max_ml_node_size`` (ML autoscaling); ``None`` when unreadable."""
     lazy = _setting(settings, "xpack.ml.max_lazy_ml_nodes")
@@ -173,8 +176,12 @@ def scaling_possible(settings: Mapping[str, Any] | None, ml_node_count: int,
     except (TypeError, ValueError):
         return None
     largest_allowed = _byte_size(_setting(settings, "xpack.ml.max_ml_node_size"))
-    bigger_nodes = (largest_allowed is not None and largest_allowed > 0 and smallest_node_memory is not None
-                    and smallest_node_memory < largest_allowed)
+    bigger_nodes = (
+        largest_allowed is not None
+        and largest_allowed > 0
+        and smallest_node_memory is not None
+        and smallest_node_memory < largest_allowed
+    )
     return more_nodes or bigger_nodes
 
 
@@ -199,8 +206,10 @@ def _version_and_flavor(root: Mapping[str, Any]) -> tuple[Version, str]:
     distribution = info.get("distribution")
     if isinstance(distribution, str) and distribution.lower() != "elasticsearch":
         product = "OpenSearch" if distribution.lower() == "opensearch" else distribution
-        raise SetupError(f"the target is {product} {info['number']} (version.distribution: {distribution}), "
-                         "not Elasticsearch: it has no trained-model deployment _update API to judge")
+        raise SetupError(
+            f"the target is {product} {info['number']} (version.distribution: {distribution}), "
+            "not Elasticsearch: it has no trained-model deployment _update API to judge"
+        )
     try:
         version = Version.parse(str(info["number"]))
     except ValueError as exc:
@@ -218,7 +227,8 @@ def _limits(target: Target) -> Mapping[str, Any]:
 def _settings(target: Target) -> Mapping[str, Any] | None:
     params = {"include_defaults": "true", "flat_settings": "true"}
     try:
-        return _get_json(target, "/_cluster/settings", params)
+        settings: Mapping[str, Any] | None = _get_json(target, "/_cluster/settings", params)
+        return settings
     except SetupError:
         return None
 
@@ -231,8 +241,10 @@ def newer_than_known(reported: Version | None) -> str | None:
     newest = profile_named(profile_names()[-1])
     if reported is None or (reported.major, reported.minor) <= (newest.version.major, newest.version.minor):
         return None
-    return (f"the target reports Elasticsearch {reported}, newer than any profile this suite knows: "
-            f"judged by the newest profile, {newest.name}")
+    return (
+        f"the target reports Elasticsearch {reported}, newer than any profile this suite knows: "
+        f"judged by the newest profile, {newest.name}"
+    )
 
 
 def _profile(name: str, version: Version) -> tuple[Any, Version]:

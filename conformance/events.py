@@ -11,8 +11,8 @@ Phases, in order: ``discovery``, ``provisioning``, ``traffic`` (with one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Notice:
     text: str
 
 
-Event = Union[PhaseStarted, Judged, TestFinished, Notice]
+Event = PhaseStarted | Judged | TestFinished | Notice
 Listener = Callable[[Event], None]
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "<redacted>"
@@ -207,6 +208,4 @@ class Exchange:
 
 
 def redacted_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (name, REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in headers
-    )
+    return tuple((name, REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in headers)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Context, MlNode
 from conformance.exchange import DeploymentInfo, Request, Snapshot
@@ -33,12 +34,20 @@ from conformance.update_request import ABSENT, body_field, int_field, path_id, q
 
 ADAPTIVE_KEYS = ("enabled", "min_number_of_allocations", "max_number_of_allocations")
 BODY_FIELDS = frozenset({"model_id", "number_of_allocations", "model_threads", "adaptive_allocations", "timeout"})
-ALWAYS_ALLOWED_PARAMS = frozenset({"timeout", "master_timeout", "pretty", "human", "error_trace", "filter_path", "format"})
+ALWAYS_ALLOWED_PARAMS = frozenset(
+    {"timeout", "master_timeout", "pretty", "human", "error_trace", "filter_path", "format"}
+)
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/vnd.elasticsearch+json", "application/x-ndjson"})
-OTHER_XCONTENT_TYPES = frozenset({
-    "application/yaml", "application/cbor", "application/smile",
-    "application/vnd.elasticsearch+yaml", "application/vnd.elasticsearch+cbor", "application/vnd.elasticsearch+smile",
-})
+OTHER_XCONTENT_TYPES = frozenset(
+    {
+        "application/yaml",
+        "application/cbor",
+        "application/smile",
+        "application/vnd.elasticsearch+yaml",
+        "application/vnd.elasticsearch+cbor",
+        "application/vnd.elasticsearch+smile",
+    }
+)
 TIME_VALUE = re.compile(r"-1|0|\d+(nanos|micros|ms|s|m|h|d)")
 FRACTIONAL_TIME_VALUE = re.compile(r"\d+\.\d+(nanos|micros|ms|s|m|h|d)")
 UNKNOWN: Any = object()  # settings after a call whose answer (200 or 429) the oracle cannot tell
@@ -101,8 +110,12 @@ def predict_update(
     if rejected is not None:
         return _unchanged(stored, *rejected)
     if ctx.has("inference_endpoint_conflict") and deployment is not None and deployment.created_by_inference_endpoint:
-        return _unchanged(stored, frozenset({409}), "status_exception",
-                          "§1.6 B: the deployment belongs to an inference endpoint (checked before existence)")
+        return _unchanged(
+            stored,
+            frozenset({409}),
+            "status_exception",
+            "§1.6 B: the deployment belongs to an inference endpoint (checked before existence)",
+        )
     return _cluster_service(sent, stored, target_id, before, ctx)
 
 
@@ -121,21 +134,30 @@ def _stored(target_id: str, deployment: DeploymentInfo | None, before: Snapshot 
     return _Stored(
         exists=observed is not None if before is not None else deployment is not None,
         number_of_allocations=(
-            observed.number_of_allocations if observed and observed.number_of_allocations is not None
+            observed.number_of_allocations
+            if observed and observed.number_of_allocations is not None
             else params.get("number_of_allocations")
         ),
         state=observed.state if observed and observed.state else (last or {}).get("assignment_state"),
-        priority=(observed.priority if observed and observed.priority else None) or (deployment.priority if deployment else "normal"),
+        priority=(observed.priority if observed and observed.priority else None)
+        or (deployment.priority if deployment else "normal"),
         threads_per_allocation=(
-            observed.threads_per_allocation if observed and observed.threads_per_allocation
-            else deployment.threads_per_allocation if deployment else 1
+            observed.threads_per_allocation
+            if observed and observed.threads_per_allocation
+            else deployment.threads_per_allocation
+            if deployment
+            else 1
         ),
         adaptive_allocations=output_form(adaptive) if isinstance(adaptive, Mapping) else None,
     )
 
 
-def _unchanged(stored: _Stored, statuses: frozenset[int], error_type: str | None, why: str, certain: bool = True) -> Prediction:
-    return Prediction(statuses, stored.number_of_allocations, stored.adaptive_allocations, False, certain, why, error_type)
+def _unchanged(
+    stored: _Stored, statuses: frozenset[int], error_type: str | None, why: str, certain: bool = True
+) -> Prediction:
+    return Prediction(
+        statuses, stored.number_of_allocations, stored.adaptive_allocations, False, certain, why, error_type
+    )
 
 
 _Rejection = tuple[frozenset[int], str | None, str]
@@ -312,29 +334,57 @@ def _cluster_service(sent: _Sent, stored: _Stored, target_id: str, before: Snaps
     """``TrainedModelAssignmentClusterService.updateDeployment`` in its order (§1.6 C)."""
     certain = before is not None
     if not stored.exists:
-        return _unchanged(stored, *_reject(404, "resource_not_found_exception", "§1.6 C.1: no such deployment"), certain=certain)
+        return _unchanged(
+            stored, *_reject(404, "resource_not_found_exception", "§1.6 C.1: no such deployment"), certain=certain
+        )
     merged = merge_adaptive(stored.adaptive_allocations, sent.adaptive_allocations)
     count = sent.number_of_allocations
     if merged is not None and merged.get("enabled") and count is not None:
-        return _unchanged(stored, *_reject(400, "validation_exception", "§1.6 C.3: adaptive allocations are enabled"), certain=certain)
+        return _unchanged(
+            stored, *_reject(400, "validation_exception", "§1.6 C.3: adaptive allocations are enabled"), certain=certain
+        )
     bounds_problem = _bounds_problem(merged or {})
     if bounds_problem:
-        return _unchanged(stored, *_reject(400, "action_request_validation_exception", f"§1.6 C.4: merged {bounds_problem}"), certain=certain)
+        return _unchanged(
+            stored,
+            *_reject(400, "action_request_validation_exception", f"§1.6 C.4: merged {bounds_problem}"),
+            certain=certain,
+        )
     count_changes = count is not None and count != stored.number_of_allocations
     if not count_changes and merged == stored.adaptive_allocations:
         return _unchanged(stored, frozenset({200}), None, "§1.6 C.5: nothing to update (no-op)", certain=certain)
     if stored.state != "started":
-        return _unchanged(stored, *_reject(409, "status_exception", f"§1.6 C.6: state is {stored.state}"), certain=certain)
-    if not count_changes or count < (stored.number_of_allocations or 0):
-        return Prediction(frozenset({200}), count if count_changes else stored.number_of_allocations, merged, True, certain,
-                          "§1.6 C.7: a decrease or a settings change always applies")
+        return _unchanged(
+            stored, *_reject(409, "status_exception", f"§1.6 C.6: state is {stored.state}"), certain=certain
+        )
+    if count is None or not count_changes or count < (stored.number_of_allocations or 0):
+        return Prediction(
+            frozenset({200}),
+            count if count_changes else stored.number_of_allocations,
+            merged,
+            True,
+            certain,
+            "§1.6 C.7: a decrease or a settings change always applies",
+        )
     low = stored.priority == "low"
-    capacity = None if before is None or ctx.capacity_unknown else (
-        low_priority_allocatable(ctx, before, target_id, stored.threads_per_allocation) if low
-        else allocatable(ctx, before, target_id, stored.threads_per_allocation))
+    capacity = (
+        None
+        if before is None or ctx.capacity_unknown
+        else (
+            low_priority_allocatable(ctx, before, target_id, stored.threads_per_allocation)
+            if low
+            else allocatable(ctx, before, target_id, stored.threads_per_allocation)
+        )
+    )
     if capacity is None or count <= capacity:
-        return Prediction(frozenset({200}), count, merged, True, capacity is not None and certain,
-                          f"§1.6 C.7: an increase to {count} fits {capacity} allocatable allocations")
+        return Prediction(
+            frozenset({200}),
+            count,
+            merged,
+            True,
+            capacity is not None and certain,
+            f"§1.6 C.7: an increase to {count} fits {capacity} allocatable allocations",
+        )
     why = f"§1.6 C.8: {count} requested, only {capacity} allocatable"
     if ctx.scaling_possible is False:
         return _unchanged(stored, frozenset({429}), "status_exception", why + " and scaling is not possible")
@@ -430,6 +480,10 @@ def others_changed(before: Snapshot | None, after: Snapshot | None, deployment_i
         old, new = before.get(other), after.get(other)
         if old is None or new is None:
             return True
-        if (old.number_of_allocations, old.state, dict(old.nodes)) != (new.number_of_allocations, new.state, dict(new.nodes)):
+        if (old.number_of_allocations, old.state, dict(old.nodes)) != (
+            new.number_of_allocations,
+            new.state,
+            dict(new.nodes),
+        ):
             return True
     return False

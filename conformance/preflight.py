@@ -20,7 +20,7 @@ answer) is not a missing prerequisite: provisioning will still say what went wro
 from __future__ import annotations
 
 import secrets
-from typing import Mapping
+from collections.abc import Mapping
 
 from conformance.context import Context
 from conformance.events import Notice
@@ -32,7 +32,7 @@ PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})
 """Operation modes at or above PLATINUM (ES ``MachineLearning.ML_PYTORCH_MODEL_INFERENCE_FEATURE``)."""
 SECURITY_OFF = "Security must be explicitly enabled"
 """Start of the reason ``SecurityActionFilter`` gives to security APIs while security is disabled."""
-PRIVILEGE_FIX = "grant it through a role (PUT _security/role/<name> with \"cluster\": [{names}]) assigned to the user"
+PRIVILEGE_FIX = 'grant it through a role (PUT _security/role/<name> with "cluster": [{names}]) assigned to the user'
 
 
 class PreflightError(SetupError):
@@ -60,10 +60,14 @@ def scaling_notice(ctx: Context) -> Notice | None:
     if ctx.scaling_possible is not True:
         return None
     if ctx.allow_scaling:
-        return Notice("the target can scale, and --allow-scaling is given: updates beyond capacity will be sent "
-                      "and may add ML nodes (minutes of waiting, and a bill)")
-    return Notice("the target can scale: updates beyond capacity would add ML nodes (minutes of waiting, and a bill), "
-                  "so none is sent and the rules that need them are skipped; --allow-scaling sends them")
+        return Notice(
+            "the target can scale, and --allow-scaling is given: updates beyond capacity will be sent "
+            "and may add ML nodes (minutes of waiting, and a bill)"
+        )
+    return Notice(
+        "the target can scale: updates beyond capacity would add ML nodes (minutes of waiting, and a bill), "
+        "so none is sent and the rules that need them are skipped; --allow-scaling sends them"
+    )
 
 
 def required_privileges(ctx: Context) -> list[str]:
@@ -74,8 +78,10 @@ def required_privileges(ctx: Context) -> list[str]:
 def _ml_node(ctx: Context) -> list[str]:
     if ctx.nodes or ctx.capacity_unknown:  # serverless: nodes are the platform's, not listed (§1.1)
         return []
-    return ["no ML node: the cluster has no node with the ml role; add one (node.roles: [ml, ...]) "
-            "or point --target at a cluster that has one"]
+    return [
+        "no ML node: the cluster has no node with the ml role; add one (node.roles: [ml, ...]) "
+        "or point --target at a cluster that has one"
+    ]
 
 
 def _licence(target: Target) -> list[str]:
@@ -85,10 +91,13 @@ def _licence(target: Target) -> list[str]:
     if not isinstance(licence, Mapping):
         return []
     kind, status = str(licence.get("type", "")).lower(), str(licence.get("status", "")).lower()
-    fix = ("start a 30-day trial (POST _license/start_trial?acknowledge=true) "
-           "or install a platinum or enterprise licence")
+    fix = (
+        "start a 30-day trial (POST _license/start_trial?acknowledge=true) or install a platinum or enterprise licence"
+    )
     if kind not in PYTORCH_LICENCES:
-        return [f"the licence is {kind or 'unknown'}: PyTorch model deployments need platinum, enterprise or trial; {fix}"]
+        return [
+            f"the licence is {kind or 'unknown'}: PyTorch model deployments need platinum, enterprise or trial; {fix}"
+        ]
     if status != "active":
         return [f"the {kind} licence is {status or 'not active'}: PyTorch model deployments need an active one; {fix}"]
     return []
@@ -122,11 +131,15 @@ def _upload(target: Target, ctx: Context) -> list[str]:
     try:
         provisioner.upload_model(f"{probe}-preflight")
     except SetupError as exc:
-        problems.append(f"cannot upload the model ({exc}): let the user write trained models (manage_ml) and check "
-                        "that the cluster accepts writes (disk watermarks, read-only blocks)")
+        problems.append(
+            f"cannot upload the model ({exc}): let the user write trained models (manage_ml) and check "
+            "that the cluster accepts writes (disk watermarks, read-only blocks)"
+        )
     finally:
         left = provisioner.cleanup()
     if left:
-        problems.append(f"the preflight model {probe}-preflight was not removed ({left[0]}): "
-                        f"run deployment-conformance clean --run-id {probe}")
+        problems.append(
+            f"the preflight model {probe}-preflight was not removed ({left[0]}): "
+            f"run deployment-conformance clean --run-id {probe}"
+        )
     return problems

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Version
 from conformance.discovery import json_of
@@ -113,8 +114,10 @@ class Provisioner:
         self.inference_endpoints.append(inference_id)
         self.deployments.append(inference_id)
         settings = {"model_id": model_id, "num_allocations": 1, "num_threads": 1}
-        return self._call("PUT", f"{INFERENCE_PATH}/{inference_id}",
-                          json={"service": "elasticsearch", "service_settings": settings})
+        endpoint: Mapping[str, Any] = self._call(
+            "PUT", f"{INFERENCE_PATH}/{inference_id}", json={"service": "elasticsearch", "service_settings": settings}
+        )
+        return endpoint
 
     def delete_inference_endpoint(self, inference_id: str) -> None:
         """Delete one of the run's endpoints (and so its deployment), freeing its processors."""
@@ -161,12 +164,17 @@ class Provisioner:
                 problems += self._attempt("DELETE", f"{INFERENCE_PATH}/{inference_id}", missing_ok=True)
             self.inference_endpoints.clear()
             for deployment_id in sorted(set(self.deployments) | set(self._live_prefixed_deployments())):
-                problems += self._attempt("POST", f"/_ml/trained_models/{deployment_id}/deployment/_stop",
-                                          params={"force": "true"}, missing_ok=True)
+                problems += self._attempt(
+                    "POST",
+                    f"/_ml/trained_models/{deployment_id}/deployment/_stop",
+                    params={"force": "true"},
+                    missing_ok=True,
+                )
             self.deployments.clear()
             for model_id in self.models:
-                problems += self._attempt("DELETE", f"/_ml/trained_models/{model_id}",
-                                          params={"force": "true"}, missing_ok=True)
+                problems += self._attempt(
+                    "DELETE", f"/_ml/trained_models/{model_id}", params={"force": "true"}, missing_ok=True
+                )
             self.models.clear()
             for adopted in self.adopted:  # last: an increase back may need what the run's deployments held
                 problems += self._restore(adopted)
@@ -203,14 +211,20 @@ class Provisioner:
         if found is None:
             return [f"--deployment-id {adopted.deployment_id}: the deployment is gone after the run"]
         adaptive = found.get("adaptive_allocations")
-        now = (found.get("number_of_allocations"),
-               output_form(adaptive) if isinstance(adaptive, Mapping) and self.version >= ADAPTIVE_SINCE else None)
-        wanted = (adopted.number_of_allocations,
-                  adopted.adaptive_allocations if self.version >= ADAPTIVE_SINCE else None)
+        now = (
+            found.get("number_of_allocations"),
+            output_form(adaptive) if isinstance(adaptive, Mapping) and self.version >= ADAPTIVE_SINCE else None,
+        )
+        wanted = (
+            adopted.number_of_allocations,
+            adopted.adaptive_allocations if self.version >= ADAPTIVE_SINCE else None,
+        )
         if now == wanted or (now[1] == wanted[1] and _scaler_may_have_moved(wanted[1], now[0])):
             return []
-        return [f"--deployment-id {adopted.deployment_id} restored wrongly: expected number_of_allocations "
-                f"{wanted[0]} and adaptive_allocations {wanted[1]}, _stats reads {now[0]} and {now[1]}"]
+        return [
+            f"--deployment-id {adopted.deployment_id} restored wrongly: expected number_of_allocations "
+            f"{wanted[0]} and adaptive_allocations {wanted[1]}, _stats reads {now[0]} and {now[1]}"
+        ]
 
     def _attempt_while_settling(self, method: str, path: str, **kwargs: Any) -> list[str]:
         """:meth:`_attempt`, again with back-off while the answer is 409: after a decrease the
@@ -268,7 +282,9 @@ def _scaler_may_have_moved(adaptive: Mapping[str, Any] | None, count: Any) -> bo
     may have moved between the restore and the read-back, within the settings' bounds."""
     if not adaptive or not adaptive.get("enabled") or not isinstance(count, int):
         return False
-    return adaptive.get("min_number_of_allocations", 0) <= count <= adaptive.get("max_number_of_allocations", count)
+    return bool(
+        adaptive.get("min_number_of_allocations", 0) <= count <= adaptive.get("max_number_of_allocations", count)
+    )
 
 
 def update_path(deployment_id: str) -> str:

@@ -18,8 +18,9 @@ import html
 import io
 import json
 import shlex
+from collections.abc import Callable, Iterable
 from itertools import product
-from typing import IO, Callable, Iterable
+from typing import IO
 from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape as xml_escape
 
@@ -51,8 +52,14 @@ class Redactor:
         self._forms = tuple(sorted(forms, key=len, reverse=True))
 
     @classmethod
-    def for_credentials(cls, *, api_key: str | None = None, user: str | None = None,
-                        password: str | None = None, bearer_token: str | None = None) -> "Redactor":
+    def for_credentials(
+        cls,
+        *,
+        api_key: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        bearer_token: str | None = None,
+    ) -> Redactor:
         """The redactor of one way to authenticate (the values of ``TargetConfig``)."""
         secrets = [api_key, password, bearer_token]
         if api_key:
@@ -73,7 +80,7 @@ class Redactor:
                 text = text.replace(form, REPLACEMENT)
         return text
 
-    def stream(self, target: IO[str]) -> "RedactingStream":
+    def stream(self, target: IO[str]) -> RedactingStream:
         return RedactingStream(target, self)
 
 
@@ -103,6 +110,7 @@ class RedactingStream(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
+    # TextIO declares encoding as an attribute; a read-only property serves it here.
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self._target, "encoding", None) or "utf-8"
@@ -123,5 +131,5 @@ def _decoded_api_key(api_key: str) -> list[str]:
         decoded = base64.b64decode(api_key, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return []
-    identifier, colon, key = decoded.partition(":")
+    _identifier, colon, key = decoded.partition(":")
     return [decoded, key] if colon and key and decoded.isprintable() else []

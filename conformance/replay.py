@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance.exchange import TRANSPORT_HEADERS, DeploymentInfo, Intent
@@ -27,9 +28,19 @@ from conformance.rules.base import CATALOGUE, Outcome, Verdict
 from conformance.target import SetupError, Target, TargetConfig
 
 # Kinds whose verdict rests on one request and the state around it.
-REPLAYABLE = frozenset({"update", "update-invalid", "update-wrong-method", "update-wrong-content-type",
-                        "update-malformed-json", "update-unknown-deployment", "update-not-deployed-model",
-                        "update-by-model-id", "read-stats"})
+REPLAYABLE = frozenset(
+    {
+        "update",
+        "update-invalid",
+        "update-wrong-method",
+        "update-wrong-content-type",
+        "update-malformed-json",
+        "update-unknown-deployment",
+        "update-not-deployed-model",
+        "update-by-model-id",
+        "read-stats",
+    }
+)
 DROPPED_HEADERS = TRANSPORT_HEADERS | {"authorization"}  # the replaying client sends its own credentials
 
 
@@ -93,8 +104,10 @@ def load(report_dir: str, rule_id: str, number: int = 1) -> Recorded:
     evidence = kept[number - 1]
     kind = (evidence.get("intent") or {}).get("kind")
     if kind not in REPLAYABLE or not evidence.get("request"):
-        raise ReplayError(f"{rule_id} was judged on a {kind} exchange, part of a sequence that replay cannot "
-                          "rebuild: use the rerun command of the report")
+        raise ReplayError(
+            f"{rule_id} was judged on a {kind} exchange, part of a sequence that replay cannot "
+            "rebuild: use the rerun command of the report"
+        )
     run = data.get("run") or {}
     return Recorded(rule_id, number, len(kept), evidence, str(run.get("run_id") or ""), _profile_of(run))
 
@@ -137,17 +150,22 @@ def _set_up(run: Any, recorded: Recorded) -> Callable[[str], str]:
         ours[addressed["deployment_id"]] = {"number_of_allocations": 1}
     names: dict[str, str] = {}
     for old_id, state in sorted(ours.items()):
-        suffix = old_id[len(old_prefix):].lstrip("-") if old_prefix else old_id
-        threads = state.get("threads_per_allocation") or (addressed.get("threads_per_allocation")
-                                                          if old_id == addressed.get("deployment_id") else 1) or 1
+        suffix = old_id[len(old_prefix) :].lstrip("-") if old_prefix else old_id
+        threads = (
+            state.get("threads_per_allocation")
+            or (addressed.get("threads_per_allocation") if old_id == addressed.get("deployment_id") else 1)
+            or 1
+        )
         if old_id == addressed.get("deployment_id") and addressed.get("created_by_inference_endpoint"):
             info = run.start_inference_endpoint(suffix)
         else:
             info = run.start_deployment(
-                deployment_id=suffix, threads_per_allocation=int(threads),
+                deployment_id=suffix,
+                threads_per_allocation=int(threads),
                 number_of_allocations=int(state.get("number_of_allocations") or 1),
                 priority=str(state.get("priority") or addressed.get("priority") or "normal"),
-                adaptive_allocations=state.get("adaptive_allocations") or None)
+                adaptive_allocations=state.get("adaptive_allocations") or None,
+            )
         names[old_id] = info.deployment_id
     if addressed.get("model_id"):
         names.setdefault(addressed["model_id"], run.model_id)
@@ -181,8 +199,15 @@ def _send(run: Any, evidence: Mapping[str, Any], rename: Callable[[str], str]) -
             info = None
     kind = str(intent.get("kind"))
     replayed = Intent(kind, deployment=info, detail=str(intent.get("detail") or ""))
-    return run.send(request["method"], path, intent=replayed, params=dict(params) or None, content=content,
-                    headers=headers, snapshots=kind.startswith("update"))
+    return run.send(
+        request["method"],
+        path,
+        intent=replayed,
+        params=dict(params) or None,
+        content=content,
+        headers=headers,
+        snapshots=kind.startswith("update"),
+    )
 
 
 def _profile_of(run: Mapping[str, Any]) -> str:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import DeploymentInfo, Exchange, Request, Response, Snapshot, redacted_headers
@@ -39,8 +40,12 @@ SEVERITY = (Outcome.FAIL, Outcome.ERROR, Outcome.INDETERMINATE, Outcome.PASS)
 def evidence_of(verdict: Verdict, *, test: str, seed: int | None) -> dict[str, Any]:
     """What a reader needs to reproduce one verdict: request, response, curl, messages."""
     exchange = verdict.exchange
-    record: dict[str, Any] = {"outcome": verdict.outcome.value, "messages": list(verdict.messages),
-                              "test": test, "seed": seed}
+    record: dict[str, Any] = {
+        "outcome": verdict.outcome.value,
+        "messages": list(verdict.messages),
+        "test": test,
+        "seed": seed,
+    }
     if exchange is not None:
         record.update(_exchange_evidence(exchange))
     return record
@@ -49,8 +54,11 @@ def evidence_of(verdict: Verdict, *, test: str, seed: int | None) -> dict[str, A
 def _exchange_evidence(exchange: Exchange) -> dict[str, Any]:
     deployment = exchange.intent.deployment
     return {
-        "intent": {"kind": exchange.intent.kind, "detail": exchange.intent.detail,
-                   "deployment": _deployment_evidence(deployment) if deployment is not None else None},
+        "intent": {
+            "kind": exchange.intent.kind,
+            "detail": exchange.intent.detail,
+            "deployment": _deployment_evidence(deployment) if deployment is not None else None,
+        },
         "request": _request_evidence(exchange.request),
         "response": _response_evidence(exchange.response),
         "error": exchange.error,
@@ -63,10 +71,14 @@ def _exchange_evidence(exchange: Exchange) -> dict[str, Any]:
 
 def _deployment_evidence(info: DeploymentInfo) -> dict[str, Any]:
     """What replay needs to set up the addressed deployment again."""
-    return {"deployment_id": info.deployment_id, "model_id": info.model_id,
-            "threads_per_allocation": info.threads_per_allocation, "priority": info.priority,
-            "queue_capacity": info.queue_capacity,
-            "created_by_inference_endpoint": info.created_by_inference_endpoint}
+    return {
+        "deployment_id": info.deployment_id,
+        "model_id": info.model_id,
+        "threads_per_allocation": info.threads_per_allocation,
+        "priority": info.priority,
+        "queue_capacity": info.queue_capacity,
+        "created_by_inference_endpoint": info.created_by_inference_endpoint,
+    }
 
 
 def snapshot_evidence(snapshot: Snapshot | None) -> dict[str, Any] | None:
@@ -75,12 +87,22 @@ def snapshot_evidence(snapshot: Snapshot | None) -> dict[str, Any] | None:
         return None
     return {
         deployment_id: {
-            "model_id": d.model_id, "state": d.state, "number_of_allocations": d.number_of_allocations,
-            "threads_per_allocation": d.threads_per_allocation, "priority": d.priority,
-            "allocation_count": d.allocation_count, "target_allocation_count": d.target_allocation_count,
+            "model_id": d.model_id,
+            "state": d.state,
+            "number_of_allocations": d.number_of_allocations,
+            "threads_per_allocation": d.threads_per_allocation,
+            "priority": d.priority,
+            "allocation_count": d.allocation_count,
+            "target_allocation_count": d.target_allocation_count,
             "adaptive_allocations": d.adaptive_allocations,
-            "nodes": {node: {"routing_state": n.routing_state, "allocations": n.allocations,
-                             "threads_per_allocation": n.threads_per_allocation} for node, n in d.nodes.items()},
+            "nodes": {
+                node: {
+                    "routing_state": n.routing_state,
+                    "allocations": n.allocations,
+                    "threads_per_allocation": n.threads_per_allocation,
+                }
+                for node, n in d.nodes.items()
+            },
         }
         for deployment_id, d in sorted(snapshot.deployments.items())
     }
@@ -94,23 +116,33 @@ def timeline_point(exchange: Exchange, failed: list[str]) -> tuple[str, dict[str
     if info is None or observed is None or exchange.after is None:
         return None
     return info.deployment_id, {
-        "t": round(exchange.after.taken_at, 4), "kind": exchange.intent.kind,
+        "t": round(exchange.after.taken_at, 4),
+        "kind": exchange.intent.kind,
         "status": exchange.response.status if exchange.response is not None else None,
-        "requested": observed.number_of_allocations, "planned": observed.target_allocation_count,
-        "current": observed.allocation_count, "failed": failed,
+        "requested": observed.number_of_allocations,
+        "planned": observed.target_allocation_count,
+        "current": observed.allocation_count,
+        "failed": failed,
     }
 
 
 def _request_evidence(request: Request) -> dict[str, Any]:
-    return {"method": request.method, "url": request.url,
-            "headers": [list(h) for h in redacted_headers(request.headers)], "body": _text(request.body)}
+    return {
+        "method": request.method,
+        "url": request.url,
+        "headers": [list(h) for h in redacted_headers(request.headers)],
+        "body": _text(request.body),
+    }
 
 
 def _response_evidence(response: Response | None) -> dict[str, Any] | None:
     if response is None:
         return None
-    return {"status": response.status, "headers": [list(h) for h in redacted_headers(response.headers)],
-            "body": _text(response.body)}
+    return {
+        "status": response.status,
+        "headers": [list(h) for h in redacted_headers(response.headers)],
+        "body": _text(response.body),
+    }
 
 
 def _text(body: bytes | None) -> str | None:
@@ -149,8 +181,11 @@ class Tally:
                 if len(kept) < EVIDENCE_LIMIT:
                     kept.append(evidence_of(verdict, test=test, seed=seed))
         exchange = next((v.exchange for v in verdicts if v.exchange is not None), None)
-        point = timeline_point(exchange, [v.rule_id for v in verdicts if v.outcome is Outcome.FAIL]) \
-            if exchange is not None else None
+        point = (
+            timeline_point(exchange, [v.rule_id for v in verdicts if v.outcome is Outcome.FAIL])
+            if exchange is not None
+            else None
+        )
         if point is not None:
             points = self.timeline.setdefault(point[0], [])
             if len(points) < TIMELINE_LIMIT:
@@ -164,7 +199,7 @@ class Tally:
         kept.insert(0, record)
         del kept[EVIDENCE_LIMIT:]
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         self.exchanges += other.exchanges
         for rule_id, per_rule in other.counts.items():
             mine = self.counts.setdefault(rule_id, {})
@@ -174,25 +209,38 @@ class Tally:
             mine_kept = self.evidence.setdefault(rule_id, {})
             for outcome, records in kept.items():
                 room = EVIDENCE_LIMIT - len(mine_kept.setdefault(outcome, []))
-                mine_kept[outcome] += records[:max(room, 0)]
+                mine_kept[outcome] += records[: max(room, 0)]
         for rule_id, seconds in other.seconds.items():
             self.seconds[rule_id] = self.seconds.get(rule_id, 0.0) + seconds
         for deployment_id, points in other.timeline.items():
             mine_points = self.timeline.setdefault(deployment_id, [])
-            mine_points += points[:max(TIMELINE_LIMIT - len(mine_points), 0)]
+            mine_points += points[: max(TIMELINE_LIMIT - len(mine_points), 0)]
 
     def __bool__(self) -> bool:
         return bool(self.counts) or self.exchanges > 0
 
     def to_json(self) -> str:
-        return json.dumps({"counts": self.counts, "evidence": self.evidence, "exchanges": self.exchanges,
-                           "seconds": self.seconds, "timeline": self.timeline}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "counts": self.counts,
+                "evidence": self.evidence,
+                "exchanges": self.exchanges,
+                "seconds": self.seconds,
+                "timeline": self.timeline,
+            },
+            separators=(",", ":"),
+        )
 
     @classmethod
-    def from_json(cls, text: str) -> "Tally":
+    def from_json(cls, text: str) -> Tally:
         data = json.loads(text)
-        return cls(counts=data["counts"], evidence=data["evidence"], exchanges=data["exchanges"],
-                   seconds=data.get("seconds", {}), timeline=data.get("timeline", {}))
+        return cls(
+            counts=data["counts"],
+            evidence=data["evidence"],
+            exchanges=data["exchanges"],
+            seconds=data.get("seconds", {}),
+            timeline=data.get("timeline", {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -234,12 +282,17 @@ class Results:
     @property
     def holes(self) -> tuple[str, ...]:
         """Every reason the verdict is not complete: the run's own and MUST rules left unjudged."""
-        unjudged_rules = [r.id for r in self.rules if r.level == Level.MUST.value
-                          and r.outcome in (NOT_EXERCISED, Outcome.INDETERMINATE.value, Outcome.ERROR.value)]
+        unjudged_rules = [
+            r.id
+            for r in self.rules
+            if r.level == Level.MUST.value
+            and r.outcome in (NOT_EXERCISED, Outcome.INDETERMINATE.value, Outcome.ERROR.value)
+        ]
         found = list(self.incomplete)
         if unjudged_rules:
             found.append(f"{len(unjudged_rules)} MUST rule(s) not judged: {', '.join(unjudged_rules)}")
         return tuple(found)
+
     timeline: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)  # per deployment
     started_at: str | None = None  # RFC 3339 UTC times of the run, set by whoever drove it
     ended_at: str | None = None
@@ -277,10 +330,20 @@ class Results:
             "totals": self.totals(),
             "fixed_baseline": list(self.fixed_baseline),
             "rules": [
-                {"id": r.id, "level": r.level, "family": r.family, "source": r.source,
-                 "description": r.description, "outcome": r.outcome, "counts": dict(r.counts),
-                 "reason": r.reason, "baselined": r.baselined, "seconds": round(r.seconds, 4),
-                 "evidence": r.evidence, "more_evidence": list(r.more_evidence)}
+                {
+                    "id": r.id,
+                    "level": r.level,
+                    "family": r.family,
+                    "source": r.source,
+                    "description": r.description,
+                    "outcome": r.outcome,
+                    "counts": dict(r.counts),
+                    "reason": r.reason,
+                    "baselined": r.baselined,
+                    "seconds": round(r.seconds, 4),
+                    "evidence": r.evidence,
+                    "more_evidence": list(r.more_evidence),
+                }
                 for r in self.rules
             ],
             "timeline": {deployment: list(points) for deployment, points in self.timeline.items()},
@@ -320,18 +383,28 @@ def build_results(
         kept = tally.evidence.get(rule_.id, {}).get(outcome) or []
         results.append(
             RuleResult(
-                id=rule_.id, level=rule_.level.value, family=rule_.family, source=rule_.source,
-                description=rule_.description, outcome=outcome, counts=dict(counts), reason=reason,
-                evidence=kept[0] if kept else None, more_evidence=tuple(kept[1:]),
+                id=rule_.id,
+                level=rule_.level.value,
+                family=rule_.family,
+                source=rule_.source,
+                description=rule_.description,
+                outcome=outcome,
+                counts=dict(counts),
+                reason=reason,
+                evidence=kept[0] if kept else None,
+                more_evidence=tuple(kept[1:]),
                 seconds=tally.seconds.get(rule_.id, 0.0),
             )
         )
-    timeline = {deployment: tuple(sorted(points, key=lambda p: p["t"])) for deployment, points in tally.timeline.items()}
+    timeline = {
+        deployment: tuple(sorted(points, key=lambda p: p["t"])) for deployment, points in tally.timeline.items()
+    }
     return Results(tuple(results), dict(run or {}), unjudged, incomplete=tuple(incomplete), timeline=timeline)
 
 
-def _unreached(rule_id: str, tests: tuple[Any, ...], unjudged: str | None,
-               incomplete: tuple[str, ...]) -> tuple[str, str]:
+def _unreached(
+    rule_id: str, tests: tuple[Any, ...], unjudged: str | None, incomplete: tuple[str, ...]
+) -> tuple[str, str]:
     """Why no exchange reached a rule: its tests were skipped (a skip), or did not run."""
     meant = [t for t in tests if any(fnmatch.fnmatchcase(rule_id, glob) for glob in t.reaches)]
     if meant and all(t.outcome == "skipped" for t in meant):
@@ -375,23 +448,36 @@ def results_from_dict(data: Mapping[str, Any]) -> Results:
     """Read back what :meth:`Results.to_dict` wrote (the plugin's results file)."""
     rules = tuple(
         RuleResult(
-            id=r["id"], level=r["level"], family=r["family"], source=r["source"],
-            description=r["description"], outcome=r["outcome"], counts=r["counts"],
-            reason=r.get("reason"), evidence=r.get("evidence"), baselined=r.get("baselined", False),
-            more_evidence=tuple(r.get("more_evidence") or ()), seconds=float(r.get("seconds") or 0.0),
+            id=r["id"],
+            level=r["level"],
+            family=r["family"],
+            source=r["source"],
+            description=r["description"],
+            outcome=r["outcome"],
+            counts=r["counts"],
+            reason=r.get("reason"),
+            evidence=r.get("evidence"),
+            baselined=r.get("baselined", False),
+            more_evidence=tuple(r.get("more_evidence") or ()),
+            seconds=float(r.get("seconds") or 0.0),
         )
         for r in data["rules"]
     )
     timeline = {deployment: tuple(points) for deployment, points in (data.get("timeline") or {}).items()}
-    return Results(rules, data.get("run", {}), data.get("unjudged"), tuple(data.get("fixed_baseline", ())),
-                   tuple(data.get("incomplete", ())), timeline=timeline, started_at=data.get("started_at"),
-                   ended_at=data.get("ended_at"))
+    return Results(
+        rules,
+        data.get("run", {}),
+        data.get("unjudged"),
+        tuple(data.get("fixed_baseline", ())),
+        tuple(data.get("incomplete", ())),
+        timeline=timeline,
+        started_at=data.get("started_at"),
+        ended_at=data.get("ended_at"),
+    )
 
 
 def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
     """Mark listed failures as known (they no longer fail the run); list listed rules that pass."""
-    rules = tuple(
-        replace(r, baselined=r.id in baseline and r.outcome == Outcome.FAIL.value) for r in results.rules
-    )
+    rules = tuple(replace(r, baselined=r.id in baseline and r.outcome == Outcome.FAIL.value) for r in results.rules)
     fixed = tuple(sorted(r.id for r in rules if r.id in baseline and r.outcome == Outcome.PASS.value))
     return replace(results, rules=rules, fixed_baseline=fixed)

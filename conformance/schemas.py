@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -98,7 +99,8 @@ class Profile:
 
     def variant(self, schema_file: str) -> str:
         """The ``$defs`` key of ``schema_file`` that describes this profile."""
-        return _profile_table()[self.name]["variants"][_stem(schema_file)]
+        variant: str = _profile_table()[self.name]["variants"][_stem(schema_file)]
+        return variant
 
     def validate_assignment_response(self, doc: Any) -> list[str]:
         """Problems with a 200 answer of ``_update``/``_start``; ``[]`` when it conforms."""
@@ -134,9 +136,7 @@ class Profile:
 @cache
 def _validator(schema_file: str, variant: str) -> Draft202012Validator:
     schema = {"$ref": f"{_BASE_URI}{schema_file}#/$defs/{variant}"}
-    return Draft202012Validator(
-        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    return Draft202012Validator(schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @cache
@@ -152,12 +152,14 @@ def _registry() -> Registry:
 
 
 def _profile_table() -> Mapping[str, Any]:
-    return _load("profiles.json")["profiles"]
+    profiles: Mapping[str, Any] = _load("profiles.json")["profiles"]
+    return profiles
 
 
 def feature_table() -> Mapping[str, Mapping[str, Any]]:
     """Every named feature with its first version, source and (when false) ``verified`` flag."""
-    return _load("profiles.json")["features"]
+    features: Mapping[str, Mapping[str, Any]] = _load("profiles.json")["features"]
+    return features
 
 
 @cache
@@ -190,8 +192,7 @@ def profile_for_version(version: str | Version) -> Profile:
     candidates = [p for p in _profiles() if p.version <= wanted]
     if not candidates:
         raise ValueError(
-            f"Elasticsearch {wanted} predates the _update API (added in 8.6.0); "
-            f"oldest profile is {profile_names()[0]}"
+            f"Elasticsearch {wanted} predates the _update API (added in 8.6.0); oldest profile is {profile_names()[0]}"
         )
     return candidates[-1]
 
@@ -211,7 +212,8 @@ def _bundled_openapi(profile_name: str) -> dict[str, Any]:
             schemas[f"{stem}.{def_name}"] = _rewrite_refs(definition, file_name)
         root = {key: contents[key] for key in ("title", "description") if key in contents}
         schemas[stem] = {**root, "$ref": f"#/components/schemas/{stem}.{profile.variant(file_name)}"}
-    return _rewrite_refs(document, None)
+    bundled: dict[str, Any] = _rewrite_refs(document, None)
+    return bundled
 
 
 def _specialise(node: Any, features: frozenset[str]) -> Any:
@@ -272,7 +274,6 @@ def _bundled_ref(ref: str, current_file: str | None) -> str:
     if not fragment:
         return f"#/components/schemas/{stem}"
     prefix = "/$defs/"
-    if not fragment.startswith(prefix) or "/" in fragment[len(prefix):]:
+    if not fragment.startswith(prefix) or "/" in fragment[len(prefix) :]:
         raise ValueError(f"reference {ref!r}: only whole files and top-level $defs can be bundled")
-    return f"#/components/schemas/{stem}.{fragment[len(prefix):]}"
-
+    return f"#/components/schemas/{stem}.{fragment[len(prefix) :]}"

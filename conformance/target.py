@@ -16,15 +16,16 @@ import json as jsonlib
 import os
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from conformance.budget import Budget, TargetUnresponsive
-from conformance.interrupts import INTERRUPTS
 from conformance.exchange import OVERSIZED, Exchange, Intent, Request, Response, redacted_headers
+from conformance.interrupts import INTERRUPTS
 
 DEFAULT_TARGET = "http://127.0.0.1:9200"
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 2**20
@@ -49,8 +50,13 @@ SECRET_FIELDS = frozenset({"api_key", "password", "bearer_token"})
 def flags_of(options: argparse.Namespace) -> dict[str, Any]:
     """The target flags of the CLI or of pytest (same option names) as ``from_sources`` wants them."""
     return {
-        "url": options.target, "api_key": options.api_key, "user": options.user, "password": options.password,
-        "bearer_token": options.bearer_token, "ca_cert": options.ca_cert, "insecure": options.insecure,
+        "url": options.target,
+        "api_key": options.api_key,
+        "user": options.user,
+        "password": options.password,
+        "bearer_token": options.bearer_token,
+        "ca_cert": options.ca_cert,
+        "insecure": options.insecure,
         "read_timeout": options.request_timeout,
     }
 
@@ -99,9 +105,7 @@ class TargetConfig:
             raise ConfigError("--request-timeout must be a positive number of seconds")
 
     @classmethod
-    def from_sources(
-        cls, flags: Mapping[str, Any], environ: Mapping[str, str] | None = None
-    ) -> "TargetConfig":
+    def from_sources(cls, flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> TargetConfig:
         """Combine flag values (``None`` = not given) with ``DC_*`` environment variables."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -188,14 +192,16 @@ class Target:
         self.budget.check()
         kind = f"{method} {path.rstrip('/').rsplit('/', 1)[-1] or '/'}"
         if self.unanswered_in_a_row.get(kind, 0) >= MAX_UNANSWERED_IN_A_ROW:
-            raise TargetUnresponsive(f"the target stopped answering: {self.unanswered_in_a_row[kind]} {kind} "
-                                     "requests in a row got no answer")
+            raise TargetUnresponsive(
+                f"the target stopped answering: {self.unanswered_in_a_row[kind]} {kind} requests in a row got no answer"
+            )
         body, extra = _encode_body(json, content, send_json)
         merged = {**extra, **(headers or {})}
         allowed = self.budget.cap(self.config.read_timeout)
         timeout = httpx.Timeout(allowed, connect=min(self.config.connect_timeout, allowed))
-        outgoing = self._client.build_request(method, path, params=params, content=body, headers=merged,
-                                              timeout=timeout)
+        outgoing = self._client.build_request(
+            method, path, params=params, content=body, headers=merged, timeout=timeout
+        )
         request = Request(
             method=outgoing.method,
             url=str(outgoing.url),
@@ -211,17 +217,29 @@ class Target:
                 answer.close()
         except _TooSlow:
             self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
-            return Exchange(request, None, time.monotonic() - started, intent,
-                            error=f"timeout: the answer took longer than {allowed:g}s")
+            return Exchange(
+                request,
+                None,
+                time.monotonic() - started,
+                intent,
+                error=f"timeout: the answer took longer than {allowed:g}s",
+            )
         except _TooLarge:
-            return Exchange(request, None, time.monotonic() - started, intent,
-                            error=f"{OVERSIZED}: more than {self.config.max_response_bytes} bytes")
+            return Exchange(
+                request,
+                None,
+                time.monotonic() - started,
+                intent,
+                error=f"{OVERSIZED}: more than {self.config.max_response_bytes} bytes",
+            )
         except httpx.TimeoutException as exc:
             self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
             return Exchange(request, None, time.monotonic() - started, intent, error=f"timeout: {_describe(exc)}")
         except httpx.HTTPError as exc:
             self.unanswered_in_a_row[kind] = self.unanswered_in_a_row.get(kind, 0) + 1
-            return Exchange(request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}")
+            return Exchange(
+                request, None, time.monotonic() - started, intent, error=f"transport error: {_describe(exc)}"
+            )
         self.unanswered_in_a_row.pop(kind, None)
         response = Response(status=answer.status_code, headers=tuple(answer.headers.items()), body=content_read)
         return Exchange(request, response, time.monotonic() - started, intent)
@@ -246,7 +264,7 @@ class Target:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -283,4 +301,3 @@ def _encode_body(json: Any, content: bytes | None, send_json: bool) -> tuple[byt
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-

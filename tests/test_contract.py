@@ -56,7 +56,17 @@ def test_citations_read_every_form_the_code_uses() -> None:
         f"{S}3.2 MAX_LOW_PRIORITY_MODELS_PER_NODE, {S}1.4 RESET_PLACEHOLDER, {S}5.3 step 4, {S}4"
     )
     assert contract.citations(text) == {
-        "1.6 C.8", "3.5-10", "3.5 P13", "10.2", "1.3", "1.6", "1.6 D", "3.2", "1.4", "5.3", "4",
+        "1.6 C.8",
+        "3.5-10",
+        "3.5 P13",
+        "10.2",
+        "1.3",
+        "1.6",
+        "1.6 D",
+        "3.2",
+        "1.4",
+        "5.3",
+        "4",
     }
 
 
@@ -95,9 +105,11 @@ def test_a_heading_with_a_hand_written_anchor_is_refused() -> None:
 
 
 # The design material sits beside the checkout (/work/shared beside /work/main, or two up from a worktree).
-BEHAVIOUR = next(
-    (p for p in (REPO.parent / "shared", REPO.parent.parent / "shared") if (p / "spec").is_dir()), REPO
-) / "spec" / "elasticsearch-behaviour.md"
+BEHAVIOUR = (
+    next((p for p in (REPO.parent / "shared", REPO.parent.parent / "shared") if (p / "spec").is_dir()), REPO)
+    / "spec"
+    / "elasticsearch-behaviour.md"
+)
 
 
 def behaviour_sections(text: str) -> set[str]:

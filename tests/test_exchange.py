@@ -11,8 +11,13 @@ from conformance.exchange import REDACTED, Exchange, Intent, Request, Response
 REQUEST = Request(
     "POST",
     "http://127.0.0.1:9200/_ml/trained_models/dep/deployment/_update?timeout=30s",
-    headers=(("Host", "127.0.0.1:9200"), ("Content-Length", "28"), ("User-Agent", "python-httpx/0.28.1"),
-             ("Authorization", "ApiKey c2VjcmV0"), ("Content-Type", "application/json")),
+    headers=(
+        ("Host", "127.0.0.1:9200"),
+        ("Content-Length", "28"),
+        ("User-Agent", "python-httpx/0.28.1"),
+        ("Authorization", "ApiKey c2VjcmV0"),
+        ("Content-Type", "application/json"),
+    ),
     body=b'{"number_of_allocations": 2}',
 )
 

@@ -145,6 +145,10 @@ def test_the_checks_catch_what_they_claim(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     found = imported_modules(module, tmp_path / "conformance")
-    assert {"conformance.reference", "conformance.reference.cluster", "conformance.suite.runner",
-            "conformance.mutants.selftest"} <= found
+    assert {
+        "conformance.reference",
+        "conformance.reference.cluster",
+        "conformance.suite.runner",
+        "conformance.mutants.selftest",
+    } <= found
     assert cycles({"cli": {"mutants"}, "mutants": {"cli", "reference"}, "reference": set()}) == [["cli", "mutants"]]

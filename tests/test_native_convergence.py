@@ -23,16 +23,24 @@ def route(current: int, target: int, state: str = "started") -> dict:
 
 
 def assignment(routes: dict, n: int, threads: int = 1) -> dict:
-    return {"task_parameters": {"threads_per_allocation": threads, "number_of_allocations": n},
-            "routing_table": routes}
+    return {"task_parameters": {"threads_per_allocation": threads, "number_of_allocations": n}, "routing_table": routes}
 
 
 def observed(per_node: dict[str, int], allocation_count: int, threads: int = 1) -> DeploymentObservation:
     return DeploymentObservation(
-        deployment_id="dep", model_id="tiny", state="started", number_of_allocations=4, threads_per_allocation=threads,
-        priority="normal", queue_capacity=1024, cache_size=None, allocation_count=allocation_count,
-        target_allocation_count=4, start_time_ms=0,
-        nodes={node: NodeAllocation("started", count, threads) for node, count in per_node.items()})
+        deployment_id="dep",
+        model_id="tiny",
+        state="started",
+        number_of_allocations=4,
+        threads_per_allocation=threads,
+        priority="normal",
+        queue_capacity=1024,
+        cache_size=None,
+        allocation_count=allocation_count,
+        target_allocation_count=4,
+        start_time_ms=0,
+        nodes={node: NodeAllocation("started", count, threads) for node, count in per_node.items()},
+    )
 
 
 def test_every_setting_the_process_can_report_is_within_the_bound() -> None:
@@ -51,9 +59,11 @@ def test_the_bound_is_not_vacuous() -> None:
 
 
 def test_promise_is_exact_for_one_thread_and_for_targets_that_fit() -> None:
-    """Start with ``first``, update to ``second`` then ``third``: the promise of each answer is what the process runs."""
-    for hw, threads, first, second, third in itertools.product(range(1, 9), POWERS_OF_TWO, range(1, 10),
-                                                               range(1, 10), range(1, 10)):
+    """Start with ``first``, update to ``second`` then ``third``: the promise of each answer is what the process
+    runs."""
+    for hw, threads, first, second, third in itertools.product(
+        range(1, 9), POWERS_OF_TWO, range(1, 10), range(1, 10), range(1, 10)
+    ):
         process = native.started(hw, first, threads)
         current = first  # a new route keeps its planned current (§2.4)
         for target in (second, third):

@@ -5,24 +5,31 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rules.factories import NODE, NODE_B, assignment, context, info, observation, request, snapshot
+
 from conformance.context import MlNode
 from conformance.discovery import MemorySettings, discover, ml_nodes
 from conformance.oracle import allocatable, free_memory, predict_update
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.server import running_server
 from conformance.target import Target, TargetConfig
-from rules.factories import NODE, NODE_B, assignment, context, info, observation, request, snapshot
 
 MB = 2**20
 DEPLOYMENT = 250 * MB
-CTX = replace(context(nodes={NODE: 4, NODE_B: 4}),
-              nodes=(MlNode(NODE, "ml-0", 4, ml_memory_bytes=530 * MB), MlNode(NODE_B, "ml-1", 4, ml_memory_bytes=530 * MB)))
+CTX = replace(
+    context(nodes={NODE: 4, NODE_B: 4}),
+    nodes=(MlNode(NODE, "ml-0", 4, ml_memory_bytes=530 * MB), MlNode(NODE_B, "ml-1", 4, ml_memory_bytes=530 * MB)),
+)
 
 
 def _before(memory_on_b: int | None) -> object:
     """The deployment on NODE; a low-priority one (memory, no processors) of ``memory_on_b`` on NODE_B."""
-    return snapshot(replace(observation(1), required_native_memory_bytes=DEPLOYMENT),
-                    replace(observation(1, {NODE_B: 1}, deployment_id="other", priority="low"), required_native_memory_bytes=memory_on_b))
+    return snapshot(
+        replace(observation(1), required_native_memory_bytes=DEPLOYMENT),
+        replace(
+            observation(1, {NODE_B: 1}, deployment_id="other", priority="low"), required_native_memory_bytes=memory_on_b
+        ),
+    )
 
 
 def test_a_node_without_memory_adds_no_allocations() -> None:
@@ -45,8 +52,12 @@ def test_unknown_memory_does_not_limit() -> None:
 
 
 def test_a_hosting_node_needs_no_more_memory() -> None:
-    before = snapshot(replace(observation(2, {NODE: 1, NODE_B: 1}), required_native_memory_bytes=DEPLOYMENT),
-                      replace(observation(1, {NODE_B: 1}, deployment_id="other", priority="low"), required_native_memory_bytes=300 * MB))
+    before = snapshot(
+        replace(observation(2, {NODE: 1, NODE_B: 1}), required_native_memory_bytes=DEPLOYMENT),
+        replace(
+            observation(1, {NODE_B: 1}, deployment_id="other", priority="low"), required_native_memory_bytes=300 * MB
+        ),
+    )
     assert allocatable(CTX, before, "dep", 1) == 8
 
 
@@ -59,12 +70,21 @@ def test_discovery_sizes_ml_memory_like_elasticsearch() -> None:
 
 
 def test_auto_sizing_and_a_percentage_from_the_cluster_settings() -> None:
-    body = {"nodes": {"n": {"roles": ["ml"], "attributes": {"ml.machine_memory": str(2**32),
-                                                            "ml.max_jvm_size": str(2**30)}}}}
-    settings = {"persistent": {"xpack.ml.use_auto_machine_memory_percent": "true"},
-                "defaults": {"xpack.ml.max_machine_memory_percent": "30"}}
+    body = {
+        "nodes": {
+            "n": {"roles": ["ml"], "attributes": {"ml.machine_memory": str(2**32), "ml.max_jvm_size": str(2**30)}}
+        }
+    }
+    settings = {
+        "persistent": {"xpack.ml.use_auto_machine_memory_percent": "true"},
+        "defaults": {"xpack.ml.max_machine_memory_percent": "30"},
+    }
     auto = ml_nodes(body, MemorySettings.of(settings))[0].ml_memory_bytes
     assert auto == round(2**32 * (2**32 - 2**30 - 200 * MB) / 2**32)
-    assert ml_nodes(body, MemorySettings.of({"transient": {"xpack.ml.max_machine_memory_percent": "50"}}))[0] \
-        .ml_memory_bytes == 2**31
+    assert (
+        ml_nodes(body, MemorySettings.of({"transient": {"xpack.ml.max_machine_memory_percent": "50"}}))[
+            0
+        ].ml_memory_bytes
+        == 2**31
+    )
     assert ml_nodes({"nodes": {"n": {"roles": ["ml"], "attributes": {}}}})[0].ml_memory_bytes is None

@@ -15,10 +15,10 @@ README = ROOT / "README.md"
 def test_rule_catalogue_in_readme_matches_the_code() -> None:
     generator = runpy.run_path(str(ROOT / "tools" / "rule_catalogue.py"))
     assert generator["table"]() in README.read_text(encoding="utf-8"), (
-        "the README's rule table is stale: run `python tools/rule_catalogue.py` and paste it")
+        "the README's rule table is stale: run `python tools/rule_catalogue.py` and paste it"
+    )
 
 
-@pytest.mark.parametrize("command", ["pip install . && deployment-conformance run",
-                                     "pip install '.[test]' && pytest"])
+@pytest.mark.parametrize("command", ["pip install . && deployment-conformance run", "pip install '.[test]' && pytest"])
 def test_readme_gives_the_two_set_up_commands(command: str) -> None:
     assert command in README.read_text(encoding="utf-8")

@@ -87,9 +87,7 @@ def build_archive() -> bytes:
     (``archive/``) whatever the output file is called. ``_store_inputs=False`` keeps the
     example inputs out of the archive: they are not part of the model's contract.
     """
-    traced = torch.jit.trace(
-        PassThroughOnes().eval(), trace_inputs(TRACE_BATCH_SIZE), _store_inputs=False
-    )
+    traced = torch.jit.trace(PassThroughOnes().eval(), trace_inputs(TRACE_BATCH_SIZE), _store_inputs=False)
     forget_source_locations(traced)
     buffer = io.BytesIO()
     torch.jit.save(traced, buffer)

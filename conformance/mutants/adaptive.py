@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conformance.mutants.base import mutant
 from conformance.reference.cluster import Cluster
@@ -44,7 +45,7 @@ class AdaptiveReplacedNotMerged(Cluster):
 
 @mutant(family="adaptive", expects="adaptive.count-rejected-while-enabled")
 class CountAcceptedWhileAdaptive(Cluster):
-    """A count alone is accepted while the *stored* adaptive allocations are enabled (only the request is checked, §1.6 C.3)."""
+    """A count alone is accepted while the *stored* adaptive allocations are enabled (only the request is checked, §1.6 C.3)."""  # noqa: E501 - the first line is the mutant's defect
 
     def validate_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
         if merged is not None and request.adaptive is ABSENT:

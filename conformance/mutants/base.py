@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any
 
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
@@ -31,8 +32,19 @@ AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UNJUDGED = "unjudged"
 """``expects`` of a mutant the suite cannot judge at all (exit code 3), e.g. one that never answers."""
 
-FAMILIES = ("shape", "enums", "update", "capacity", "errors", "adaptive", "protocol", "time", "concurrency",
-            "stats", "native")
+FAMILIES = (
+    "shape",
+    "enums",
+    "update",
+    "capacity",
+    "errors",
+    "adaptive",
+    "protocol",
+    "time",
+    "concurrency",
+    "stats",
+    "native",
+)
 
 UPDATE_PATH = re.compile(r"^/_ml/trained_models/[^/]+/deployment/_update/?$")
 STATS_PATH = re.compile(r"^/_ml/trained_models(/[^/]+)?/_stats/?$")
@@ -67,8 +79,15 @@ def mutant(*, family: str, expects: str, config: ServerConfig | None = None) -> 
         if name in REGISTRY:
             raise ValueError(f"duplicate mutant {name!r}")
         doc = (cls.__doc__ or "").strip()
-        REGISTRY[name] = Mutant(name=name, family=family, defect=doc.split("\n")[0], expects=expects,
-                                build=_builder(cls), config=config or ServerConfig(), doc=doc)
+        REGISTRY[name] = Mutant(
+            name=name,
+            family=family,
+            defect=doc.split("\n")[0],
+            expects=expects,
+            build=_builder(cls),
+            config=config or ServerConfig(),
+            doc=doc,
+        )
         return cls
 
     return register
@@ -99,13 +118,13 @@ class Answer:
         except ValueError:
             return None
 
-    def with_json(self, document: Any) -> "Answer":
+    def with_json(self, document: Any) -> Answer:
         return replace(self, body=json.dumps(document, separators=(",", ":")).encode())
 
-    def with_header(self, name: str, value: str | None) -> "Answer":
+    def with_header(self, name: str, value: str | None) -> Answer:
         """Set (or, with ``None``, remove) one header."""
         kept = tuple((k, v) for k, v in self.headers if k.lower() != name.lower())
-        return replace(self, headers=kept if value is None else kept + ((name, value),))
+        return replace(self, headers=kept if value is None else (*kept, (name, value)))
 
 
 @dataclass(frozen=True)
@@ -132,7 +151,7 @@ class Rewrite:
     def __init__(self, app: AsgiApp) -> None:
         self.app = app
 
-    def request(self, asked: Asked) -> "bytes | Answer | None":
+    def request(self, asked: Asked) -> bytes | Answer | None:
         return None
 
     def answer(self, asked: Asked, answer: Answer) -> Answer:
@@ -198,4 +217,8 @@ async def _send(send: Send, answer: Answer) -> None:
 def each_deployment_stats(document: Any) -> list[dict[str, Any]]:
     """Every ``deployment_stats`` object of a ``GET _stats`` answer."""
     entries = document.get("trained_model_stats") if isinstance(document, dict) else None
-    return [e["deployment_stats"] for e in entries or [] if isinstance(e, dict) and isinstance(e.get("deployment_stats"), dict)]
+    return [
+        e["deployment_stats"]
+        for e in entries or []
+        if isinstance(e, dict) and isinstance(e.get("deployment_stats"), dict)
+    ]

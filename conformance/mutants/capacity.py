@@ -12,7 +12,7 @@ from conformance.reference.planner import Placement
 
 @mutant(family="capacity", expects="capacity.over-capacity-answer")
 class HyperthreadOvercommit(Cluster):
-    """The planner counts every processor twice (hyper-threads), so increases past the node's processors get 200 (§3.2)."""
+    """The planner counts every processor twice (hyper-threads), so increases past the node's processors get 200 (§3.2)."""  # noqa: E501 - the first line is the mutant's defect
 
     def node_capacity(self, node: NodeSpec) -> int:
         return 2 * super().node_capacity(node)
@@ -31,8 +31,7 @@ class CountKeptOn429(Cluster):
             raise
 
 
-@mutant(family="capacity", expects="capacity.over-capacity-answer",
-        config=ServerConfig(scaling_possible=True))
+@mutant(family="capacity", expects="capacity.over-capacity-answer", config=ServerConfig(scaling_possible=True))
 class PartialWithoutReason(Cluster):
     """When the cluster could scale, a partial assignment is answered without its ``reason`` (§1.6 C.8, §2.2)."""
 
@@ -65,7 +64,8 @@ class ThreadsIgnoredByPlanner(Cluster):
 
 
 MEMORY_BOUND = ServerConfig(nodes=(NodeSpec("ml-0", 4, 2 * 2**30), NodeSpec("ml-1", 4, 2 * 2**30)))
-"""Two 4-processor nodes with 2 GB each: 30% for ML less 30 MB code leaves room for two deployments of the tiny model."""
+"""Two 4-processor nodes with 2 GB each: 30% for ML less 30 MB code leaves room for two deployments
+of the tiny model."""
 
 
 @mutant(family="capacity", expects="capacity.node-memory-not-exceeded", config=MEMORY_BOUND)
@@ -90,4 +90,6 @@ class FittingIncreasePlannedPartially(Cluster):
         deployment.number_of_allocations = wanted
         deployment.reason = "|".join(
             f"Could not assign (more) allocations on node [{node.id}]. Reason: This node has insufficient available "
-            "memory." for node in self.nodes)
+            "memory."
+            for node in self.nodes
+        )

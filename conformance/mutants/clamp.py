@@ -42,8 +42,7 @@ class ClampedAnswerCount(Cluster):
         with self.lock:
             deployment = self.deployments[deployment_id]
             parameters = body["task_parameters"]
-            parameters["number_of_allocations"] = min(parameters["number_of_allocations"],
-                                                      _runnable(self, deployment))
+            parameters["number_of_allocations"] = min(parameters["number_of_allocations"], _runnable(self, deployment))
         return body
 
 
@@ -59,7 +58,7 @@ class UnclampedProcessStats(Cluster):
 
 @mutant(family="native", expects="native.current-follows-process", config=CLAMPING)
 class CurrentAboveClamp(Cluster):
-    """After a live update the node writes the route's target into ``current_allocations``, not what the process reports (§3.4)."""
+    """After a live update the node writes the route's target into ``current_allocations``, not what the process reports (§3.4)."""  # noqa: E501 - the first line is the mutant's defect
 
     def run_process(self, deployment: Deployment, node: NodeSpec, route: Route) -> None:
         super().run_process(deployment, node, route)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conformance.mutants.base import mutant
 from conformance.reference.cluster import Cluster
@@ -66,8 +67,11 @@ class FailsWhenOverlapping(Cluster):
             overlapping = self.in_flight > 1
         try:
             if overlapping:
-                raise EsError(500, "illegal_state_exception",
-                              "cluster state update executor did not preserve version numbers: [update model deployment]")
+                raise EsError(
+                    500,
+                    "illegal_state_exception",
+                    "cluster state update executor did not preserve version numbers: [update model deployment]",
+                )
             time.sleep(PLANNER_SECONDS)  # the cluster-state task takes a moment; requests meeting it overlap
             return super().update_deployment(deployment_id, request)
         finally:

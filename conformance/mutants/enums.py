@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.mutants.base import Answer, Asked, Rewrite, STATS_PATH, each_deployment_stats, mutant
+from conformance.mutants.base import STATS_PATH, Answer, Asked, Rewrite, each_deployment_stats, mutant
 from conformance.reference.cluster import Cluster
 from conformance.reference.model import Deployment
 

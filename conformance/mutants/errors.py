@@ -84,7 +84,7 @@ class UnknownFieldIgnored(Rewrite):
 
 @mutant(family="errors", expects="errors.invalid-non-updatable-field")
 class NonUpdatableFieldIgnored(Rewrite):
-    """Start-only fields (``threads_per_allocation``, ``priority``, ...) in an update body are silently ignored (§1.4)."""
+    """Start-only fields (``threads_per_allocation``, ``priority``, ...) in an update body are silently ignored (§1.4)."""  # noqa: E501 - the first line is the mutant's defect
 
     def request(self, asked: Asked) -> bytes | None:
         document = _json_object(asked.body) if asked.is_update else None
@@ -114,8 +114,11 @@ class MalformedJson500(Rewrite):
             json.loads(asked.body)
         except ValueError as error:
             failure = EsError(500, "json_parse_exception", str(error))
-            return Answer(500, (("content-type", "application/json"), ("x-elastic-product", "Elasticsearch")),
-                          json.dumps(failure.to_json()).encode())
+            return Answer(
+                500,
+                (("content-type", "application/json"), ("x-elastic-product", "Elasticsearch")),
+                json.dumps(failure.to_json()).encode(),
+            )
         return None
 
 
@@ -149,5 +152,3 @@ class MissingAllowHeader(Rewrite):
 
     def answer(self, asked: Asked, answer: Answer) -> Answer:
         return answer.with_header("Allow", None) if answer.status == 405 else answer
-
-

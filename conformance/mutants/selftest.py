@@ -22,10 +22,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, NoReturn
 
 from conformance.mutants.base import REGISTRY, UNJUDGED
 from conformance.mutants.worker import REFERENCE
@@ -106,8 +107,9 @@ def main(argv: list[str]) -> int:
     table = markdown(outcomes, settings, elapsed)
     settings.report_dir.mkdir(parents=True, exist_ok=True)
     (settings.report_dir / "selftest.md").write_text(table, encoding="utf-8")
-    (settings.report_dir / "selftest.json").write_text(json.dumps(as_json(outcomes, settings, elapsed), indent=2),
-                                                       encoding="utf-8")
+    (settings.report_dir / "selftest.json").write_text(
+        json.dumps(as_json(outcomes, settings, elapsed), indent=2), encoding="utf-8"
+    )
     print(table)
     return 0 if all(outcome.ok for outcome in outcomes) else 1
 
@@ -115,17 +117,35 @@ def main(argv: list[str]) -> int:
 def _parse(argv: Sequence[str]) -> Settings:
     import conformance.mutants  # noqa: F401 - registers every mutant
 
-    parser = _Parser(prog="deployment-conformance selftest",
-                     description="Run the suite against the reference server and every mutant.")
-    parser.add_argument("--report-dir", default="reports/selftest", metavar="DIR",
-                        help="where selftest.md, selftest.json and each target's reports go (default: reports/selftest)")
+    parser = _Parser(
+        prog="deployment-conformance selftest",
+        description="Run the suite against the reference server and every mutant.",
+    )
+    parser.add_argument(
+        "--report-dir",
+        default="reports/selftest",
+        metavar="DIR",
+        help="where selftest.md, selftest.json and each target's reports go (default: reports/selftest)",
+    )
     parser.add_argument("--only", metavar="NAMES", help="comma-separated target names (mutants, or 'reference')")
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="targets judged at once (default: 2)")
-    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N",
-                        help=f"examples per generated test (default: {DEFAULT_MAX_EXAMPLES})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"seed of every run (default: {DEFAULT_SEED})")
-    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="S",
-                        help=f"seconds before a request is indeterminate (default: {DEFAULT_REQUEST_TIMEOUT:g})")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
+        help=f"examples per generated test (default: {DEFAULT_MAX_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"seed of every run (default: {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="S",
+        help=f"seconds before a request is indeterminate (default: {DEFAULT_REQUEST_TIMEOUT:g})",
+    )
     args = parser.parse_args(list(argv))
     if args.jobs < 1 or args.max_examples < 1 or args.seed < 0 or not args.request_timeout > 0:
         raise ValueError("--jobs, --max-examples and --request-timeout must be positive, --seed non-negative")
@@ -133,13 +153,12 @@ def _parse(argv: Sequence[str]) -> Settings:
     names = tuple(known) if args.only is None else tuple(n.strip() for n in args.only.split(",") if n.strip())
     unknown = [name for name in names if name not in known]
     if unknown or not names:
-        raise ValueError(f"--only: unknown target(s) {', '.join(unknown) or '(none given)'}; "
-                         f"known: {', '.join(known)}")
+        raise ValueError(f"--only: unknown target(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}")
     return Settings(Path(args.report_dir), names, args.jobs, args.max_examples, args.seed, args.request_timeout)
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise ValueError(message)
 
 
@@ -153,8 +172,12 @@ def run_all(settings: Settings) -> list[Outcome]:
         with lock:  # one line per target as it ends: a long selftest is never silent
             done.append(name)
             exit_code = "killed" if outcome.exit_code is None else outcome.exit_code
-            print(f"selftest [{len(done)}/{len(settings.names)}] {name}: {outcome.verdict} "
-                  f"(exit {exit_code}, {outcome.wall_s:g}s)", file=sys.stderr, flush=True)
+            print(
+                f"selftest [{len(done)}/{len(settings.names)}] {name}: {outcome.verdict} "
+                f"(exit {exit_code}, {outcome.wall_s:g}s)",
+                file=sys.stderr,
+                flush=True,
+            )
         return outcome
 
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
@@ -167,20 +190,42 @@ def run_one(name: str, settings: Settings) -> Outcome:
     outcome = Outcome(name, mutant.family if mutant else "-", mutant.expects if mutant else "(must pass)", None)
     directory = settings.report_dir / name
     directory.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "conformance.mutants.worker", name, "--report-dir", str(directory),
-               "--seed", str(settings.seed), "--max-examples", str(settings.max_examples),
-               "--request-timeout", f"{settings.request_timeout:g}",
-               "--time-budget", f"{DEFAULT_TIME_BUDGET:g}", "--convergence-timeout", f"{DEFAULT_CONVERGENCE_TIMEOUT:g}"]
+    command = [
+        sys.executable,
+        "-m",
+        "conformance.mutants.worker",
+        name,
+        "--report-dir",
+        str(directory),
+        "--seed",
+        str(settings.seed),
+        "--max-examples",
+        str(settings.max_examples),
+        "--request-timeout",
+        f"{settings.request_timeout:g}",
+        "--time-budget",
+        f"{DEFAULT_TIME_BUDGET:g}",
+        "--convergence-timeout",
+        f"{DEFAULT_CONVERGENCE_TIMEOUT:g}",
+    ]
     environment = {**os.environ, "PYTHONHASHSEED": "0", "CI": "1"}
     started = time.monotonic()
     started_wall = time.time()
-    with open(directory / "output.log", "w", encoding="utf-8") as log, subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment,
-    ) as process:
+    with (
+        open(directory / "output.log", "w", encoding="utf-8") as log,
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        ) as process,
+    ):
         watchdog = threading.Timer(WALL_LIMIT, process.kill)
         watchdog.start()
         try:
-            for line in process.stdout:  # type: ignore[union-attr]
+            assert process.stdout is not None, "started with stdout=PIPE"
+            for line in process.stdout:
                 log.write(line)
             code = process.wait()
         finally:
@@ -230,7 +275,8 @@ def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str
         "",
         f"**{caught}/{len(mutants)} mutants caught**, expected rule among the failures for {expected}/{len(mutants)}.",
         "",
-        "| target | family | verdict | exit | expected rule | seen | failed rules / unjudged | first failure s | wall s |",
+        "| target | family | verdict | exit | expected rule | seen | failed rules / unjudged | first failure s | wall "
+        "s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for o in outcomes:
@@ -238,8 +284,10 @@ def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str
         found = "; ".join(_findings(o))
         first = "-" if o.first_failure_s is None else f"{o.first_failure_s:g}"
         exit_code = "killed" if o.exit_code is None else str(o.exit_code)
-        lines.append(f"| {o.name} | {o.family} | {o.verdict} | {exit_code} | {o.expects} | {seen} | "
-                     f"{found.replace('|', '/')} | {first} | {o.wall_s:g} |")
+        lines.append(
+            f"| {o.name} | {o.family} | {o.verdict} | {exit_code} | {o.expects} | {seen} | "
+            f"{found.replace('|', '/')} | {first} | {o.wall_s:g} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -255,11 +303,16 @@ def _findings(o: Outcome) -> list[str]:
     return found
 
 
-def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict:
+def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict[str, Any]:
     return {
-        "settings": {"seed": settings.seed, "max_examples": settings.max_examples, "jobs": settings.jobs,
-                     "request_timeout": settings.request_timeout, "time_budget": DEFAULT_TIME_BUDGET,
-                     "convergence_timeout": DEFAULT_CONVERGENCE_TIMEOUT},
+        "settings": {
+            "seed": settings.seed,
+            "max_examples": settings.max_examples,
+            "jobs": settings.jobs,
+            "request_timeout": settings.request_timeout,
+            "time_budget": DEFAULT_TIME_BUDGET,
+            "convergence_timeout": DEFAULT_CONVERGENCE_TIMEOUT,
+        },
         "wall_s": round(elapsed, 1),
         "ok": all(o.ok for o in outcomes),
         "targets": [{**asdict(o), "verdict": o.verdict, "expected_seen": o.expected_seen} for o in outcomes],

@@ -48,7 +48,7 @@ class AllocationsAsString(Cluster):
 
 @mutant(family="shape", expects="shape.assignment-schema")
 class AveragedAllocations(Cluster):
-    """A route's ``current_allocations`` is the mean of current and target while it converges (``1.5``), not an integer (§2.4)."""
+    """A route's ``current_allocations`` is the mean of current and target while it converges (``1.5``), not an integer (§2.4)."""  # noqa: E501 - the first line is the mutant's defect
 
     def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
         body = super().assignment_json(deployment)
@@ -59,7 +59,7 @@ class AveragedAllocations(Cluster):
 
 @mutant(family="shape", expects="shape.integers-written-as-integers")
 class IntegralFloats(Cluster):
-    """Allocation counts are written as integral floats (``2.0``): valid JSON Schema integers, but not what §2.3/§2.4 emit."""
+    """Allocation counts are written as integral floats (``2.0``): valid JSON Schema integers, but not what §2.3/§2.4 emit."""  # noqa: E501 - the first line is the mutant's defect
 
     def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
         body = super().assignment_json(deployment)
@@ -119,7 +119,7 @@ class CutOffBody(Rewrite):
 
     The ``Content-Length`` is that of the bytes sent, so every answer arrives whole as
     HTTP; only its JSON is cut off.
-    """
+    """  # noqa: E501 - the first line is the mutant's defect
 
     def answer(self, asked: Asked, answer: Answer) -> Answer:
         return replace(answer, body=answer.body[:CUT_OFF_BYTES]) if asked.is_update else answer

@@ -26,7 +26,7 @@ class StaleStatsCache(Rewrite):
 
     Convergence polls still see the new state once the entry expires, which is what makes
     such a cache easy to miss by hand.
-    """
+    """  # noqa: E501 - the first line is the mutant's defect
 
     def __init__(self, app: AsgiApp) -> None:
         super().__init__(app)
@@ -55,7 +55,7 @@ class StatsThreadsFromAllocations(Rewrite):
 
     The stats action rebuilt the deployment's parameters with two arguments swapped;
     fixed in 8.5 (ES#91122). The assignment itself stays right.
-    """
+    """  # noqa: E501 - the first line is the mutant's defect
 
     def __init__(self, app: AsgiApp) -> None:
         super().__init__(app)
@@ -83,7 +83,7 @@ class StatsMemoryOfAllDeployments(Rewrite):
 
     As if each allocation needed 16 MB of its own: the estimate grows with the total count
     of the answer's deployments instead of the deployment's own (fixed by ES#143077).
-    """
+    """  # noqa: E501 - the first line is the mutant's defect
 
     def answer(self, asked: Asked, answer: Answer) -> Answer:
         document = answer.json()
@@ -92,7 +92,10 @@ class StatsMemoryOfAllDeployments(Rewrite):
         total = sum(stats.get("number_of_allocations") or 0 for stats in each_deployment_stats(document))
         for entry in document.get("trained_model_stats") or []:
             sizes: Any = entry.get("model_size_stats") if isinstance(entry, dict) else None
-            if isinstance(sizes, dict) and isinstance(sizes.get("required_native_memory_bytes"), int) \
-                    and "deployment_stats" in entry:
+            if (
+                isinstance(sizes, dict)
+                and isinstance(sizes.get("required_native_memory_bytes"), int)
+                and "deployment_stats" in entry
+            ):
                 sizes["required_native_memory_bytes"] += CHARGED_BYTES_PER_ALLOCATION * total
         return answer.with_json(document)

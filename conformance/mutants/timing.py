@@ -6,7 +6,7 @@ cannot judge, and it says so with exit code 3.
 
 from __future__ import annotations
 
-from conformance.mutants.base import UNJUDGED, Receive, Rewrite, Scope, Send, UPDATE_PATH, mutant
+from conformance.mutants.base import UNJUDGED, UPDATE_PATH, Receive, Rewrite, Scope, Send, mutant
 
 
 @mutant(family="time", expects=UNJUDGED)

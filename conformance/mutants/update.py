@@ -30,6 +30,8 @@ class OffByOneIncrease(Cluster):
 class StaleAnswer(Cluster):
     """The 200 to an increase carries the assignment read *before* the planner added allocations (§3.5-1)."""
 
+    read_before_increase: dict[str, Any] | None = None
+
     def increase(self, deployment: Deployment, wanted: int) -> None:
         self.read_before_increase = self.assignment_json(deployment)
         super().increase(deployment, wanted)
@@ -43,7 +45,7 @@ class StaleAnswer(Cluster):
 
 @mutant(family="update", expects="update.immutable-fields-unchanged")
 class ThreadsFollowAllocations(Cluster):
-    """The assignment reports ``threads_per_allocation`` re-derived from the node size and the count (§3.5-2: immutable)."""
+    """The assignment reports ``threads_per_allocation`` re-derived from the node size and the count (§3.5-2: immutable)."""  # noqa: E501 - the first line is the mutant's defect
 
     def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
         body = super().assignment_json(deployment)

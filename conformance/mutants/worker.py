@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from conformance import cli
-from conformance.mutants.base import AsgiApp, REGISTRY
+from conformance.mutants.base import REGISTRY, AsgiApp
 from conformance.reference import ServerConfig, create_app, running_server
 
 REFERENCE = "reference"

@@ -10,5 +10,13 @@ from conformance.reference.cluster import Cluster
 from conformance.reference.config import DEFAULT_VERSION, NodeSpec, ServerConfig, parse_nodes
 from conformance.reference.server import running_server, serve
 
-__all__ = ["DEFAULT_VERSION", "Cluster", "NodeSpec", "ServerConfig", "create_app", "parse_nodes", "running_server",
-           "serve"]
+__all__ = [
+    "DEFAULT_VERSION",
+    "Cluster",
+    "NodeSpec",
+    "ServerConfig",
+    "create_app",
+    "parse_nodes",
+    "running_server",
+    "serve",
+]

@@ -25,6 +25,7 @@ from conformance.reference.endpoints import BUILD_HASH, Api, Handler
 from conformance.reference.errors import EsError, SimpleError
 from conformance.reference.parsing import Call
 
+
 @dataclass(frozen=True)
 class CompiledRoute:
     pattern: re.Pattern[str]
@@ -61,7 +62,9 @@ class Dispatcher:
         query = scope.get("query_string", b"").decode("utf-8", "replace")
         params = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         headers = _headers(scope)
-        media_type = protocol.response_media_type(headers.get("accept"), self.behaviour.compatible_majors)
+        media_type = (
+            protocol.response_media_type(headers.get("accept"), self.behaviour.compatible_majors) or protocol.JSON
+        )
         with_body = scope["method"] != "HEAD"
         try:
             if _declared_length(headers) > self.cluster.config.max_content_length:
@@ -71,14 +74,22 @@ class Dispatcher:
             # Netty's aggregator answers before any handler: 413, no body, connection closed (ES#2902, ES#76705).
             return protocol.Reply(413, [(b"content-length", b"0"), (b"connection", b"close")], b"")
         except (EsError, SimpleError) as error:
-            return protocol.render(error.to_json(), error.status, params, media_type, error.headers,
-                                   include_body=with_body)
-        except Exception as bug:  # a reference-server bug: still answer like Elasticsearch would
+            return protocol.render(
+                error.to_json(), error.status, params, media_type, error.headers, include_body=with_body
+            )
+        except Exception as bug:  # noqa: BLE001 - a reference-server bug: still answer like Elasticsearch would
             failure = EsError(500, "exception", f"{type(bug).__name__}: {bug}")
             return protocol.render(failure.to_json(), 500, params, media_type)
 
-    async def handle(self, scope: Scope, receive: Receive, headers: dict[str, str], query: str,
-                     params: dict[str, str], media_type: str) -> protocol.Reply:
+    async def handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[str, str],
+        query: str,
+        params: dict[str, str],
+        media_type: str,
+    ) -> protocol.Reply:
         method = scope["method"]
         raw_path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
         uri = raw_path + (f"?{query}" if query else "")
@@ -91,10 +102,16 @@ class Dispatcher:
             allowed = route.allowed
             allow = ",".join(allowed)
             if method == "OPTIONS":
-                return protocol.Reply(200, [(b"content-length", b"0"), (b"allow", allow.encode("latin-1")),
-                                            protocol.PRODUCT_HEADER_BYTES], b"")
-            raise SimpleError(405, f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: "
-                                   f"[{', '.join(allowed)}]", {"Allow": allow})
+                return protocol.Reply(
+                    200,
+                    [(b"content-length", b"0"), (b"allow", allow.encode("latin-1")), protocol.PRODUCT_HEADER_BYTES],
+                    b"",
+                )
+            raise SimpleError(
+                405,
+                f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{', '.join(allowed)}]",
+                {"Allow": allow},
+            )
         body = await self.read_body(receive)
         protocol.check_content_type(headers.get("content-type"), bool(body), self.behaviour.compatible_majors)
         call = Call(method, path, uri, params, dict(found), body, self.behaviour)
@@ -106,13 +123,13 @@ class Dispatcher:
         action = handler.prepare(call)
         protocol.check_unrecognized(call.path, call.params, handler.params)
         if call.has_body and not call.body_consumed:
-            raise errors.illegal_argument(
-                f"request [{call.method} {call.path}] does not support having a body")
+            raise errors.illegal_argument(f"request [{call.method} {call.path}] does not support having a body")
         if self.inline:  # an action returns its result, or a coroutine that will
             result = action()
             return result if type(result) is tuple else await result  # type: ignore[misc]
         if inspect.iscoroutinefunction(action):
-            return await action()
+            answered: tuple[int, Any] = await action()
+            return answered
         return await run_in_threadpool(action)  # type: ignore[arg-type]
 
     async def read_body(self, receive: Receive) -> bytes:
@@ -167,10 +184,11 @@ class ReferenceApp(Starlette):
                 await dispatcher(scope, receive, send)
             else:  # lifespan (and websocket refusals) as Starlette's router handles them
                 await router(scope, receive, send)
+
         return app
 
 
-def create_app(config: ServerConfig = ServerConfig(), cluster: "Cluster | None" = None) -> Starlette:
+def create_app(config: ServerConfig = ServerConfig(), cluster: Cluster | None = None) -> Starlette:
     """A reference server for ``config``; pass ``cluster`` to use a (possibly broken) subclass."""
     dispatcher = Dispatcher(cluster if cluster is not None else Cluster(config))
     app = ReferenceApp()

@@ -13,15 +13,31 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conformance.reference import errors, inference, native, views
 from conformance.reference.config import NodeSpec, ServerConfig
-from conformance.reference.model import (ABSENT, Deployment, InferenceEndpoint, Route, StartRequest, TrainedModel,
-                                         UpdateRequest)
-from conformance.reference.planner import (Demand, NodeLoad, Placement, allowed_bytes_for_ml, memory_estimate,
-                                           node_processors, place, planner_memory)
-from conformance.reference.planner import reduce_to as plan_reduction
+from conformance.reference.model import (
+    ABSENT,
+    Deployment,
+    InferenceEndpoint,
+    Route,
+    StartRequest,
+    TrainedModel,
+    UpdateRequest,
+)
+from conformance.reference.planner import (
+    Demand,
+    NodeLoad,
+    Placement,
+    allowed_bytes_for_ml,
+    memory_estimate,
+    node_processors,
+    place,
+    planner_memory,
+    reduce_to as plan_reduction,
+)
 from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
 
@@ -60,8 +76,12 @@ class Cluster:
 
     def ml_memory(self, node: NodeSpec) -> int:
         """The node's memory for ML (§3.2, ES ``NativeMemoryCalculator.allowedBytesForMl``)."""
-        return allowed_bytes_for_ml(node.memory_bytes, node.max_jvm_bytes, self.config.max_machine_memory_percent,
-                                    self.config.use_auto_machine_memory_percent)
+        return allowed_bytes_for_ml(
+            node.memory_bytes,
+            node.max_jvm_bytes,
+            self.config.max_machine_memory_percent,
+            self.config.use_auto_machine_memory_percent,
+        )
 
     def deployment_memory(self, deployment: Deployment) -> int:
         return memory_estimate(deployment.model_bytes, deployment.cache_size_bytes)
@@ -80,8 +100,16 @@ class Cluster:
                     low += cores
                 else:
                     used_processors += cores
-            loads.append(NodeLoad(node.id, self.node_capacity(node), used_processors,
-                                  planner_memory(self.ml_memory(node)), used_memory, low))
+            loads.append(
+                NodeLoad(
+                    node.id,
+                    self.node_capacity(node),
+                    used_processors,
+                    planner_memory(self.ml_memory(node)),
+                    used_memory,
+                    low,
+                )
+            )
         return loads
 
     def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:
@@ -89,8 +117,12 @@ class Cluster:
 
         The deployment's own routes occupy their nodes like any other's; on those nodes it needs
         no more memory (``place`` charges memory only to nodes outside ``hosting``)."""
-        demand = Demand(max(wanted_total - deployment.total_target, 0), deployment.threads_per_allocation,
-                        deployment.low_priority, self.deployment_memory(deployment))
+        demand = Demand(
+            max(wanted_total - deployment.total_target, 0),
+            deployment.threads_per_allocation,
+            deployment.low_priority,
+            self.deployment_memory(deployment),
+        )
         return place(demand, self.node_loads(), set(deployment.routes))
 
     def reduce_to(self, deployment: Deployment, wanted_total: int) -> None:
@@ -121,8 +153,9 @@ class Cluster:
                 route.target += added
                 route.settles_at = settles_at
         if created:  # keep the table in cluster order
-            deployment.routes = {node.id: deployment.routes[node.id] for node in self.nodes
-                                 if node.id in deployment.routes}
+            deployment.routes = {
+                node.id: deployment.routes[node.id] for node in self.nodes if node.id in deployment.routes
+            }
         deployment.record_max_assigned()
 
     def unsatisfied_reason(self, placement: Placement) -> str:
@@ -183,14 +216,20 @@ class Cluster:
         with self.lock:
             if model_id in self.model_aliases:
                 raise errors.status_exception(
-                    400, f"requested model_id [{model_id}] is the same as an existing model_alias. Model "
-                         "model_aliases and ids must be unique")
+                    400,
+                    f"requested model_id [{model_id}] is the same as an existing model_alias. Model "
+                    "model_aliases and ids must be unique",
+                )
             if self.behaviour.deployment_ids and model_id in self.deployments:
                 raise errors.status_exception(
-                    400, f"Cannot create model [{model_id}] the id is the same as an current model deployment")
+                    400, f"Cannot create model [{model_id}] the id is the same as an current model deployment"
+                )
             if model_id in self.models:
-                raise errors.EsError(400, "resource_already_exists_exception",
-                                     f"Trained machine learning model [{model_id}] already exists")
+                raise errors.EsError(
+                    400,
+                    "resource_already_exists_exception",
+                    f"Trained machine learning model [{model_id}] already exists",
+                )
             model = TrainedModel(model_id, config, int(self.clock() * 1000))
             self.models[model_id] = model
             return model
@@ -243,8 +282,10 @@ class Cluster:
                 # YAML test, §11.1). ES ``TransportStartTrainedModelDeploymentAction`` answers a start
                 # while the download task runs with 408 (``RestStatus.REQUEST_TIMEOUT``).
                 raise errors.status_exception(
-                    408, f"Model download task is currently running. Wait for trained model [{model.model_id}] "
-                         "download task to complete then try again")
+                    408,
+                    f"Model download task is currently running. Wait for trained model [{model.model_id}] "
+                    "download task to complete then try again",
+                )
             if not model.fully_defined:
                 raise errors.status_exception(400, f"Could not find trained model definition [{request.model_id}]")
             self.check_deployment_id(request)
@@ -252,8 +293,11 @@ class Cluster:
             placement = self.plan_increase(deployment, deployment.number_of_allocations)
             if placement.total < deployment.number_of_allocations and not self.can_scale:
                 raise self.start_capacity_error(placement)
-            failure = None if model.is_torchscript() else (
-                "Failed to start deployment: the model definition is not a TorchScript archive")
+            failure = (
+                None
+                if model.is_torchscript()
+                else ("Failed to start deployment: the model definition is not a TorchScript archive")
+            )
             self.add_routes(deployment, placement, failure)
             if placement.total < deployment.number_of_allocations:
                 deployment.reason = self.unsatisfied_reason(placement)
@@ -263,13 +307,17 @@ class Cluster:
     def check_deployment_id(self, request: StartRequest) -> None:
         if request.deployment_id in self.deployments:
             raise errors.status_exception(
-                400, "Could not start model deployment because an existing deployment with the same id "
-                     f"[{request.deployment_id}] exist")
+                400,
+                "Could not start model deployment because an existing deployment with the same id "
+                f"[{request.deployment_id}] exist",
+            )
         if request.deployment_id != request.model_id and request.deployment_id in self.models:
             raise errors.status_exception(
-                400, f"Deployment id [{request.deployment_id}] is the same as an another model which is not the "
-                     "model being deployed. Deployment id can be the same as the model being deployed but cannot "
-                     "match a different model")
+                400,
+                f"Deployment id [{request.deployment_id}] is the same as an another model which is not the "
+                "model being deployed. Deployment id can be the same as the model being deployed but cannot "
+                "match a different model",
+            )
 
     def new_deployment(self, request: StartRequest, model: TrainedModel) -> Deployment:
         adaptive = _normalised(request.adaptive)
@@ -278,25 +326,39 @@ class Cluster:
             minimum = (adaptive or {}).get("min_number_of_allocations")
             allocations = minimum if minimum else 1
         return Deployment(
-            deployment_id=request.deployment_id, model_id=model.model_id, model_bytes=model.model_bytes,
-            threads_per_allocation=request.threads_per_allocation, number_of_allocations=allocations,
-            queue_capacity=request.queue_capacity, priority=request.priority, start_time_ns=time.time_ns(),
-            cache_size=request.cache_size, cache_size_bytes=request.cache_size_bytes,
+            deployment_id=request.deployment_id,
+            model_id=model.model_id,
+            model_bytes=model.model_bytes,
+            threads_per_allocation=request.threads_per_allocation,
+            number_of_allocations=allocations,
+            queue_capacity=request.queue_capacity,
+            priority=request.priority,
+            start_time_ns=time.time_ns(),
+            cache_size=request.cache_size,
+            cache_size_bytes=request.cache_size_bytes,
             per_deployment_memory_bytes=model.declared_memory("per_deployment_memory_bytes"),
             per_allocation_memory_bytes=model.declared_memory("per_allocation_memory_bytes"),
-            adaptive_allocations=adaptive, inference_id=request.inference_id)
+            adaptive_allocations=adaptive,
+            inference_id=request.inference_id,
+        )
 
     def start_capacity_error(self, placement: Placement) -> errors.EsError:
         if placement.total == 0:
             cause = errors.status_exception(
-                429, "Could not start deployment because no suitable nodes were found, allocation explanation "
-                     f"[{self.unsatisfied_reason(placement)}]")
-            return errors.EsError(429, "status_exception",
-                                  "Could not start deployment because no ML nodes with sufficient capacity were found",
-                                  cause)
+                429,
+                "Could not start deployment because no suitable nodes were found, allocation explanation "
+                f"[{self.unsatisfied_reason(placement)}]",
+            )
+            return errors.EsError(
+                429,
+                "status_exception",
+                "Could not start deployment because no ML nodes with sufficient capacity were found",
+                cause,
+            )
         return errors.status_exception(
-            429, "Could not start deployment because there are not enough resources to provide all requested "
-                 "allocations")
+            429,
+            "Could not start deployment because there are not enough resources to provide all requested allocations",
+        )
 
     # -- update (§1.6) -------------------------------------------------------------------------
 
@@ -342,8 +404,10 @@ class Cluster:
         endpoint = self.inference_endpoints.get(deployment_id)
         if endpoint is not None:  # only INFERENCE_SERVICES endpoints exist: others are refused at PUT
             raise errors.status_exception(
-                409, f"Cannot update deployment [{deployment_id}] as it was created by inference endpoint "
-                     f"[{deployment_id}]. This model deployment must be updated through the inference API.")
+                409,
+                f"Cannot update deployment [{deployment_id}] as it was created by inference endpoint "
+                f"[{deployment_id}]. This model deployment must be updated through the inference API.",
+            )
 
     def find_deployment(self, deployment_id: str) -> Deployment:
         """§1.2/§1.6 C.1: by deployment id (8.8+; before, deployment id = model id)."""
@@ -372,7 +436,8 @@ class Cluster:
         """§1.6 C.3, C.4 and D, against the merged adaptive settings."""
         if merged is not None and merged.get("enabled") is True and request.number_of_allocations is not None:
             raise errors.validation_failed(
-                ["[number_of_allocations] cannot be set if adaptive allocations is enabled"], "validation_exception")
+                ["[number_of_allocations] cannot be set if adaptive allocations is enabled"], "validation_exception"
+            )
         if merged is not None:
             messages = adaptive_errors(merged)
             if messages:
@@ -380,24 +445,29 @@ class Cluster:
         if deployment.low_priority and self.behaviour.low_priority_update_rejected:
             self.check_low_priority_update(deployment, request, merged)
 
-    def check_low_priority_update(self, deployment: Deployment, request: UpdateRequest,
-                                  merged: dict[str, Any] | None) -> None:
+    def check_low_priority_update(
+        self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None
+    ) -> None:
         """§1.6 D. The real text and status are unknown (§9): a 400 naming `low` priority."""
         if request.number_of_allocations is not None and request.number_of_allocations > 1:
             raise errors.status_exception(
-                400, f"Cannot update low priority model deployment [{deployment.deployment_id}] to more than 1 "
-                     "allocation")
+                400,
+                f"Cannot update low priority model deployment [{deployment.deployment_id}] to more than 1 allocation",
+            )
         maximum = (merged or {}).get("max_number_of_allocations")
         if maximum is not None and maximum > 1:
             raise errors.status_exception(
-                400, f"Cannot set [max_number_of_allocations] above 1 for low priority model deployment "
-                     f"[{deployment.deployment_id}]")
+                400,
+                f"Cannot set [max_number_of_allocations] above 1 for low priority model deployment "
+                f"[{deployment.deployment_id}]",
+            )
 
     def has_updates(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> bool:
         """§1.6 C.5: a new allocation count or different adaptive settings."""
         allocations = request.number_of_allocations
         return (allocations is not None and allocations != deployment.number_of_allocations) or (
-            merged != deployment.adaptive_allocations)
+            merged != deployment.adaptive_allocations
+        )
 
     def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
         """§1.6 C.7/C.8: increase through the planner (429 changes nothing), decrease by the reducer."""
@@ -413,8 +483,10 @@ class Cluster:
         reachable = deployment.total_target + placement.total
         if reachable < wanted and not self.can_scale:
             raise errors.status_exception(
-                429, "Could not update deployment because there are not enough resources to provide all "
-                     "requested allocations")
+                429,
+                "Could not update deployment because there are not enough resources to provide all "
+                "requested allocations",
+            )
         self.add_routes(deployment, placement, failure=None)
         deployment.number_of_allocations = wanted
         deployment.reason = None if reachable >= wanted else self.unsatisfied_reason(placement)
@@ -457,17 +529,22 @@ class Cluster:
             model_id = self.model_aliases.get(request_id, request_id)
             deployment = self.inference_deployment(request_id, model_id)
             self.settle(deployment)
-            routes = [(node, route) for node, route in deployment.routes.items()
-                      if route.state == "started" and route.current > 0]
+            routes = [
+                (node, route)
+                for node, route in deployment.routes.items()
+                if route.state == "started" and route.current > 0
+            ]
             if not routes:
                 raise errors.status_exception(
-                    409, f"Trained model deployment [{request_id}] is not allocated to any nodes")
+                    409, f"Trained model deployment [{request_id}] is not allocated to any nodes"
+                )
             model = self.models[deployment.model_id]
             definition = b"".join(model.parts[index] for index in range(model.total_parts or 0))
             reason = inference.not_emulated_reason(model.config, definition)
             if reason is not None:
                 raise errors.status_exception(
-                    400, f"Inference for model [{model.model_id}] is not emulated by the reference server: {reason}")
+                    400, f"Inference for model [{model.model_id}] is not emulated by the reference server: {reason}"
+                )
             return [self.infer_one(deployment, model, routes, doc, timeout) for doc in docs]
 
     def inference_deployment(self, request_id: str, model_id: str) -> Deployment:
@@ -476,17 +553,22 @@ class Cluster:
         deployment = self.deployments.get(model_id)
         if deployment is not None:
             return deployment
-        own = sorted((d for d in self.deployments.values() if d.model_id == model_id),
-                     key=lambda d: (d.state != "started", d.deployment_id))
+        own = sorted(
+            (d for d in self.deployments.values() if d.model_id == model_id),
+            key=lambda d: (d.state != "started", d.deployment_id),
+        )
         if own:
             return own[0]
         if model_id not in self.models:
             raise errors.not_found(f"Could not find trained model [{request_id}]")
-        raise errors.status_exception(409, f"Model [{request_id}] must be deployed to use. Please deploy with the "
-                                           "start trained model deployment API.")
+        raise errors.status_exception(
+            409,
+            f"Model [{request_id}] must be deployed to use. Please deploy with the start trained model deployment API.",
+        )
 
-    def infer_one(self, deployment: Deployment, model: TrainedModel, routes: list[tuple[str, Route]], doc: Any,
-                  timeout: float) -> dict[str, Any]:
+    def infer_one(
+        self, deployment: Deployment, model: TrainedModel, routes: list[tuple[str, Route]], doc: Any, timeout: float
+    ) -> dict[str, Any]:
         node_id, route = _weighted_pick(routes, deployment.inferences_routed)
         deployment.inferences_routed += 1
         field = ((model.config.get("input") or {}).get("field_names") or ["input"])[0]
@@ -525,8 +607,10 @@ class Cluster:
             old_id = self.model_aliases.get(alias)
             if old_id is not None and not reassign:
                 raise errors.status_exception(
-                    400, f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already refers "
-                         f"to [{old_id}]. Set parameter [reassign] to [true] if model_alias should be reassigned.")
+                    400,
+                    f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already refers "
+                    f"to [{old_id}]. Set parameter [reassign] to [true] if model_alias should be reassigned.",
+                )
             if alias in self.models:
                 raise errors.status_exception(400, "model_alias cannot be the same as an existing trained model_id")
             new = self.model(model_id)
@@ -541,21 +625,27 @@ class Cluster:
         old_task, new_task = _task_name(old), _task_name(new)
         if old_task and new_task and old_task != new_task:
             raise errors.status_exception(
-                400, f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with inference config type "
-                     f"[{new_task}] from model [{old.model_id}] with type [{old_task}]")
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with inference config type "
+                f"[{new_task}] from model [{old.model_id}] with type [{old_task}]",
+            )
         old_deployments = [d for d in self.deployments.values() if d.model_id == old.model_id]
         new_deployments = [d for d in self.deployments.values() if d.model_id == new.model_id]
         if not old_deployments:
             return
         if not new_deployments:
             raise errors.status_exception(
-                400, f"cannot reassign model_alias [{alias}] to model [{new.model_id}] from model [{old.model_id}] as "
-                     "it is not yet deployed")
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] from model [{old.model_id}] as "
+                "it is not yet deployed",
+            )
         old_running = any(views.allocation_count_of(d) > 0 for d in old_deployments)
         if old_running and any(views.allocation_count_of(d) == 0 for d in new_deployments):
             raise errors.status_exception(  # sic: two spaces, as in ES
-                400, f"cannot reassign model_alias [{alias}] to model [{new.model_id}]  from model [{old.model_id}] as "
-                     "it is not yet allocated to any nodes")
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}]  from model [{old.model_id}] as "
+                "it is not yet allocated to any nodes",
+            )
 
     def delete_model_alias(self, alias: str, model_id: str) -> None:
         with self.lock:
@@ -564,7 +654,8 @@ class Cluster:
                 raise errors.status_exception(404, f"model_alias [{alias}] could not be found")
             if referenced != model_id:
                 raise errors.status_exception(
-                    409, f"model_alias [{alias}] does not refer to provided model_id [{model_id}]")
+                    409, f"model_alias [{alias}] does not refer to provided model_id [{model_id}]"
+                )
             del self.model_aliases[alias]
 
     # -- inference endpoints (§1.6 B) ------------------------------------------------------------
@@ -603,9 +694,11 @@ def _normalised(settings: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {
         "enabled": settings.get("enabled"),
-        "min_number_of_allocations": None if settings.get("min_number_of_allocations") in (None, -1)
+        "min_number_of_allocations": None
+        if settings.get("min_number_of_allocations") in (None, -1)
         else settings["min_number_of_allocations"],
-        "max_number_of_allocations": None if settings.get("max_number_of_allocations") in (None, -1)
+        "max_number_of_allocations": None
+        if settings.get("max_number_of_allocations") in (None, -1)
         else settings["max_number_of_allocations"],
     }
 

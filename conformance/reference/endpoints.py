@@ -11,16 +11,17 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from conformance.reference import errors, modelconfig, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
-from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
-from conformance.reference.protocol import parse_int, param_as_bool, param_as_int
-from conformance.reference.timevalue import parse_time_value
 from conformance.reference.parsing import Call
+from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
+from conformance.reference.protocol import param_as_bool, param_as_int, parse_int
+from conformance.reference.timevalue import parse_time_value
 from conformance.reference.validation import start_errors
 
 Result = tuple[int, Any]
@@ -28,7 +29,9 @@ Action = Callable[[], "Result | Awaitable[Result]"]
 Prepare = Callable[[Call], Action]
 
 _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
-PROCESS_MEMORY_OVERHEAD = 20 * MB  # ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
+PROCESS_MEMORY_OVERHEAD = (
+    20 * MB
+)  # ES max(Job.PROCESS_MEMORY_OVERHEAD, DataFrameAnalyticsConfig.PROCESS_MEMORY_OVERHEAD)
 PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})  # §1.1: the PLATINUM pytorch-model-inference feature
 _VALID_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z])?")
 """``PutTrainedModelAliasAction.VALID_MODEL_ALIAS_CHAR_PATTERN``."""
@@ -52,51 +55,95 @@ class Api:
 
     def routes(self) -> list[tuple[str, dict[str, Handler]]]:
         b = self.behaviour
-        model_get = {"allow_no_match", "decompress_definition", "exclude_generated", "from", "size", "include",
-                     "tags", "include_model_definition", "model_id"}
+        model_get = {
+            "allow_no_match",
+            "decompress_definition",
+            "exclude_generated",
+            "from",
+            "size",
+            "include",
+            "tags",
+            "include_model_definition",
+            "model_id",
+        }
         stats = {"allow_no_match", "from", "size", "model_id"}
         table: list[tuple[str, dict[str, Handler]]] = [
             ("/", {"GET": Handler(self.root, frozenset())}),
             ("/_nodes", {"GET": Handler(self.nodes, frozenset({"timeout"}))}),
             ("/_ml/info", {"GET": Handler(self.ml_info, frozenset())}),
-            ("/_cluster/settings", {"GET": Handler(self.cluster_settings, frozenset(
-                {"include_defaults", "flat_settings", "master_timeout", "timeout"}))}),
+            (
+                "/_cluster/settings",
+                {
+                    "GET": Handler(
+                        self.cluster_settings,
+                        frozenset({"include_defaults", "flat_settings", "master_timeout", "timeout"}),
+                    )
+                },
+            ),
             ("/_license", {"GET": Handler(self.license, frozenset({"local", "accept_enterprise"}))}),
-            ("/_security/user/_has_privileges", {"GET": Handler(self.has_privileges, frozenset()),
-                                                 "POST": Handler(self.has_privileges, frozenset())}),
+            (
+                "/_security/user/_has_privileges",
+                {"GET": Handler(self.has_privileges, frozenset()), "POST": Handler(self.has_privileges, frozenset())},
+            ),
             ("/_ml/trained_models", {"GET": Handler(self.get_models, frozenset(model_get))}),
             ("/_ml/trained_models/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
             ("/_ml/trained_models/{model_id}/_stats", {"GET": Handler(self.stats, frozenset(stats))}),
-            ("/_ml/trained_models/{model_id}", {
-                "GET": Handler(self.get_models, frozenset(model_get)),
-                "PUT": Handler(self.put_model, frozenset({"model_id", "defer_definition_decompression",
-                                                          "wait_for_completion", "timeout"})),
-                "DELETE": Handler(self.delete_model, frozenset({"model_id", "force", "timeout"})),
-            }),
-            ("/_ml/trained_models/{model_id}/vocabulary", {
-                "PUT": Handler(self.put_vocabulary, frozenset({"model_id"}))}),
-            ("/_ml/trained_models/{model_id}/definition/{part}", {
-                "PUT": Handler(self.put_definition, frozenset({"model_id", "part"}))}),
-            ("/_ml/trained_models/{model_id}/deployment/_start", {
-                "POST": Handler(self.start, parsing.start_params(b))}),
-            ("/_ml/trained_models/{model_id}/deployment/_update", {
-                "POST": Handler(self.update, parsing.update_params(b))}),
-            ("/_ml/trained_models/{model_id}/deployment/_stop", {
-                "POST": Handler(self.stop, frozenset({"model_id", "allow_no_match", "force", "timeout"}))}),
-            ("/_ml/trained_models/{model_id}/_infer", {
-                "POST": Handler(self.infer, frozenset({"model_id", "timeout"}))}),
-            ("/_ml/trained_models/{model_id}/deployment/_infer", {
-                "POST": Handler(self.deprecated_infer, frozenset({"model_id", "timeout"}))}),
-            ("/_ml/trained_models/{model_id}/deployment/cache/_clear", {
-                "POST": Handler(self.clear_cache, frozenset({"model_id"}))}),
-            ("/_ml/trained_models/{model_id}/model_aliases/{model_alias}", {
-                "PUT": Handler(self.put_model_alias, frozenset({"model_id", "model_alias", "reassign"})),
-                "DELETE": Handler(self.delete_model_alias, frozenset({"model_id", "model_alias"}))}),
+            (
+                "/_ml/trained_models/{model_id}",
+                {
+                    "GET": Handler(self.get_models, frozenset(model_get)),
+                    "PUT": Handler(
+                        self.put_model,
+                        frozenset({"model_id", "defer_definition_decompression", "wait_for_completion", "timeout"}),
+                    ),
+                    "DELETE": Handler(self.delete_model, frozenset({"model_id", "force", "timeout"})),
+                },
+            ),
+            (
+                "/_ml/trained_models/{model_id}/vocabulary",
+                {"PUT": Handler(self.put_vocabulary, frozenset({"model_id"}))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/definition/{part}",
+                {"PUT": Handler(self.put_definition, frozenset({"model_id", "part"}))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/deployment/_start",
+                {"POST": Handler(self.start, parsing.start_params(b))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/deployment/_update",
+                {"POST": Handler(self.update, parsing.update_params(b))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/deployment/_stop",
+                {"POST": Handler(self.stop, frozenset({"model_id", "allow_no_match", "force", "timeout"}))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/_infer",
+                {"POST": Handler(self.infer, frozenset({"model_id", "timeout"}))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/deployment/_infer",
+                {"POST": Handler(self.deprecated_infer, frozenset({"model_id", "timeout"}))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/deployment/cache/_clear",
+                {"POST": Handler(self.clear_cache, frozenset({"model_id"}))},
+            ),
+            (
+                "/_ml/trained_models/{model_id}/model_aliases/{model_alias}",
+                {
+                    "PUT": Handler(self.put_model_alias, frozenset({"model_id", "model_alias", "reassign"})),
+                    "DELETE": Handler(self.delete_model_alias, frozenset({"model_id", "model_alias"})),
+                },
+            ),
         ]
         if b.inference_endpoint_conflict:
-            inference = {"PUT": Handler(self.put_inference, frozenset({"task_type", "inference_id", "timeout"})),
-                         "DELETE": Handler(self.delete_inference, frozenset(
-                             {"task_type", "inference_id", "force", "dry_run"}))}
+            inference = {
+                "PUT": Handler(self.put_inference, frozenset({"task_type", "inference_id", "timeout"})),
+                "DELETE": Handler(self.delete_inference, frozenset({"task_type", "inference_id", "force", "dry_run"})),
+            }
             table.append(("/_inference/{task_type}/{inference_id}", inference))
             table.append(("/_inference/_all", {"GET": Handler(self.list_inference, frozenset())}))
         return table
@@ -105,21 +152,33 @@ class Api:
 
     def root(self, call: Call) -> Action:
         version = {
-            "number": str(self.behaviour.version), "build_flavor": self.config.flavor, "build_type": "docker",
-            "build_hash": BUILD_HASH, "build_date": "2026-01-01T00:00:00.000Z", "build_snapshot": False,
-            "lucene_version": "10.0.0", "minimum_wire_compatibility_version": "7.17.0",
+            "number": str(self.behaviour.version),
+            "build_flavor": self.config.flavor,
+            "build_type": "docker",
+            "build_hash": BUILD_HASH,
+            "build_date": "2026-01-01T00:00:00.000Z",
+            "build_snapshot": False,
+            "lucene_version": "10.0.0",
+            "minimum_wire_compatibility_version": "7.17.0",
             "minimum_index_compatibility_version": "7.0.0",
         }
-        body = {"name": self.config.nodes[0].id if self.config.nodes else "reference",
-                "cluster_name": self.config.cluster_name, "cluster_uuid": "reference-cluster-uuid",
-                "version": version, "tagline": "You Know, for Search"}
+        body = {
+            "name": self.config.nodes[0].id if self.config.nodes else "reference",
+            "cluster_name": self.config.cluster_name,
+            "cluster_uuid": "reference-cluster-uuid",
+            "version": version,
+            "tagline": "You Know, for Search",
+        }
         return lambda: (200, body)
 
     def nodes(self, call: Call) -> Action:
         self.check_not_serverless(call)
         nodes = {node.id: views.node_json(node, self.behaviour) for node in self.config.nodes}
-        body = {"_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
-                "cluster_name": self.config.cluster_name, "nodes": nodes}
+        body = {
+            "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
+            "cluster_name": self.config.cluster_name,
+            "nodes": nodes,
+        }
         return lambda: (200, body)
 
     def ml_info(self, call: Call) -> Action:
@@ -135,10 +194,12 @@ class Api:
             effective = max(allowed) - PROCESS_MEMORY_OVERHEAD - NATIVE_EXECUTABLE_CODE_OVERHEAD
             limits["effective_max_model_memory_limit"] = f"{max(effective, 0) // MB}mb"
         limits["total_ml_memory"] = f"{sum(allowed) // MB}mb"
-        body = {"defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
-                "upgrade_mode": False,
-                "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
-                "limits": limits}
+        body = {
+            "defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
+            "upgrade_mode": False,
+            "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
+            "limits": limits,
+        }
         return lambda: (200, body)
 
     def cluster_settings(self, call: Call) -> Action:
@@ -153,9 +214,13 @@ class Api:
             persistent["xpack.ml.max_machine_memory_percent"] = str(self.config.max_machine_memory_percent)
         if self.config.use_auto_machine_memory_percent:
             persistent["xpack.ml.use_auto_machine_memory_percent"] = "true"
-        defaults = {"xpack.ml.max_lazy_ml_nodes": "0", "xpack.ml.max_ml_node_size": "0b",
-                    "xpack.ml.allocated_processors_scale": "1",
-                    "xpack.ml.max_machine_memory_percent": "30", "xpack.ml.use_auto_machine_memory_percent": "false"}
+        defaults = {
+            "xpack.ml.max_lazy_ml_nodes": "0",
+            "xpack.ml.max_ml_node_size": "0b",
+            "xpack.ml.allocated_processors_scale": "1",
+            "xpack.ml.max_machine_memory_percent": "30",
+            "xpack.ml.use_auto_machine_memory_percent": "false",
+        }
         shape = (lambda settings: settings) if flat else _nest
         body: dict[str, Any] = {"persistent": shape(persistent), "transient": {}}
         if include_defaults:
@@ -165,20 +230,35 @@ class Api:
     def check_not_serverless(self, call: Call) -> None:
         """Serverless refuses the APIs it does not expose (ES ``RestController``, ``ApiNotAvailableException``)."""
         if self.config.flavor == "serverless":
-            raise errors.EsError(410, "api_not_available_exception", f"Request for uri [{call.uri}] with method "
-                                 f"[{call.method}] exists but is not available when running in serverless mode")
+            raise errors.EsError(
+                410,
+                "api_not_available_exception",
+                f"Request for uri [{call.uri}] with method "
+                f"[{call.method}] exists but is not available when running in serverless mode",
+            )
 
     def license(self, call: Call) -> Action:
         """``GET _license`` (a basic licence has no expiry; the others are shown as active)."""
         self.check_not_serverless(call)
         kind = self.config.license_type
-        body: dict[str, Any] = {"status": "active", "uid": "reference-license", "type": kind,
-                                "issue_date": "2026-01-01T00:00:00.000Z", "issue_date_in_millis": 1767225600000}
+        body: dict[str, Any] = {
+            "status": "active",
+            "uid": "reference-license",
+            "type": kind,
+            "issue_date": "2026-01-01T00:00:00.000Z",
+            "issue_date_in_millis": 1767225600000,
+        }
         if kind != "basic":
             body.update({"expiry_date": "2099-01-01T00:00:00.000Z", "expiry_date_in_millis": 4070908800000})
-        body.update({"max_nodes": 1000, "max_resource_units": None, "issued_to": self.config.cluster_name,
-                     "issuer": "elasticsearch" if kind in ("basic", "trial") else "reference",
-                     "start_date_in_millis": -1})
+        body.update(
+            {
+                "max_nodes": 1000,
+                "max_resource_units": None,
+                "issued_to": self.config.cluster_name,
+                "issuer": "elasticsearch" if kind in ("basic", "trial") else "reference",
+                "start_date_in_millis": -1,
+            }
+        )
         return lambda: (200, {"license": body})
 
     def has_privileges(self, call: Call) -> Action:
@@ -186,16 +266,28 @@ class Api:
         ``SecurityActionFilter`` gives every security API."""
         held = self.config.privileges
         if held is None:
-            raise errors.EsError(500, "exception", f"Security must be explicitly enabled when using a "
-                                 f"[{self.config.license_type}] license. Enable security by setting "
-                                 "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.")
+            raise errors.EsError(
+                500,
+                "exception",
+                f"Security must be explicitly enabled when using a "
+                f"[{self.config.license_type}] license. Enable security by setting "
+                "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.",
+            )
         body = call.json_body()
         wanted = body.get("cluster") or []
         if not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted):
             raise errors.x_content_parse("[1:12] [cluster] failed to parse field [cluster]")
         cluster = {name: bool({name, "all", "manage"} & held) for name in wanted}
-        return lambda: (200, {"username": "elastic", "has_all_requested": all(cluster.values()),
-                              "cluster": cluster, "index": {}, "application": {}})
+        return lambda: (
+            200,
+            {
+                "username": "elastic",
+                "has_all_requested": all(cluster.values()),
+                "cluster": cluster,
+                "index": {},
+                "application": {},
+            },
+        )
 
     # -- models ----------------------------------------------------------------------------
 
@@ -206,9 +298,12 @@ class Api:
 
         def run() -> Result:
             models = self.matching_models(pattern, allow_no_match)
-            configs = [views.model_config_json(m, self.behaviour, definition_status="definition_status" in include)
-                       for m in models[start:start + size]]
+            configs = [
+                views.model_config_json(m, self.behaviour, definition_status="definition_status" in include)
+                for m in models[start : start + size]
+            ]
             return 200, {"count": len(models), "trained_model_configs": configs}
+
         return run
 
     def matching_models(self, pattern: str, allow_no_match: bool) -> list[TrainedModel]:
@@ -238,6 +333,7 @@ class Api:
         def run() -> Result:
             self.cluster.put_vocabulary(model_id, vocabulary)
             return 200, {"acknowledged": True}
+
         return run
 
     def put_definition(self, call: Call) -> Action:
@@ -258,15 +354,21 @@ class Api:
             problems.append("[part] must be greater or equal to 0")
         if problems:
             raise errors.validation_failed(problems)
+        assert isinstance(definition, str) and isinstance(total_parts, int) and isinstance(total_length, int), (
+            "validated above"
+        )
         try:
             data = base64.b64decode(definition, validate=True)
         except (binascii.Error, ValueError):
-            raise errors.x_content_parse("[1:1] [trained_model_definition_part] failed to parse field [definition]",
-                                         errors.illegal_argument("Illegal base64 character")) from None
+            raise errors.x_content_parse(
+                "[1:1] [trained_model_definition_part] failed to parse field [definition]",
+                errors.illegal_argument("Illegal base64 character"),
+            ) from None
 
         def run() -> Result:
             self.cluster.put_definition_part(model_id, part, data, total_parts, total_length)
             return 200, {"acknowledged": True}
+
         return run
 
     def delete_model(self, call: Call) -> Action:
@@ -276,6 +378,7 @@ class Api:
         def run() -> Result:
             self.cluster.delete_model(model_id, force)
             return 200, {"acknowledged": True}
+
         return run
 
     # -- deployments -----------------------------------------------------------------------
@@ -298,6 +401,7 @@ class Api:
             if options.wait_for != "starting":
                 await self.wait_for_routes(deployment.deployment_id, options.timeout)
             return 200, {"assignment": self.cluster.deployment_view(deployment.deployment_id)}
+
         return run
 
     async def wait_for_routes(self, deployment_id: str, timeout: float) -> None:
@@ -326,6 +430,7 @@ class Api:
         def run() -> Result:
             self.cluster.stop_deployments(pattern, allow_no_match)
             return 200, {"stopped": True}
+
         return run
 
     def stats(self, call: Call) -> Action:
@@ -338,9 +443,12 @@ class Api:
             # expanded with the page parameters (``setTotalModelCount``, TransportGetTrainedModelsStatsAction),
             # then each model of the page brings all of its deployments, listed by deployment id.
             models = list(dict.fromkeys(entry["model_id"] for entry in entries))
-            page = set(models[start:start + size])
-            return 200, {"count": len(models),
-                         "trained_model_stats": [entry for entry in entries if entry["model_id"] in page]}
+            page = set(models[start : start + size])
+            return 200, {
+                "count": len(models),
+                "trained_model_stats": [entry for entry in entries if entry["model_id"] in page],
+            }
+
         return run
 
     def stats_entries(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:
@@ -389,13 +497,16 @@ class Api:
 
         def run() -> Result:
             return 200, {"inference_results": self.cluster.infer(request_id, docs, timeout)}
+
         return run
 
     def deprecated_infer(self, call: Call) -> Action:
         """The 8.0 path, deprecated since 8.3 in favour of ``.../_infer``
         (ES ``RestInferTrainedModelDeploymentAction``)."""
-        call.warnings.append("[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
-                             "Use [POST /_ml/trained_models/{model_id}/_infer] instead.")
+        call.warnings.append(
+            "[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
+            "Use [POST /_ml/trained_models/{model_id}/_infer] instead."
+        )
         return self.infer(call)
 
     def clear_cache(self, call: Call) -> Action:
@@ -404,6 +515,7 @@ class Api:
         def run() -> Result:
             self.cluster.clear_cache(deployment_id)
             return 200, {"cleared": True}
+
         return run
 
     def put_model_alias(self, call: Call) -> Action:
@@ -414,14 +526,17 @@ class Api:
         if alias == model_id:
             problems.append(f"model_alias [{alias}] cannot equal model_id [{model_id}]")
         if not _VALID_ALIAS.fullmatch(alias):
-            problems.append(f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens "
-                            "or underscores; must start with alphanumeric and cannot end with numbers")
+            problems.append(
+                f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens "
+                "or underscores; must start with alphanumeric and cannot end with numbers"
+            )
         if problems:
             raise errors.validation_failed(problems)
 
         def run() -> Result:
             self.cluster.put_model_alias(alias, model_id, reassign)
             return 200, {"acknowledged": True}
+
         return run
 
     def delete_model_alias(self, call: Call) -> Action:
@@ -430,6 +545,7 @@ class Api:
         def run() -> Result:
             self.cluster.delete_model_alias(alias, model_id)
             return 200, {"acknowledged": True}
+
         return run
 
     # -- inference endpoints (§1.6 B) --------------------------------------------------------
@@ -449,9 +565,13 @@ class Api:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (allocations, threads)):
             raise errors.validation_failed(["[num_allocations] and [num_threads] must be integers"])
         _check_id("inference_id", inference_id)
-        start = StartRequest(model_id=settings["model_id"], deployment_id=inference_id,
-                             number_of_allocations=allocations, threads_per_allocation=threads,
-                             inference_id=inference_id)
+        start = StartRequest(
+            model_id=settings["model_id"],
+            deployment_id=inference_id,
+            number_of_allocations=allocations,
+            threads_per_allocation=threads,
+            inference_id=inference_id,
+        )
         endpoint = InferenceEndpoint(inference_id, task_type, service, dict(settings))
 
         def run() -> Result:
@@ -459,19 +579,34 @@ class Api:
             if problems:
                 raise errors.validation_failed(problems)
             self.cluster.put_inference_endpoint(endpoint, start)
-            return 200, {"inference_id": inference_id, "task_type": task_type, "service": service,
-                         "service_settings": settings, "task_settings": {}}
+            return 200, {
+                "inference_id": inference_id,
+                "task_type": task_type,
+                "service": service,
+                "service_settings": settings,
+                "task_settings": {},
+            }
+
         return run
 
     def list_inference(self, call: Call) -> Action:
         """``GET _inference/_all``: ``{"endpoints": [...]}`` (SPEC ``specification/inference/get/GetResponse.ts``);
         what ``clean`` lists to find the endpoints of killed runs."""
+
         def run() -> Result:
             with self.cluster.lock:
-                endpoints = [{"inference_id": e.inference_id, "task_type": e.task_type, "service": e.service,
-                              "service_settings": e.service_settings, "task_settings": {}}
-                             for e in sorted(self.cluster.inference_endpoints.values(), key=lambda e: e.inference_id)]
+                endpoints = [
+                    {
+                        "inference_id": e.inference_id,
+                        "task_type": e.task_type,
+                        "service": e.service,
+                        "service_settings": e.service_settings,
+                        "task_settings": {},
+                    }
+                    for e in sorted(self.cluster.inference_endpoints.values(), key=lambda e: e.inference_id)
+                ]
             return 200, {"endpoints": endpoints}
+
         return run
 
     def delete_inference(self, call: Call) -> Action:
@@ -480,6 +615,7 @@ class Api:
         def run() -> Result:
             self.cluster.delete_inference_endpoint(inference_id)
             return 200, {"acknowledged": True, "pipelines": []}
+
         return run
 
 
@@ -496,9 +632,12 @@ def _nest(flat: dict[str, str]) -> dict[str, Any]:
 
 def _check_id(name: str, value: str) -> None:
     if not _VALID_ID.match(value) or len(value) > 64:
-        raise errors.validation_failed([
-            f"Invalid {name}; '{value}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; "
-            "must start and end with alphanumeric"])
+        raise errors.validation_failed(
+            [
+                f"Invalid {name}; '{value}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; "
+                "must start and end with alphanumeric"
+            ]
+        )
 
 
 def _listing_params(call: Call) -> tuple[bool, int, int]:

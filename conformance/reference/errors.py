@@ -13,8 +13,14 @@ from typing import Any
 class EsError(Exception):
     """An Elasticsearch exception: rendered as the full ``{"error": {...}, "status": N}`` envelope."""
 
-    def __init__(self, status: int, type: str, reason: str, caused_by: "EsError | None" = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        reason: str,
+        caused_by: EsError | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.type = type

@@ -20,10 +20,12 @@ from typing import Any
 from conformance.reference import errors
 
 KNOWN_DEFINITIONS = {
-    "5a6c3e782d1c673b3306cbc98c1c111225e4af26492487b3a3716ecc3143f87c":
-        "conformance/assets/tiny_model.pt (tools/build_tiny_model.py)",
-    "a491806683afcbc9277b2dba8d87477656bea3a6e5f5db0e738650e39ca795ca":
-        "ES 3rd_party_deployment.yml test model (SuperSimple, 1,630 bytes)",
+    "5a6c3e782d1c673b3306cbc98c1c111225e4af26492487b3a3716ecc3143f87c": (
+        "conformance/assets/tiny_model.pt (tools/build_tiny_model.py)"
+    ),
+    "a491806683afcbc9277b2dba8d87477656bea3a6e5f5db0e738650e39ca795ca": (
+        "ES 3rd_party_deployment.yml test model (SuperSimple, 1,630 bytes)"
+    ),
 }
 """sha256 of the TorchScript archives whose ``forward`` is ``torch.ones((batch, 2))``."""
 
@@ -45,7 +47,7 @@ class BertSettings:
     truncate: str = "first"
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> "BertSettings":
+    def of(cls, task: dict[str, Any]) -> BertSettings:
         bert = ((task.get("tokenization") or {}).get("bert") or {}) if isinstance(task, dict) else {}
         return cls(
             do_lower_case=bert.get("do_lower_case", False) is True,
@@ -86,8 +88,10 @@ def tokenize(text: str, vocabulary: list[str], settings: BertSettings) -> tuple[
         if settings.truncate == "none":
             total = len(ids) + (2 if settings.with_special_tokens else 0)
             raise errors.status_exception(
-                400, f"Input too large. The tokenized input length [{total}] exceeds the maximum sequence length "
-                     f"[{settings.max_sequence_length}]")
+                400,
+                f"Input too large. The tokenized input length [{total}] exceeds the maximum sequence length "
+                f"[{settings.max_sequence_length}]",
+            )
         ids = ids[:room]
     if settings.with_special_tokens:
         ids = [index["[CLS]"], *ids, index["[SEP]"]]

@@ -20,8 +20,14 @@ _VALID_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
 ID_LENGTH_LIMIT = 64
 """``MlStrings.ID_LENGTH_LIMIT``."""
 
-MASK_TOKENS = {"bert": "[MASK]", "bert_ja": "[MASK]", "deberta_v2": "[MASK]",
-               "roberta": "<mask>", "mpnet": "<mask>", "xlm_roberta": "<mask>"}
+MASK_TOKENS = {
+    "bert": "[MASK]",
+    "bert_ja": "[MASK]",
+    "deberta_v2": "[MASK]",
+    "roberta": "<mask>",
+    "mpnet": "<mask>",
+    "xlm_roberta": "<mask>",
+}
 """Each tokenizer's ``getMaskToken()`` (ES ``BertTokenization``, ``RobertaTokenization``...);
 a configuration without a tokenization gets BERT (``Tokenization.createDefault()``)."""
 
@@ -40,9 +46,12 @@ def check_model_id(model_id: str) -> None:
     (and a ``_SNAPSHOT`` suffix), every other id as it is; both within 64 characters."""
     bare = model_id[1:].removesuffix("_SNAPSHOT") if is_packaged(model_id) else model_id
     if not _VALID_ID.match(bare) or len(model_id) > ID_LENGTH_LIMIT:
-        raise errors.validation_failed([
-            f"Invalid model_id; '{model_id}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or "
-            "underscores; must start and end with alphanumeric"])
+        raise errors.validation_failed(
+            [
+                f"Invalid model_id; '{model_id}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or "
+                "underscores; must start and end with alphanumeric"
+            ]
+        )
 
 
 def stored_config(model_id: str, body: dict[str, Any], behaviour: Behaviour) -> dict[str, Any]:
@@ -51,8 +60,11 @@ def stored_config(model_id: str, body: dict[str, Any], behaviour: Behaviour) -> 
     if "prefix_strings" in config:
         config["prefix_strings"] = _prefix_strings(config["prefix_strings"], behaviour)
     if is_packaged(model_id):
-        overrides = [f"illegal to set [{name}] at inference model creation for packaged model"
-                     for name in PACKAGE_FIELDS if name in config]
+        overrides = [
+            f"illegal to set [{name}] at inference model creation for packaged model"
+            for name in PACKAGE_FIELDS
+            if name in config
+        ]
         if config.get("tags"):
             overrides.append("illegal to set [tags] at inference model creation for packaged model")
         if overrides:
@@ -71,7 +83,7 @@ def tokenizer_name(task: dict[str, Any]) -> str:
     """The tokenization named in a task config (``bert`` when absent, as ``createDefault``)."""
     tokenization = task.get("tokenization")
     if isinstance(tokenization, dict) and len(tokenization) == 1:
-        return next(iter(tokenization))
+        return str(next(iter(tokenization)))
     return "bert"
 
 
@@ -86,7 +98,8 @@ def _fill_mask(task: dict[str, Any]) -> dict[str, Any]:
         message = f"Mask token requested was [{requested}] but must be [{expected}] for this model"
         raise errors.x_content_parse(
             "[trained_model_config] failed to parse field [inference_config]",
-            EsError(400, "illegal_argument_exception", f"java.lang.IllegalArgumentException: {message}"))
+            EsError(400, "illegal_argument_exception", f"java.lang.IllegalArgumentException: {message}"),
+        )
     return {**task, "mask_token": expected}
 
 

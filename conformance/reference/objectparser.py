@@ -10,17 +10,26 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
 from conformance.reference.protocol import INT_MAX, INT_MIN
 from conformance.reference.suggest import suggestion
 from conformance.reference.timevalue import parse_time_value
-from conformance.reference.xcontent import (END_OBJECT, FIELD_NAME, START_OBJECT,
-                                            VALUE_BOOLEAN, VALUE_NULL, VALUE_NUMBER, VALUE_STRING,
-                                            PullParser, Token)
+from conformance.reference.xcontent import (
+    END_OBJECT,
+    FIELD_NAME,
+    START_OBJECT,
+    VALUE_BOOLEAN,
+    VALUE_NULL,
+    VALUE_NUMBER,
+    VALUE_STRING,
+    PullParser,
+    Token,
+)
 
 _JAVA_DOUBLE = re.compile(r"^[+-]?(NaN|Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?)$")
 
@@ -40,7 +49,7 @@ class FieldSpec:
     name: str
     kind: str
     deprecated_names: tuple[str, ...] = ()
-    sub_object: "ObjectSpec | None" = None
+    sub_object: ObjectSpec | None = None
     convert: Callable[[Any], Any] | None = None  # extra check of a read value, may raise EsError
 
 
@@ -152,10 +161,11 @@ def parse_object(spec: ObjectSpec, parser: PullParser, first: Token | None, resu
         field_spec = spec.lookup(name_token.value)
         if field_spec is None:
             hint = suggestion(name_token.value, spec.all_names, threshold=0.7, prefix=" did you mean ")
-            raise errors.x_content_parse(f"{name_token.location} [{spec.name}] unknown field [{name_token.value}]{hint}")
+            raise errors.x_content_parse(
+                f"{name_token.location} [{spec.name}] unknown field [{name_token.value}]{hint}"
+            )
         if name_token.value != field_spec.name:
-            result.warnings.append(
-                f"Deprecated field [{name_token.value}] used, expected [{field_spec.name}] instead")
+            result.warnings.append(f"Deprecated field [{name_token.value}] used, expected [{field_spec.name}] instead")
         value_token = parser.next_token()
         assert value_token is not None
         result.values[field_spec.name] = _parse_value(spec, field_spec, parser, value_token, result)
@@ -164,13 +174,15 @@ def parse_object(spec: ObjectSpec, parser: PullParser, first: Token | None, resu
 def _parse_value(spec: ObjectSpec, field_spec: FieldSpec, parser: PullParser, token: Token, result: Parsed) -> Any:
     if token.kind not in _ACCEPTS[field_spec.kind]:
         raise errors.x_content_parse(
-            f"{token.location} [{spec.name}] {field_spec.name} doesn't support values of type: {token.kind}")
+            f"{token.location} [{spec.name}] {field_spec.name} doesn't support values of type: {token.kind}"
+        )
     try:
         value = _read(field_spec, parser, token, result)
         return field_spec.convert(value) if field_spec.convert is not None and value is not None else value
     except EsError as cause:
         raise errors.x_content_parse(
-            f"{token.location} [{spec.name}] failed to parse field [{field_spec.name}]", cause) from None
+            f"{token.location} [{spec.name}] failed to parse field [{field_spec.name}]", cause
+        ) from None
 
 
 def _read(field_spec: FieldSpec, parser: PullParser, token: Token, result: Parsed) -> Any:
@@ -201,17 +213,18 @@ def int_value(token: Token) -> int:
             raise errors.illegal_argument(f"Value [{token.value}] is out of range for an integer")
         return int(number)
     number = token.value
-    if isinstance(number, float) and not math.isfinite(number) or not INT_MIN <= number <= INT_MAX:
-        raise EsError(400, "input_coercion_exception",
-                      f"Numeric value ({token.text}) out of range of int ({INT_MIN} - {INT_MAX})")
+    if (isinstance(number, float) and not math.isfinite(number)) or not INT_MIN <= number <= INT_MAX:
+        raise EsError(
+            400, "input_coercion_exception", f"Numeric value ({token.text}) out of range of int ({INT_MIN} - {INT_MAX})"
+        )
     return int(number)
 
 
 def boolean_value(token: Token) -> bool:
     if token.kind == VALUE_BOOLEAN:
-        return token.value
+        return bool(token.value)
     if token.value in ("true", "false"):
-        return token.value == "true"
+        return bool(token.value == "true")
     raise errors.illegal_argument(f"Failed to parse value [{token.value}] as only [true] or [false] are allowed.")
 
 

@@ -6,9 +6,10 @@ raising the exact Elasticsearch parse errors. Semantic validation lives in the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
@@ -23,22 +24,28 @@ UPDATE_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
 START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
 STOP_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/stop"
 
-STOP_BODY = ObjectSpec(STOP_PARSER, (
-    FieldSpec("id", "string"),
-    FieldSpec("allow_no_match", "boolean"),
-    FieldSpec("force", "boolean"),
-))
+STOP_BODY = ObjectSpec(
+    STOP_PARSER,
+    (
+        FieldSpec("id", "string"),
+        FieldSpec("allow_no_match", "boolean"),
+        FieldSpec("force", "boolean"),
+    ),
+)
 """``StopTrainedModelDeploymentAction.Request`` body fields: the optional body the official
 clients send from SPEC #5752 (elasticsearch-py 9.5, §11.2); the same names as the parameters."""
 
 _T = TypeVar("_T")
 
 
-AUTOSCALING_SETTINGS = ObjectSpec("autoscaling_settings", (
-    FieldSpec("enabled", "boolean"),
-    FieldSpec("min_number_of_allocations", "int_or_null"),
-    FieldSpec("max_number_of_allocations", "int_or_null"),
-))
+AUTOSCALING_SETTINGS = ObjectSpec(
+    "autoscaling_settings",
+    (
+        FieldSpec("enabled", "boolean"),
+        FieldSpec("min_number_of_allocations", "int_or_null"),
+        FieldSpec("max_number_of_allocations", "int_or_null"),
+    ),
+)
 
 
 @dataclass
@@ -90,7 +97,8 @@ def _plain_object(parser: PullParser) -> dict[str, Any]:
     first = parser.next_token()
     if first is None or first.kind != "START_OBJECT":
         raise errors.x_content_parse(f"{first.location if first else '[1:1]'} Expected START_OBJECT")
-    return parser.read_value(first)
+    document: dict[str, Any] = parser.read_value(first)
+    return document
 
 
 def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:
@@ -98,8 +106,12 @@ def syntax_error(error: JsonSyntaxError, behaviour: Behaviour) -> EsError:
     where = f"[{error.line}:{error.col}] "
     if error.eof:
         status = 400 if behaviour.truncated_json_is_400 else 500
-        return EsError(status, "x_content_e_o_f_exception", where + error.message,
-                       EsError(status, "json_e_o_f_exception", error.message))
+        return EsError(
+            status,
+            "x_content_e_o_f_exception",
+            where + error.message,
+            EsError(status, "json_e_o_f_exception", error.message),
+        )
     return errors.x_content_parse(where + error.message, EsError(400, error.cause_type, error.message))
 
 
@@ -159,8 +171,10 @@ def check_consistent_id(body_id: str | None, path_id: str) -> None:
     """§1.4 ``INCONSISTENT_ID``."""
     if body_id is not None and body_id != path_id:
         raise errors.status_exception(
-            400, f"Inconsistent model_id; '{body_id}' specified in the body differs from '{path_id}' specified as "
-                 "a URL argument")
+            400,
+            f"Inconsistent model_id; '{body_id}' specified in the body differs from '{path_id}' specified as "
+            "a URL argument",
+        )
 
 
 @cache
@@ -184,8 +198,17 @@ def start_parser(behaviour: Behaviour) -> ObjectSpec:
 
 
 def start_params(behaviour: Behaviour) -> frozenset[str]:
-    params = {"model_id", "timeout", "wait_for", "number_of_allocations", "threads_per_allocation",
-              "queue_capacity", "cache_size", "priority", "master_timeout"}
+    params = {
+        "model_id",
+        "timeout",
+        "wait_for",
+        "number_of_allocations",
+        "threads_per_allocation",
+        "queue_capacity",
+        "cache_size",
+        "priority",
+        "master_timeout",
+    }
     if behaviour.deployment_ids:
         params.add("deployment_id")
     return frozenset(params)
@@ -211,8 +234,9 @@ def parse_start(call: Call, model_id: str) -> StartOptions:
     for name in ("priority", "cache_size", "wait_for", "deployment_id"):
         if name in call.params and (name != "deployment_id" or behaviour.deployment_ids):
             values[name] = call.params[name]
-    timeout = parse_time_value(call.params["timeout"], "timeout") if "timeout" in call.params else values.get(
-        "timeout", 30.0)
+    timeout = (
+        parse_time_value(call.params["timeout"], "timeout") if "timeout" in call.params else values.get("timeout", 30.0)
+    )
     if "master_timeout" in call.params:
         parse_time_value(call.params["master_timeout"], "master_timeout")
     cache_size = values.get("cache_size")

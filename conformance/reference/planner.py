@@ -59,8 +59,9 @@ def memory_estimate(model_bytes: int, cache_size_bytes: int | None) -> int:
     return estimate
 
 
-def allowed_bytes_for_ml(machine_memory: int, jvm_bytes: int | None, max_machine_memory_percent: int,
-                         use_auto: bool) -> int:
+def allowed_bytes_for_ml(
+    machine_memory: int, jvm_bytes: int | None, max_machine_memory_percent: int, use_auto: bool
+) -> int:
     """ES ``NativeMemoryCalculator.allowedBytesForMl``: the node's memory for ML processes.
 
     With ``xpack.ml.use_auto_machine_memory_percent`` (Elastic Cloud) what the JVM and the
@@ -107,20 +108,35 @@ def place(demand: Demand, nodes: list[NodeLoad], hosting: set[str]) -> Placement
         added[chosen.node_id] = added.get(chosen.node_id, 0) + 1
     if sum(added.values()) >= demand.count:
         return Placement(added, ())
-    return Placement(added, tuple(_reason(node, demand, free, free_memory, hosts) for node in nodes) or
-                     ("No ML nodes exist in the cluster",))
+    return Placement(
+        added,
+        tuple(_reason(node, demand, free, free_memory, hosts) for node in nodes)
+        or ("No ML nodes exist in the cluster",),
+    )
 
 
-def _fits(node_id: str, demand: Demand, free: dict[str, int], free_memory: dict[str, int],
-          low_slots: dict[str, int], hosts: set[str]) -> bool:
+def _fits(
+    node_id: str,
+    demand: Demand,
+    free: dict[str, int],
+    free_memory: dict[str, int],
+    low_slots: dict[str, int],
+    hosts: set[str],
+) -> bool:
     if node_id not in hosts and free_memory[node_id] < demand.memory_bytes:
         return False
     pool = low_slots if demand.low_priority else free
     return pool[node_id] >= demand.threads_per_allocation
 
 
-def _take(node_id: str, demand: Demand, free: dict[str, int], free_memory: dict[str, int],
-          low_slots: dict[str, int], hosts: set[str]) -> None:
+def _take(
+    node_id: str,
+    demand: Demand,
+    free: dict[str, int],
+    free_memory: dict[str, int],
+    low_slots: dict[str, int],
+    hosts: set[str],
+) -> None:
     if node_id not in hosts:
         free_memory[node_id] -= demand.memory_bytes
         hosts.add(node_id)
@@ -136,11 +152,13 @@ def _reason(node: NodeLoad, demand: Demand, free: dict[str, int], free_memory: d
             f"This node has insufficient available memory. Available memory for ML "
             f"[{node.memory_bytes} ({human_bytes(node.memory_bytes)})], free memory "
             f"[{max(free_memory[node.node_id], 0)} ({human_bytes(max(free_memory[node.node_id], 0))})], "
-            f"estimated memory required for this model [{demand.memory_bytes} ({human_bytes(demand.memory_bytes)})].")
+            f"estimated memory required for this model [{demand.memory_bytes} ({human_bytes(demand.memory_bytes)})]."
+        )
     return prefix + (
         f"This node has insufficient allocated processors. Available processors [{node.processors}], "
         f"free processors [{max(free[node.node_id], 0)}], processors required for each allocation of this "
-        f"model [{demand.threads_per_allocation}]")
+        f"model [{demand.threads_per_allocation}]"
+    )
 
 
 def reduce_to(routes: dict[str, int], wanted: int) -> dict[str, int]:

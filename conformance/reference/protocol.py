@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, overload
+from typing import Any, overload
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError, SimpleError
@@ -23,7 +24,8 @@ PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
 PRODUCT_HEADER_BYTES = (b"x-elastic-product", b"Elasticsearch")
 JSON = "application/json"
 _MEDIA_TYPE = re.compile(
-    r"^\s*application/(?:(json)|vnd\.elasticsearch\+json)\s*(?P<params>(?:;\s*[^;]*)*)$", re.IGNORECASE)
+    r"^\s*application/(?:(json)|vnd\.elasticsearch\+json)\s*(?P<params>(?:;\s*[^;]*)*)$", re.IGNORECASE
+)
 _COMPATIBLE = re.compile(r"compatible-with\s*=\s*(\d+)", re.IGNORECASE)
 _JAVA_INT = re.compile(r"^[+-]?\d+$")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -71,7 +73,8 @@ def check_unrecognized(path: str, given: Iterable[str], supported: Iterable[str]
     if not unknown:
         return
     described = ", ".join(
-        f"[{name}]" + suggestion(name, candidates, threshold=0.5, prefix=" -> did you mean ") for name in unknown)
+        f"[{name}]" + suggestion(name, candidates, threshold=0.5, prefix=" -> did you mean ") for name in unknown
+    )
     plural = "s" if len(unknown) > 1 else ""
     raise errors.illegal_argument(f"request [{path}] contains unrecognized parameter{plural}: {described}")
 
@@ -120,24 +123,27 @@ class Reply:
     content: bytes
 
 
-def render(body: Any, status: int, params: dict[str, str], media_type: str,
-           headers: dict[str, str] | None = None, include_body: bool = True) -> Reply:
+def render(
+    body: Any,
+    status: int,
+    params: dict[str, str],
+    media_type: str,
+    headers: dict[str, str] | None = None,
+    include_body: bool = True,
+) -> Reply:
     """Serialise with ``filter_path`` and ``pretty`` applied; always sends ``X-Elastic-Product``.
 
     A body nested deeper than Python's recursion limit (stored configurations may hold up to
     1,000 levels, as Elasticsearch's parser allows) is written compactly and unfiltered."""
     try:
-        if "filter_path" in params and params["filter_path"]:
+        if params.get("filter_path"):
             body = apply_filter_path(body, params["filter_path"])
-        if params.get("pretty") not in (None, "false"):
-            text = _PRETTY.encode(body) + "\n"
-        else:
-            text = _COMPACT.encode(body)
+        pretty = params.get("pretty") not in (None, "false")
+        text = _PRETTY.encode(body) + "\n" if pretty else _COMPACT.encode(body)
     except RecursionError:
         text = dumps_deep(body)
     content = text.encode("utf-8", "replace") if include_body else b""
-    encoded = [(b"content-length", b"%d" % len(content)), (b"content-type", media_type.encode()),
-               PRODUCT_HEADER_BYTES]
+    encoded = [(b"content-length", b"%d" % len(content)), (b"content-type", media_type.encode()), PRODUCT_HEADER_BYTES]
     if headers:
         encoded += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
     return Reply(status, encoded, content)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -22,13 +23,18 @@ from conformance.reference.config import ServerConfig
 STARTUP_TIMEOUT = 10.0
 
 
-UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning", "access_log": False, "server_header": False,
-                                   "date_header": False}
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "server_header": False,
+    "date_header": False,
+}
 """Quiet, and answers with Elasticsearch's headers only: Netty sends no ``Server`` and no ``Date``."""
 
 
-def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 9200,
-          on_ready: Callable[[str], None] | None = None) -> None:
+def serve(
+    config: ServerConfig, host: str = "127.0.0.1", port: int = 9200, on_ready: Callable[[str], None] | None = None
+) -> None:
     """Run the reference server until interrupted; ``port=0`` binds a free one.
 
     The socket is bound here, before uvicorn starts, so ``on_ready`` learns the real
@@ -56,13 +62,15 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 
 
 @contextmanager
-def running_server(config: ServerConfig = ServerConfig(), app: Any = None, host: str = "127.0.0.1",
-                   port: int = 0) -> Iterator[str]:
+def running_server(
+    config: ServerConfig = ServerConfig(), app: Any = None, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[str]:
     """Serve ``app`` (default: ``create_app(config)``) in a thread; yields ``http://host:port``."""
     sock = _bound_socket(host, port)
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app if app is not None else create_app(config), lifespan="off",
-                                           **UVICORN_OPTIONS))
+    server = uvicorn.Server(
+        uvicorn.Config(app if app is not None else create_app(config), lifespan="off", **UVICORN_OPTIONS)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="reference-server", daemon=True)
     thread.start()
     try:

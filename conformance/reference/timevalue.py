@@ -21,11 +21,14 @@ def parse_time_value(text: str, setting: str) -> float:
     match = _TIME.match(normalized)
     if not match:
         raise errors.parse_exception(
-            f"failed to parse setting [{setting}] with value [{text}] as a time value: unit is missing or unrecognized")
+            f"failed to parse setting [{setting}] with value [{text}] as a time value: unit is missing or unrecognized"
+        )
     amount = float(match.group(1))
     if amount < 0:
         raise errors.parse_exception(
-            f"failed to parse setting [{setting}] with value [{text}] as a time value: negative durations are not supported")
+            f"failed to parse setting [{setting}] with value [{text}] as a time value: negative durations are not "
+            "supported"
+        )
     return amount * _TIME_UNITS[match.group(2)]
 
 
@@ -37,12 +40,15 @@ def parse_byte_size(text: str, setting: str) -> int:
     match = _BYTES.match(normalized)
     if not match:
         raise errors.parse_exception(
-            f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: unit is missing or unrecognized")
+            f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: unit is missing or "
+            "unrecognized"
+        )
     unit = match.group(2)
     unit = unit if unit.endswith("b") else unit + "b"
     amount = float(match.group(1)) * _BYTE_UNITS[unit]
     if amount > LONG_MAX:  # ByteSizeValue holds a long
         raise errors.parse_exception(
             f"failed to parse setting [{setting}] with value [{text}] as a size in bytes: Values greater than "
-            f"{LONG_MAX} bytes are not supported")
+            f"{LONG_MAX} bytes are not supported"
+        )
     return int(amount)

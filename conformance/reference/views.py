@@ -21,7 +21,7 @@ def iso_instant(epoch_ns: int) -> str:
     """``strict_date_optional_time_nanos`` in UTC: 3-9 fraction digits and ``Z`` (§2.2).
     Cached: a deployment's start time is written on every answer about it."""
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
-    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{nanos:09d}".rstrip("0").ljust(3, "0")
     return f"{stamp}.{fraction}Z"
 
@@ -59,8 +59,11 @@ def assignment_json(deployment: Deployment, behaviour: Behaviour) -> dict[str, A
     """§2.2 ``TrainedModelAssignment.toXContent`` field order."""
     routing_table = {}
     for node_id, route in deployment.routes.items():
-        entry: dict[str, Any] = {"current_allocations": route.current, "target_allocations": route.target,
-                                 "routing_state": route.state}
+        entry: dict[str, Any] = {
+            "current_allocations": route.current,
+            "target_allocations": route.target,
+            "routing_state": route.state,
+        }
         if route.reason is not None:
             entry["reason"] = route.reason
         routing_table[node_id] = entry
@@ -155,18 +158,26 @@ def deployment_stats_json(deployment: Deployment, nodes: dict[str, NodeSpec], be
         "state": _allocation_state(allocation_count, target),
     }
     routes = deployment.routes.values()
-    body.update({"error_count": 0, "inference_count": sum(r.inference_count for r in routes),
-                 "rejected_execution_count": 0, "timeout_count": sum(r.timeout_count for r in routes),
-                 "peak_throughput_per_minute": 0, "throughput_last_minute": 0})
-    body["nodes"] = [_node_stats(node_id, route, deployment, nodes[node_id], behaviour)  # routes on known nodes only
-                     for node_id, route in deployment.routes.items()]
+    body.update(
+        {
+            "error_count": 0,
+            "inference_count": sum(r.inference_count for r in routes),
+            "rejected_execution_count": 0,
+            "timeout_count": sum(r.timeout_count for r in routes),
+            "peak_throughput_per_minute": 0,
+            "throughput_last_minute": 0,
+        }
+    )
+    body["nodes"] = [
+        _node_stats(node_id, route, deployment, nodes[node_id], behaviour)  # routes on known nodes only
+        for node_id, route in deployment.routes.items()
+    ]
     return body
 
 
 def allocation_count_of(deployment: Deployment) -> int:
     """``allocation_status.allocation_count``: current allocations of ``started`` routes."""
     return sum(r.current for r in deployment.routes.values() if r.state == "started" and r.current > 0)
-
 
 
 def _allocation_state(count: int, target: int) -> str:
@@ -176,8 +187,9 @@ def _allocation_state(count: int, target: int) -> str:
     return "started" if count < target else "fully_allocated"
 
 
-def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec,
-                behaviour: Behaviour) -> dict[str, Any]:
+def _node_stats(
+    node_id: str, route: Any, deployment: Deployment, node: NodeSpec, behaviour: Behaviour
+) -> dict[str, Any]:
     routing_state: dict[str, Any] = {"routing_state": route.state}
     if route.reason:
         routing_state["reason"] = route.reason
@@ -196,7 +208,8 @@ def _node_stats(node_id: str, route: Any, deployment: Deployment, node: NodeSpec
         entry["inference_cache_hit_count"] = route.cache_hits
         if behaviour.inference_rss_stats:  # the reference's process "uses" what the planner reserved for it
             entry["average_inference_process_memory_rss_bytes"] = memory_estimate(
-                deployment.model_bytes, deployment.cache_size_bytes)
+                deployment.model_bytes, deployment.cache_size_bytes
+            )
         if route.last_access_ms is not None:
             entry["last_access"] = route.last_access_ms
         entry["number_of_allocations"] = route.process.allocations
@@ -240,17 +253,24 @@ def required_native_memory_bytes(model: TrainedModel, deployment: Deployment | N
     if model.model_id.startswith((".elser_model_1", ".elser_model_2")):
         return ELSER_MEMORY_BYTES
     base = memory_estimate(model.model_bytes, None)
-    per_deployment = deployment.per_deployment_memory_bytes if deployment else model.declared_memory(
-        "per_deployment_memory_bytes")
-    per_allocation = deployment.per_allocation_memory_bytes if deployment else model.declared_memory(
-        "per_allocation_memory_bytes")
+    per_deployment = (
+        deployment.per_deployment_memory_bytes if deployment else model.declared_memory("per_deployment_memory_bytes")
+    )
+    per_allocation = (
+        deployment.per_allocation_memory_bytes if deployment else model.declared_memory("per_allocation_memory_bytes")
+    )
     if per_deployment == 0 and per_allocation == 0:
         return base
     return max(base, per_deployment + per_allocation * allocations + model.model_bytes)
 
 
-def model_stats_json(model: TrainedModel, deployment: Deployment | None, nodes: dict[str, NodeSpec],
-                     behaviour: Behaviour, allocations_for_memory: int = 0) -> dict[str, Any]:
+def model_stats_json(
+    model: TrainedModel,
+    deployment: Deployment | None,
+    nodes: dict[str, NodeSpec],
+    behaviour: Behaviour,
+    allocations_for_memory: int = 0,
+) -> dict[str, Any]:
     """One ``trained_model_stats`` entry; ``allocations_for_memory`` is the count the memory figure
     is computed with (the caller knows whether that is the deployment's own or every deployment's)."""
     body: dict[str, Any] = {

@@ -42,8 +42,9 @@ class JsonSyntaxError(Exception):
     """Malformed JSON at ``line:col``; ``eof`` tells a truncated body from a wrong character.
     ``cause_type`` is the Jackson exception's name as Elasticsearch renders it."""
 
-    def __init__(self, message: str, line: int, col: int, eof: bool = False,
-                 cause_type: str = "json_parse_exception") -> None:
+    def __init__(
+        self, message: str, line: int, col: int, eof: bool = False, cause_type: str = "json_parse_exception"
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
@@ -167,8 +168,10 @@ class PullParser:
         if self._stack:
             frame = self._stack[-1]
             what = "Object" if frame.kind == START_OBJECT else "Array"
-            message = (f"Unexpected end-of-input: expected close marker for {what} "
-                       f"(start marker at line: {frame.line}, column: {frame.col})")
+            message = (
+                f"Unexpected end-of-input: expected close marker for {what} "
+                f"(start marker at line: {frame.line}, column: {frame.col})"
+            )
         else:
             message = "Unexpected end-of-input: expected a value"
         return JsonSyntaxError(message, self._line, self._col(), eof=True)
@@ -232,8 +235,11 @@ class PullParser:
             if len(self._stack) >= MAX_NESTING_DEPTH:
                 raise JsonSyntaxError(
                     f"Document nesting depth ({len(self._stack) + 1}) exceeds the maximum allowed "
-                    f"({MAX_NESTING_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)", line, col,
-                    cause_type="stream_constraints_exception")
+                    f"({MAX_NESTING_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)",
+                    line,
+                    col,
+                    cause_type="stream_constraints_exception",
+                )
             self._pos += 1
             self._stack.append(_Frame(kind, line, col, "first", set()))
             return Token(kind, None, line, col)
@@ -257,7 +263,10 @@ class PullParser:
             raise self._unexpected("expected a value")
         raise JsonSyntaxError(
             f"Unrecognized token '{word}': was expecting (JSON String, Number, Array, Object "
-            "or token 'null', 'true' or 'false')", line, col)
+            "or token 'null', 'true' or 'false')",
+            line,
+            col,
+        )
 
     def _number(self, line: int, col: int) -> Token:
         match = _NUMBER.match(self._text, self._pos)
@@ -269,8 +278,11 @@ class PullParser:
         if len(text) - text.startswith("-") > MAX_NUMBER_LENGTH:
             raise JsonSyntaxError(
                 f"Number value length ({len(text) - text.startswith('-')}) exceeds the maximum allowed "
-                f"({MAX_NUMBER_LENGTH}, from `StreamReadConstraints.getMaxNumberLength()`)", line, col,
-                cause_type="stream_constraints_exception")
+                f"({MAX_NUMBER_LENGTH}, from `StreamReadConstraints.getMaxNumberLength()`)",
+                line,
+                col,
+                cause_type="stream_constraints_exception",
+            )
         self._pos += len(text)
         value: int | float = int(text) if match.group(2) is None and match.group(3) is None else float(text)
         return Token(VALUE_NUMBER, value, line, col, text)
@@ -281,8 +293,12 @@ class PullParser:
         pieces: list[str] = []
         while True:
             if self._pos >= len(text):
-                raise JsonSyntaxError("Unexpected end-of-input: was expecting closing quote for a string value",
-                                      self._line, self._col(), eof=True)
+                raise JsonSyntaxError(
+                    "Unexpected end-of-input: was expecting closing quote for a string value",
+                    self._line,
+                    self._col(),
+                    eof=True,
+                )
             char = text[self._pos]
             if char == '"':
                 self._pos += 1
@@ -293,21 +309,25 @@ class PullParser:
             if ord(char) < 0x20:
                 raise JsonSyntaxError(
                     f"Illegal unquoted character ((CTRL-CHAR, code {ord(char)})): has to be escaped using "
-                    "backslash to be included in string value", self._line, self._col())
+                    "backslash to be included in string value",
+                    self._line,
+                    self._col(),
+                )
             pieces.append(char)
             self._pos += 1
 
     def _escape(self) -> str:
         text = self._text
         if self._pos + 1 >= len(text):
-            raise JsonSyntaxError("Unexpected end-of-input in character escape sequence",
-                                  self._line, self._col(), eof=True)
+            raise JsonSyntaxError(
+                "Unexpected end-of-input in character escape sequence", self._line, self._col(), eof=True
+            )
         code = text[self._pos + 1]
         if code in _ESCAPES:
             self._pos += 2
             return _ESCAPES[code]
         if code == "u":
-            digits = text[self._pos + 2:self._pos + 6]
+            digits = text[self._pos + 2 : self._pos + 6]
             if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
                 self._pos += 6
                 return chr(int(digits, 16))  # lone surrogates are kept; encoding replaces them
@@ -351,7 +371,7 @@ def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as error:
-        before = body[:error.start].decode("utf-8")
+        before = body[: error.start].decode("utf-8")
         line = before.count("\n") + 1
         col = len(before) - (before.rfind("\n") + 1) + 1
         raise JsonSyntaxError(f"Invalid UTF-8 start byte 0x{body[error.start]:02x}", line, col) from None

@@ -9,8 +9,8 @@ every credential in the written text is the second lock.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from conformance.report.html_report import render_html
 from conformance.report.json_report import render_json

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from datetime import datetime
+
 from conformance.context import Version
 from conformance.results import Results
 
@@ -35,12 +36,22 @@ def run_properties(results: Results) -> dict[str, str]:
     from conformance import __version__
 
     run = results.run
-    found = {"target": run.get("target"), "version": run.get("version"), "judged_as": run.get("judged_as"),
-             "profile": run.get("profile"), "seed": run.get("seed"), "run_id": run.get("run_id"),
-             "max_examples": run.get("max_examples"), "select": run.get("select"),
-             "tool_version": __version__, "exit_code": results.exit_code, "unjudged": results.unjudged,
-             "incomplete": "; ".join(results.holes) or None,
-             "started_at": results.started_at, "ended_at": results.ended_at}
+    found = {
+        "target": run.get("target"),
+        "version": run.get("version"),
+        "judged_as": run.get("judged_as"),
+        "profile": run.get("profile"),
+        "seed": run.get("seed"),
+        "run_id": run.get("run_id"),
+        "max_examples": run.get("max_examples"),
+        "select": run.get("select"),
+        "tool_version": __version__,
+        "exit_code": results.exit_code,
+        "unjudged": results.unjudged,
+        "incomplete": "; ".join(results.holes) or None,
+        "started_at": results.started_at,
+        "ended_at": results.ended_at,
+    }
     return {name: str(value) for name, value in found.items() if value is not None}
 
 
@@ -93,7 +104,8 @@ def replay_command(results: Results, rule_id: str) -> str:
 def curl_note(results: Results) -> str | None:
     """Why a recorded curl command may not run as it is."""
     if results.run.get("embedded"):
-        return ("the embedded server of this run and its deployment are gone: point the curl command at a "
-                "server you start (deployment-conformance serve), after setting the deployment up, or use replay")
+        return (
+            "the embedded server of this run and its deployment are gone: point the curl command at a "
+            "server you start (deployment-conformance serve), after setting the deployment up, or use replay"
+        )
     return "the run's deployment was deleted at clean-up: replay sets it up again"
-

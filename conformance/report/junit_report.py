@@ -45,8 +45,9 @@ def render_junit(results: Results) -> str:
 
 
 def _testcase(suite: ET.Element, result: RuleResult, counts: dict[str, int]) -> None:
-    case = ET.SubElement(suite, "testcase", classname=f"{SUITE_NAME}.{result.family}", name=result.id,
-                         time=f"{result.seconds:.3f}")
+    case = ET.SubElement(
+        suite, "testcase", classname=f"{SUITE_NAME}.{result.family}", name=result.id, time=f"{result.seconds:.3f}"
+    )
     kind = _element_for(result)
     if kind is not None:
         counts[_COUNTER[kind]] += 1

@@ -29,13 +29,18 @@ def render_markdown(results: Results) -> str:
         for result in failed[:FAILED_SHOWN]:
             messages = (result.evidence or {}).get("messages") or ["failed"]
             level = result.level + (", known (baseline)" if result.baselined else "")
-            lines.append(f"| `{result.id}` | {level} | {_cell(messages[0])} | "
-                         f"`{rerun_command(results, result.id)}`<br>`{replay_command(results, result.id)}` |")
+            lines.append(
+                f"| `{result.id}` | {level} | {_cell(messages[0])} | "
+                f"`{rerun_command(results, result.id)}`<br>`{replay_command(results, result.id)}` |"
+            )
         if len(failed) > FAILED_SHOWN:
             lines.append(f"\n…and {len(failed) - FAILED_SHOWN} more failed rules: see report.html.")
     if results.fixed_baseline:
-        lines += ["", "Baseline rules that now pass (remove them from the baseline): "
-                  + ", ".join(f"`{r}`" for r in results.fixed_baseline)]
+        lines += [
+            "",
+            "Baseline rules that now pass (remove them from the baseline): "
+            + ", ".join(f"`{r}`" for r in results.fixed_baseline),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -44,5 +49,4 @@ def _cell(text: str) -> str:
     flat = " ".join(str(text).split())
     if len(flat) > 300:
         flat = flat[:300] + "…"
-    return (flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("`", "'"))
+    return flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").replace("`", "'")

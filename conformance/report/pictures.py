@@ -14,17 +14,20 @@ Every text that came from the target is escaped: the pictures are markup too.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 MB = 1024 * 1024
 BASE_DEPLOYMENT_MEMORY = 240 * MB  # §3.2 estimateMemoryUsageBytes without per-deployment metadata
 BAR_WIDTH, ROW_HEIGHT, LABEL_WIDTH = 360, 22, 150
 # Each series is drawn a few pixels off the others (and dashed differently), so that
 # equal counts, the usual case, still show as three lines.
-SERIES = (("requested", "#555", "number_of_allocations (requested)", -3, ""),
-          ("planned", "#1f6feb", "target_allocation_count (planned)", 0, "6 3"),
-          ("current", "#2da44e", "allocation_count (current)", 3, "2 2"))
+SERIES = (
+    ("requested", "#555", "number_of_allocations (requested)", -3, ""),
+    ("planned", "#1f6feb", "target_allocation_count (planned)", 0, "6 3"),
+    ("current", "#2da44e", "allocation_count (current)", 3, "2 2"),
+)
 
 
 def planned_routes(evidence: Mapping[str, Any]) -> tuple[str, dict[str, int], int, int | None]:
@@ -39,11 +42,18 @@ def planned_routes(evidence: Mapping[str, Any]) -> tuple[str, dict[str, int], in
     assignment = body.get("assignment") if isinstance(body, Mapping) else None
     if isinstance(assignment, Mapping) and isinstance(assignment.get("routing_table"), Mapping):
         parameters = assignment.get("task_parameters") or {}
-        routes = {node: _int(route.get("target_allocations")) for node, route in assignment["routing_table"].items()
-                  if isinstance(route, Mapping)}
-        return deployment, routes, _int(parameters.get("threads_per_allocation"), 1), _maybe_int(
-            parameters.get("model_bytes"))
-    observed = ((evidence.get("after") or {}).get(deployment) or {})
+        routes = {
+            node: _int(route.get("target_allocations"))
+            for node, route in assignment["routing_table"].items()
+            if isinstance(route, Mapping)
+        }
+        return (
+            deployment,
+            routes,
+            _int(parameters.get("threads_per_allocation"), 1),
+            _maybe_int(parameters.get("model_bytes")),
+        )
+    observed = (evidence.get("after") or {}).get(deployment) or {}
     routes = {node: _int(n.get("allocations")) for node, n in (observed.get("nodes") or {}).items()}
     return deployment, routes, _int(observed.get("threads_per_allocation"), 1), None
 
@@ -66,25 +76,45 @@ def node_svg(evidence: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]) ->
         over = mine + used > capacity
         rows.append(_label(y, f"{node_id}: {capacity:g} processors"))
         rows.append(_bar(y, 0, used / scale, "#b1b1b1", f"other deployments: {used} processors"))
-        rows.append(_bar(y, used / scale, mine / scale, "#cf222e" if over else "#1f6feb",
-                         f"{deployment}: {routes.get(node_id, 0)} allocation(s) x {threads} thread(s) = {mine}"))
-        rows.append(f"<line x1='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' x2='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' "
-                    f"y1='{y}' y2='{y + ROW_HEIGHT - 4}' stroke='#000' stroke-width='2'><title>capacity "
-                    f"{capacity:g}</title></line>")
-        rows.append(_text(LABEL_WIDTH + BAR_WIDTH + 8, y + 14, f"{used + mine} of {capacity:g}" + (" (over)" if over else "")))
+        rows.append(
+            _bar(
+                y,
+                used / scale,
+                mine / scale,
+                "#cf222e" if over else "#1f6feb",
+                f"{deployment}: {routes.get(node_id, 0)} allocation(s) x {threads} thread(s) = {mine}",
+            )
+        )
+        rows.append(
+            f"<line x1='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' "
+            f"x2='{LABEL_WIDTH + BAR_WIDTH * capacity / scale:.1f}' "
+            f"y1='{y}' y2='{y + ROW_HEIGHT - 4}' stroke='#000' stroke-width='2'><title>capacity "
+            f"{capacity:g}</title></line>"
+        )
+        rows.append(
+            _text(LABEL_WIDTH + BAR_WIDTH + 8, y + 14, f"{used + mine} of {capacity:g}" + (" (over)" if over else ""))
+        )
         memory = node.get("memory_bytes")
         estimate = (BASE_DEPLOYMENT_MEMORY + 2 * model_bytes) if model_bytes is not None and routes.get(node_id) else 0
         y += ROW_HEIGHT
         rows.append(_label(y, f"memory {_mb(memory)}"))
         if memory:
-            rows.append(_bar(y, 0, min(estimate / memory, 1.0), "#8250df",
-                             f"{deployment}: about {_mb(estimate)} (240 MB + 2 x model_bytes, §3.2)"))
+            rows.append(
+                _bar(
+                    y,
+                    0,
+                    min(estimate / memory, 1.0),
+                    "#8250df",
+                    f"{deployment}: about {_mb(estimate)} (240 MB + 2 x model_bytes, §3.2)",
+                )
+            )
             used_text = f"{_mb(estimate)} of {_mb(memory)}" if estimate else "no route of this deployment"
             rows.append(_text(LABEL_WIDTH + BAR_WIDTH + 8, y + 14, used_text))
     height = len(nodes) * 2 * ROW_HEIGHT
-    return (f"<svg class=nodes width='{LABEL_WIDTH + BAR_WIDTH + 200}' "
-            f"height='{height}' role='img' aria-label='processors and memory per ML node'>"
-            + "".join(rows) + "</svg>")
+    return (
+        f"<svg class=nodes width='{LABEL_WIDTH + BAR_WIDTH + 200}' "
+        f"height='{height}' role='img' aria-label='processors and memory per ML node'>" + "".join(rows) + "</svg>"
+    )
 
 
 def timeline_svg(deployment: str, points: Sequence[Mapping[str, Any]], width: int = 900, height: int = 240) -> str:
@@ -102,8 +132,10 @@ def timeline_svg(deployment: str, points: Sequence[Mapping[str, Any]], width: in
     def y(value: int) -> float:
         return top + (height - top - bottom) * (1 - value / peak)
 
-    parts = [f"<svg class=timeline width='{width}' height='{height}' role='img' "
-             f"aria-label='allocations of {escape(deployment)} over the run'>"]
+    parts = [
+        f"<svg class=timeline width='{width}' height='{height}' role='img' "
+        f"aria-label='allocations of {escape(deployment)} over the run'>"
+    ]
     for tick in sorted({0, peak, peak // 2}):
         parts.append(f"<line x1='{left}' x2='{width - right}' y1='{y(tick):.1f}' y2='{y(tick):.1f}' stroke='#eee'/>")
         parts.append(_text(4, y(tick) + 4, str(tick)))
@@ -118,20 +150,26 @@ def timeline_svg(deployment: str, points: Sequence[Mapping[str, Any]], width: in
             steps.append(f"{px:.1f},{previous:.1f} {px:.1f},{py:.1f}" if previous is not None else f"{px:.1f},{py:.1f}")
             previous = py
         if steps:
-            parts.append(f"<polyline class='series {key}' fill='none' stroke='{colour}' stroke-width='2' "
-                         f"stroke-dasharray='{dashes}' points='{' '.join(steps)}'><title>{escape(name)}</title>"
-                         "</polyline>")
+            parts.append(
+                f"<polyline class='series {key}' fill='none' stroke='{colour}' stroke-width='2' "
+                f"stroke-dasharray='{dashes}' points='{' '.join(steps)}'><title>{escape(name)}</title>"
+                "</polyline>"
+            )
     for point in points:
         if point.get("failed"):
             rules = ", ".join(point["failed"])
-            parts.append(f"<circle class=failure cx='{x(float(point['t'])):.1f}' cy='{top + 4}' r='4' fill='#cf222e'>"
-                         f"<title>{escape(str(point.get('kind')))} (HTTP {escape(str(point.get('status')))}) "
-                         f"failed {escape(rules)}</title></circle>")
+            parts.append(
+                f"<circle class=failure cx='{x(float(point['t'])):.1f}' cy='{top + 4}' r='4' fill='#cf222e'>"
+                f"<title>{escape(str(point.get('kind')))} (HTTP {escape(str(point.get('status')))}) "
+                f"failed {escape(rules)}</title></circle>"
+            )
     parts.append(_text(left, height - 8, "0 s"))
     parts.append(_text(width - right - 60, height - 8, f"{span:.1f} s"))
     legend = "".join(f"<tspan fill='{colour}'>&#9632; {escape(name)}  </tspan>" for _, colour, name, _, _ in SERIES)
-    parts.append(f"<text x='{left + 60}' y='{height - 8}' font-size='11'>{legend}"
-                 f"<tspan fill='#cf222e'>&#9679; a rule failed</tspan></text>")
+    parts.append(
+        f"<text x='{left + 60}' y='{height - 8}' font-size='11'>{legend}"
+        f"<tspan fill='#cf222e'>&#9679; a rule failed</tspan></text>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -143,18 +181,24 @@ def _others_use(after: Mapping[str, Any], deployment: str) -> dict[str, int]:
         if deployment_id == deployment or observed.get("priority") == "low":
             continue
         for node, route in (observed.get("nodes") or {}).items():
-            used[node] = used.get(node, 0) + _int(route.get("allocations")) * _int(route.get("threads_per_allocation"), 1)
+            used[node] = used.get(node, 0) + _int(route.get("allocations")) * _int(
+                route.get("threads_per_allocation"), 1
+            )
     return used
 
 
 def _bar(y: float, start: float, fraction: float, colour: str, title: str) -> str:
-    return (f"<rect x='{LABEL_WIDTH + BAR_WIDTH * start:.1f}' y='{y}' width='{BAR_WIDTH * fraction:.1f}' "
-            f"height='{ROW_HEIGHT - 4}' fill='{colour}'><title>{escape(title)}</title></rect>")
+    return (
+        f"<rect x='{LABEL_WIDTH + BAR_WIDTH * start:.1f}' y='{y}' width='{BAR_WIDTH * fraction:.1f}' "
+        f"height='{ROW_HEIGHT - 4}' fill='{colour}'><title>{escape(title)}</title></rect>"
+    )
 
 
 def _label(y: float, text: str) -> str:
-    return (f"<rect x='{LABEL_WIDTH}' y='{y}' width='{BAR_WIDTH}' height='{ROW_HEIGHT - 4}' fill='none' "
-            f"stroke='#ccc'/>" + _text(0, y + 14, text))
+    return (
+        f"<rect x='{LABEL_WIDTH}' y='{y}' width='{BAR_WIDTH}' height='{ROW_HEIGHT - 4}' fill='none' "
+        f"stroke='#ccc'/>" + _text(0, y + 14, text)
+    )
 
 
 def _text(x: float, y: float, text: str) -> str:

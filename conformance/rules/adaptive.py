@@ -7,7 +7,8 @@ them; leaving the field out keeps them. The expected result comes from the oracl
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange
@@ -19,11 +20,13 @@ from conformance.rules.reading import (
     adaptive_enabled,
     adaptive_settings,
     assignment_in,
+    assignment_of,
     body_field,
     error_in,
     last_assignment,
     matches,
     requested_allocations,
+    response_of,
     stats_entries,
 )
 
@@ -42,27 +45,47 @@ def _sent(ex: Exchange) -> Any:
 
 def _update_200_after(ex: Exchange, ctx: Context) -> bool:
     last = last_assignment(ex)
-    return (ex.intent.kind == "update" and assignment_in(ex.response) is not None
-            and last is not None and "adaptive_allocations" in last)
+    return (
+        ex.intent.kind == "update"
+        and assignment_in(ex.response) is not None
+        and last is not None
+        and "adaptive_allocations" in last
+    )
 
 
-@rule("adaptive.merge", level=Level.MUST, source=SOURCE, requires=FEATURE,
-      applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is not ABSENT)
+@rule(
+    "adaptive.merge",
+    level=Level.MUST,
+    source=SOURCE,
+    requires=FEATURE,
+    applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is not ABSENT,
+)
 def merge(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Sent settings merge field by field into the stored ones; null resets them to null."""
     expected = merge_adaptive(_stored(ex), _sent(ex))
-    got = assignment_in(ex.response).get("adaptive_allocations", ABSENT)
+    got = assignment_of(ex).get("adaptive_allocations", ABSENT)
     if got is ABSENT or got != expected:
-        yield f"$.assignment.adaptive_allocations: expected {expected!r} (stored {_stored(ex)!r} merged with the request), got {'absent' if got is ABSENT else repr(got)}"
+        yield (
+            f"$.assignment.adaptive_allocations: expected {expected!r} (stored {_stored(ex)!r} merged with the "
+            f"request), got {'absent' if got is ABSENT else repr(got)}"
+        )
 
 
-@rule("adaptive.absent-keeps", level=Level.MUST, source=SOURCE, requires=FEATURE,
-      applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is ABSENT)
+@rule(
+    "adaptive.absent-keeps",
+    level=Level.MUST,
+    source=SOURCE,
+    requires=FEATURE,
+    applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is ABSENT,
+)
 def absent_keeps(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An update without adaptive_allocations keeps the stored settings."""
-    got = assignment_in(ex.response).get("adaptive_allocations", ABSENT)
+    got = assignment_of(ex).get("adaptive_allocations", ABSENT)
     if got is ABSENT or got != _stored(ex):
-        yield f"$.assignment.adaptive_allocations: expected {_stored(ex)!r} (unchanged), got {'absent' if got is ABSENT else repr(got)}"
+        yield (
+            f"$.assignment.adaptive_allocations: expected {_stored(ex)!r} (unchanged), got "
+            f"{'absent' if got is ABSENT else repr(got)}"
+        )
 
 
 def _returned_settings(ex: Exchange) -> Iterator[tuple[str, Any]]:
@@ -119,13 +142,25 @@ def _stored_before(ex: Exchange) -> Mapping[str, Any] | None:
     return output_form(settings) if isinstance(settings, Mapping) else None
 
 
-@rule("adaptive.count-rejected-while-enabled", level=Level.MUST, source="§1.6 C.3", requires=FEATURE,
-      applies=_count_while_enabled)
+@rule(
+    "adaptive.count-rejected-while-enabled",
+    level=Level.MUST,
+    source="§1.6 C.3",
+    requires=FEATURE,
+    applies=_count_while_enabled,
+)
 def count_rejected_while_enabled(ex: Exchange, ctx: Context) -> Iterator[str]:
     """number_of_allocations while (merged) adaptive allocations are enabled gets 400."""
-    if ex.response.status != 400:
-        yield f"HTTP status: expected 400 (adaptive allocations are enabled, the count is the scaler's), got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 400:
+        yield (
+            "HTTP status: expected 400 (adaptive allocations are enabled, the count is the scaler's), got "
+            f"{response.status}"
+        )
         return
-    error = error_in(ex.response)
+    error = error_in(response)
     if not matches(ADAPTIVE_CONFLICT, (error.reason if error else None) or ""):
-        yield f"$.error.reason: expected '[number_of_allocations] cannot be set if adaptive allocations is enabled', got {error.reason if error else None!r}"
+        yield (
+            "$.error.reason: expected '[number_of_allocations] cannot be set if adaptive allocations is enabled', got "
+            f"{error.reason if error else None!r}"
+        )

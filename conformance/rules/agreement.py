@@ -8,19 +8,27 @@ these rules do not fail.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.oracle import UNKNOWN, Prediction, others_changed, output_form, predict_update
 from conformance.rules.base import Level, rule
-from conformance.rules.reading import addressed_deployment, is_update_call
+from conformance.rules.reading import addressed_deployment, is_update_call, response_of
 
-JUDGED_KINDS = frozenset({
-    "update", "update-unknown-deployment", "update-by-model-id", "update-not-deployed-model",
-    "update-not-started", "update-invalid", "update-wrong-method", "update-wrong-content-type",
-    "update-malformed-json",
-})
+JUDGED_KINDS = frozenset(
+    {
+        "update",
+        "update-unknown-deployment",
+        "update-by-model-id",
+        "update-not-deployed-model",
+        "update-not-started",
+        "update-invalid",
+        "update-wrong-method",
+        "update-wrong-content-type",
+        "update-malformed-json",
+    }
+)
 
 
 _last_call: tuple[Exchange, Context, Prediction | None] | None = None
@@ -55,34 +63,47 @@ def _shown(predicted: Prediction) -> str:
 @rule("oracle.agrees", level=Level.MUST, source="§1.6", applies=_judged)
 def agrees(ex: Exchange, ctx: Context) -> Iterator[str]:
     """The status class (2xx/4xx/5xx) is the one the oracle predicts from the state before the call."""
+    response = response_of(ex)
     predicted = prediction(ex, ctx)
     if predicted is None:
         return
-    if ex.response.status // 100 not in {status // 100 for status in predicted.statuses}:
-        yield f"HTTP status: expected {_shown(predicted)}, got {ex.response.status}"
+    if response.status // 100 not in {status // 100 for status in predicted.statuses}:
+        yield f"HTTP status: expected {_shown(predicted)}, got {response.status}"
 
 
 @rule("oracle.status", level=Level.MUST, source="§1.6", applies=_judged)
 def status(ex: Exchange, ctx: Context) -> Iterator[str]:
     """The exact status is one the oracle accepts (e.g. 429 vs 409 vs 400 vs 404)."""
+    response = response_of(ex)
     predicted = prediction(ex, ctx)
-    if predicted is None or ex.response.status // 100 not in {s // 100 for s in predicted.statuses}:
+    if predicted is None or response.status // 100 not in {s // 100 for s in predicted.statuses}:
         return  # a wrong class is oracle.agrees' failure; do not report it twice
-    if ex.response.status not in predicted.statuses:
-        yield f"HTTP status: expected {_shown(predicted)}, got {ex.response.status}"
+    if response.status not in predicted.statuses:
+        yield f"HTTP status: expected {_shown(predicted)}, got {response.status}"
 
 
-@rule("oracle.resulting-state", level=Level.MUST, source="§3.5-1",
-      applies=lambda ex, ctx: _judged(ex, ctx) and ex.after is not None)
+@rule(
+    "oracle.resulting-state",
+    level=Level.MUST,
+    source="§3.5-1",
+    applies=lambda ex, ctx: _judged(ex, ctx) and ex.after is not None,
+)
 def resulting_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """The stored count and adaptive settings after the call are the ones the oracle predicts."""
+    response = response_of(ex)
     predicted = prediction(ex, ctx)
+    assert ex.after is not None, "applies() selects exchanges with a snapshot after the call"
     observed = ex.after.get(addressed_deployment(ex) or "")
-    if predicted is None or observed is None or ex.response.status not in predicted.statuses:
+    if predicted is None or observed is None or response.status not in predicted.statuses:
         return
-    if predicted.number_of_allocations is not None and observed.number_of_allocations != predicted.number_of_allocations:
-        yield (f"deployment_stats.number_of_allocations after the call: expected {predicted.number_of_allocations} "
-               f"({predicted.why}), got {observed.number_of_allocations}")
+    if (
+        predicted.number_of_allocations is not None
+        and observed.number_of_allocations != predicted.number_of_allocations
+    ):
+        yield (
+            f"deployment_stats.number_of_allocations after the call: expected {predicted.number_of_allocations} "
+            f"({predicted.why}), got {observed.number_of_allocations}"
+        )
     settled = predicted.adaptive_allocations
     if settled is UNKNOWN or not ctx.has("adaptive_allocations"):
         return

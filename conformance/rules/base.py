@@ -8,20 +8,20 @@ Nothing here talks to a server, so a rule can be proven on hand-made exchanges.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 from conformance.context import Context, Version
 from conformance.exchange import OVERSIZED, Exchange
 from conformance.rules.reading import assignment_in, is_update_call
 
 
-class Level(str, enum.Enum):
+class Level(enum.StrEnum):
     MUST = "MUST"
     SHOULD = "SHOULD"
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"  # the rule itself or the suite broke; says nothing about the target
@@ -49,7 +49,6 @@ class Rule:
     needs_nodes: bool = False  # judged against the discovered ML nodes (processors, memory, §3.2)
     unless: Callable[[Context], str | None] | None = None  # why the target's topology rules it out
 
-
     def skip_reason(self, ctx: Context) -> str | None:
         """Why this rule cannot be judged on this target, or ``None`` when it can."""
         if self.since is not None and ctx.version < self.since:
@@ -62,7 +61,10 @@ class Rule:
         if self.needs_nodes and ctx.capacity_unknown:
             return f"capacity cannot be discovered: {ctx.capacity_unknown}"
         if self.over_capacity and ctx.holds_back_scaling:
-            return "the target can scale: updates beyond capacity would add ML nodes (and cost); --allow-scaling sends them"
+            return (
+                "the target can scale: updates beyond capacity would add ML nodes (and cost); --allow-scaling sends "
+                "them"
+            )
         return self.unless(ctx) if self.unless is not None else None
 
 

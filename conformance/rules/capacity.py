@@ -1,4 +1,5 @@
-"""Capacity rules: allocations never over-commit processors or memory, and over-asking is answered (§3.2, §3.5, §1.6 C.8).
+"""Capacity rules: allocations never over-commit processors or memory, and over-asking is answered
+(§3.2, §3.5, §1.6 C.8).
 
 "Thread clamping" in this API is the planner's job (§3): it places at most
 floor(free processors / threads_per_allocation) allocations per node; the stored count
@@ -9,7 +10,8 @@ the cluster could scale, when it gets a partial 200 with a ``reason``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange, Snapshot
@@ -19,9 +21,11 @@ from conformance.rules.reading import (
     adaptive_enabled,
     addressed_deployment,
     assignment_in,
+    assignment_of,
     body_field,
     error_in,
     requested_allocations,
+    response_of,
     route_total,
     routes,
     stats_deployments,
@@ -44,8 +48,11 @@ def reason_problems(reason: Any) -> list[str]:
     """Why an assignment ``reason`` is not in the §2.2 format (empty list when it is)."""
     if not isinstance(reason, str) or not reason:
         return [f"expected a reason in the §2.2 format, got {reason!r}"]
-    return [f"reason segment {segment!r} is not in the §2.2 format"
-            for segment in reason.split("|") if not REASON_SEGMENT.fullmatch(segment)]
+    return [
+        f"reason segment {segment!r} is not in the §2.2 format"
+        for segment in reason.split("|")
+        if not REASON_SEGMENT.fullmatch(segment)
+    ]
 
 
 @rule("capacity.targets-within-requested", level=Level.SHOULD, source="§3.5-10", applies=answered_200)
@@ -55,30 +62,46 @@ def targets_within_requested(ex: Exchange, ctx: Context) -> Iterator[str]:
     requested = task_parameter(assignment, "number_of_allocations")
     targets = route_total(assignment, "target_allocations", skip_stopping=True)
     if isinstance(requested, int) and targets > requested:
-        yield f"$.assignment.routing_table.*.target_allocations: expected Σ <= {requested} (number_of_allocations), got {targets}"
+        yield (
+            f"$.assignment.routing_table.*.target_allocations: expected Σ <= {requested} (number_of_allocations), got "
+            f"{targets}"
+        )
 
 
 def _others_snapshot(ex: Exchange) -> Snapshot | None:
     return ex.after or ex.before
 
 
-@rule("capacity.node-processors-not-exceeded", level=Level.MUST, source="§3.5-11", needs_nodes=True,
-      applies=lambda ex, ctx: answered_200(ex, ctx) and _others_snapshot(ex) is not None
-      and task_parameter(assignment_in(ex.response), "priority") != "low" and _stable_cluster(ex))
+@rule(
+    "capacity.node-processors-not-exceeded",
+    level=Level.MUST,
+    source="§3.5-11",
+    needs_nodes=True,
+    applies=lambda ex, ctx: (
+        answered_200(ex, ctx)
+        and _others_snapshot(ex) is not None
+        and task_parameter(assignment_in(ex.response), "priority") != "low"
+        and _stable_cluster(ex)
+    ),
+)
 def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Per node, target × threads of this deployment plus other normal deployments' use <= processor capacity."""
     assignment = assignment_in(ex.response)
     threads = task_parameter(assignment, "threads_per_allocation")
     if not isinstance(threads, int):
         return
+    snapshot = _others_snapshot(ex)
+    assert snapshot is not None, "applies() selects exchanges with a snapshot around the call"
     for node_id, route in routes(assignment).items():
         node, target = ctx.node(node_id), route.get("target_allocations")
         if node is None or not isinstance(target, int):
             continue
-        others = used_processors(_others_snapshot(ex), node_id, excluding=addressed_deployment(ex))
+        others = used_processors(snapshot, node_id, excluding=addressed_deployment(ex))
         if target * threads + others > node.processor_capacity:
-            yield (f"$.assignment.routing_table.{node_id}.target_allocations: {target} × {threads} threads + {others} "
-                   f"processors of other deployments exceeds the node's {node.processor_capacity} processors")
+            yield (
+                f"$.assignment.routing_table.{node_id}.target_allocations: {target} × {threads} threads + {others} "
+                f"processors of other deployments exceeds the node's {node.processor_capacity} processors"
+            )
 
 
 def _increase(ex: Exchange, ctx: Context) -> tuple[int, int] | None:
@@ -108,20 +131,30 @@ def _fitting_increase(ex: Exchange, ctx: Context) -> bool:
     return increase is not None and increase[0] <= increase[1] and answered_200(ex, ctx)
 
 
-@rule("capacity.over-capacity-answer", level=Level.MUST, source="§1.6 C.8", applies=_over_capacity, over_capacity=True,
-      needs_nodes=True)
+@rule(
+    "capacity.over-capacity-answer",
+    level=Level.MUST,
+    source="§1.6 C.8",
+    applies=_over_capacity,
+    over_capacity=True,
+    needs_nodes=True,
+)
 def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An increase beyond capacity gets 429, or (when the cluster can scale) a partial 200 with a reason."""
+    response = response_of(ex)
     deployment = ex.intent.deployment
+    assert deployment is not None and ex.before is not None, "_over_capacity selects known deployments read before"
     capacity = allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
-    status = ex.response.status
+    status = response.status
     allowed = {False: {429}, True: {200}, None: {200, 429}}[ctx.scaling_possible]
     if status not in allowed:
-        yield (f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for {requested_allocations(ex.request)} "
-               f"allocations when only {capacity} fit (scaling possible: {ctx.scaling_possible}), got {status}")
+        yield (
+            f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for {requested_allocations(ex.request)} "
+            f"allocations when only {capacity} fit (scaling possible: {ctx.scaling_possible}), got {status}"
+        )
         return
     if status == 200:
-        assignment = assignment_in(ex.response) or {}
+        assignment = assignment_in(response) or {}
         targets = route_total(assignment, "target_allocations")
         if targets > capacity:
             yield f"silent over-commit: Σ target_allocations {targets} exceeds the {capacity} allocations that fit"
@@ -129,16 +162,25 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"$.assignment.reason: {problem}"
 
 
-@rule("capacity.fitting-increase-planned-in-full", level=Level.MUST, source="§3.2, ES#156638", applies=_fitting_increase,
-      needs_nodes=True)
+@rule(
+    "capacity.fitting-increase-planned-in-full",
+    level=Level.MUST,
+    source="§3.2, ES#156638",
+    applies=_fitting_increase,
+    needs_nodes=True,
+)
 def fitting_increase_planned_in_full(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An increase that fits (processors and memory) is planned in full: Σ target_allocations = requested, no reason."""
-    requested, fits = _increase(ex, ctx)  # type: ignore[misc]
+    increase = _increase(ex, ctx)
+    assert increase is not None, "_fitting_increase selects increases only"
+    requested, fits = increase
     assignment = assignment_in(ex.response) or {}
     targets = route_total(assignment, "target_allocations", skip_stopping=True)
     if targets != requested:
-        yield (f"Σ routing_table.*.target_allocations: expected {requested} (the {requested} requested fit the "
-               f"{fits} allocatable by processors and memory), got {targets}")
+        yield (
+            f"Σ routing_table.*.target_allocations: expected {requested} (the {requested} requested fit the "
+            f"{fits} allocatable by processors and memory), got {targets}"
+        )
     if assignment.get("reason"):
         yield f"$.assignment.reason: expected none for an increase that fits, got {assignment['reason']!r}"
 
@@ -146,23 +188,36 @@ def fitting_increase_planned_in_full(ex: Exchange, ctx: Context) -> Iterator[str
 def _placed_on_new_nodes(ex: Exchange, ctx: Context) -> bool:
     deployment_id = addressed_deployment(ex)
     observed = ex.before.get(deployment_id or "") if ex.before is not None else None
-    return (answered_200(ex, ctx) and observed is not None and observed.required_native_memory_bytes is not None
-            and _stable_cluster(ex) and bool(set(routes(assignment_in(ex.response))) - set(observed.nodes)))
+    return (
+        answered_200(ex, ctx)
+        and observed is not None
+        and observed.required_native_memory_bytes is not None
+        and _stable_cluster(ex)
+        and bool(set(routes(assignment_in(ex.response))) - set(observed.nodes))
+    )
 
 
-@rule("capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes,
-      needs_nodes=True)
+@rule(
+    "capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes, needs_nodes=True
+)
 def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A deployment is placed on a node only where its memory estimate fits beside the deployments already there."""
     deployment_id = addressed_deployment(ex) or ""
-    observed = ex.before.get(deployment_id)
+    observed = ex.before.get(deployment_id) if ex.before is not None else None
+    needed = observed.required_native_memory_bytes if observed is not None else None
+    # _placed_on_new_nodes selects deployments read before the call, with a memory estimate
+    assert ex.before is not None and observed is not None and needed is not None, "read before, with an estimate"
     for node_id in sorted(set(routes(assignment_in(ex.response))) - set(observed.nodes)):
         node = ctx.node(node_id)
-        free = free_memory(node, ex.before, excluding=deployment_id) if node is not None else None
-        if free is not None and free < observed.required_native_memory_bytes:
-            yield (f"$.assignment.routing_table.{node_id}: the deployment needs {observed.required_native_memory_bytes} bytes "
-                   f"(required_native_memory_bytes) on a new node, but only {max(free, 0)} of the node's "
-                   f"{node.planner_memory_bytes} bytes for ML were free")
+        if node is None:
+            continue
+        free = free_memory(node, ex.before, excluding=deployment_id)
+        if free is not None and free < needed:
+            yield (
+                f"$.assignment.routing_table.{node_id}: the deployment needs {needed} bytes "
+                f"(required_native_memory_bytes) on a new node, but only {max(free, 0)} of the node's "
+                f"{node.planner_memory_bytes} bytes for ML were free"
+            )
 
 
 def _scales(ctx: Context) -> str | None:
@@ -177,13 +232,21 @@ def _refused_for_capacity(ex: Exchange, ctx: Context) -> bool:
     return _TOO_MANY(ex, ctx) or (ctx.scaling_possible is False and _over_capacity(ex, ctx))
 
 
-@rule("capacity.429-contract", level=Level.MUST, source="§1.6 C.8", applies=_refused_for_capacity,
-      over_capacity=True, unless=_scales)
+@rule(
+    "capacity.429-contract",
+    level=Level.MUST,
+    source="§1.6 C.8",
+    applies=_refused_for_capacity,
+    over_capacity=True,
+    unless=_scales,
+)
 def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """An increase beyond capacity (where the cluster cannot scale) gets 429 status_exception "Could not update deployment because there are not enough resources..."."""
-    if ex.response.status != 429:
-        yield (f"HTTP status: expected 429 for {requested_allocations(ex.request)} allocations beyond capacity "
-               f"on a cluster that cannot scale, got {ex.response.status}")
+    """An increase beyond capacity (where the cluster cannot scale) gets 429 status_exception "Could not update deployment because there are not enough resources..."."""  # noqa: E501 - the first line is the rule's description
+    if response_of(ex).status != 429:
+        yield (
+            f"HTTP status: expected 429 for {requested_allocations(ex.request)} allocations beyond capacity "
+            f"on a cluster that cannot scale, got {response_of(ex).status}"
+        )
         return
     error = error_in(ex.response)
     if error is None or error.type != "status_exception":
@@ -192,23 +255,33 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.error.reason: expected {NOT_ENOUGH!r}, got {error.reason if error else None!r}"
 
 
-@rule("capacity.429-leaves-state-unchanged", level=Level.MUST, source="§1.6 C.8", over_capacity=True, unless=_scales,
-      applies=lambda ex, ctx: _refused_for_capacity(ex, ctx) and ex.before is not None and ex.after is not None)
+@rule(
+    "capacity.429-leaves-state-unchanged",
+    level=Level.MUST,
+    source="§1.6 C.8",
+    over_capacity=True,
+    unless=_scales,
+    applies=lambda ex, ctx: _refused_for_capacity(ex, ctx) and ex.before is not None and ex.after is not None,
+)
 def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An update refused for capacity (429) changes nothing: number_of_allocations and target_allocation_count stay."""
-    deployment_id = addressed_deployment(ex)
+    deployment_id = addressed_deployment(ex) or ""
+    assert ex.before is not None and ex.after is not None, "applies() selects exchanges with both snapshots"
     old, new = ex.before.get(deployment_id), ex.after.get(deployment_id)
     if old is None or new is None:
         return
     for field in ("number_of_allocations", "target_allocation_count"):
         if getattr(old, field) != getattr(new, field):
-            yield f"deployment_stats.{field}: expected {getattr(old, field)} (unchanged by a 429), got {getattr(new, field)}"
+            yield (
+                f"deployment_stats.{field}: expected {getattr(old, field)} (unchanged by a 429), got "
+                f"{getattr(new, field)}"
+            )
 
 
 @rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200, over_capacity=True)
 def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
-    assignment = assignment_in(ex.response)
+    assignment = assignment_of(ex)
     requested = task_parameter(assignment, "number_of_allocations")
     partial = isinstance(requested, int) and route_total(assignment, "target_allocations") < requested
     if partial or assignment.get("reason"):
@@ -223,22 +296,31 @@ def converges(ex: Exchange, ctx: Context) -> Iterator[str]:
     The promise (``intent.expected``) holds ``target_allocations`` per node (a mapping),
     their ``total`` and the ``number_of_allocations`` asked for.
     """
+    response = response_of(ex)
     promise = ex.intent.expected
-    per_node = promise.get("target_allocations") if isinstance(promise.get("target_allocations"), Mapping) else {}
+    targets = promise.get("target_allocations")
+    per_node = targets if isinstance(targets, Mapping) else {}
     total = promise.get("total", sum(per_node.values()))
     deployment_id = addressed_deployment(ex)
-    found = stats_deployments(ex.response.json()).get(deployment_id or "")
+    found = stats_deployments(response.json()).get(deployment_id or "")
     if found is None:
         yield f"$.trained_model_stats: expected deployment_stats for {deployment_id!r}, found none"
         return
     running = {node: count for node, count in found.allocations_by_node.items() if isinstance(count, int)}
     if sum(running.values()) != total:
-        yield f"Σ deployment_stats.nodes[*].number_of_allocations: expected {total} (Σ target_allocations), got {sum(running.values())}"
+        yield (
+            f"Σ deployment_stats.nodes[*].number_of_allocations: expected {total} (Σ target_allocations), got "
+            f"{sum(running.values())}"
+        )
     for node in sorted(set(per_node) | set(running)):
         if running.get(node, 0) != per_node.get(node, 0):
-            yield (f"deployment_stats.nodes[{node}].number_of_allocations: expected {per_node.get(node, 0)} "
-                   f"(the route's target), got {running.get(node, 0)}")
+            yield (
+                f"deployment_stats.nodes[{node}].number_of_allocations: expected {per_node.get(node, 0)} "
+                f"(the route's target), got {running.get(node, 0)}"
+            )
     wanted = promise.get("number_of_allocations")
     if wanted is not None and found.target_allocation_count is not None and found.target_allocation_count != wanted:
-        yield (f"deployment_stats.allocation_status.target_allocation_count: expected {wanted} "
-               f"(task_parameters.number_of_allocations), got {found.target_allocation_count!r}")
+        yield (
+            f"deployment_stats.allocation_status.target_allocation_count: expected {wanted} "
+            f"(task_parameters.number_of_allocations), got {found.target_allocation_count!r}"
+        )

@@ -18,7 +18,7 @@ never asked for more than it; low-priority ones are (they are planned on a fixed
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from conformance.context import Context
 from conformance.exchange import DeploymentObservation, Exchange
@@ -39,17 +39,21 @@ def _counts_set(ex: Exchange, ctx: Context) -> bool:
 
 @rule("native.request-never-clamped", level=Level.MUST, source="§3.1, §3.4", applies=_counts_set)
 def request_never_clamped(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """The answer's task_parameters and the stored count (stats, target_allocation_count) hold the count asked, never a clamped one."""
+    """The answer's task_parameters and the stored count (stats, target_allocation_count) hold the count asked, never a clamped one."""  # noqa: E501 - the first line is the rule's description
     requested = requested_allocations(ex.request)
     answered = task_parameter(assignment_in(ex.response), "number_of_allocations")
     if answered != requested:
-        yield (f"$.assignment.task_parameters.number_of_allocations: expected {requested} (the answer is built "
-               f"before any node clamps, §3.4), got {answered!r}")
+        yield (
+            f"$.assignment.task_parameters.number_of_allocations: expected {requested} (the answer is built "
+            f"before any node clamps, §3.4), got {answered!r}"
+        )
     stored = ex.after.get(addressed_deployment(ex) or "") if ex.after is not None else None
     if stored is None:
         return
-    for field, value in (("number_of_allocations", stored.number_of_allocations),
-                         ("allocation_status.target_allocation_count", stored.target_allocation_count)):
+    for field, value in (
+        ("number_of_allocations", stored.number_of_allocations),
+        ("allocation_status.target_allocation_count", stored.target_allocation_count),
+    ):
         if value is not None and value != requested:
             yield f"deployment_stats.{field} after the call: expected {requested} (never clamped, §3.1), got {value!r}"
 
@@ -61,10 +65,9 @@ def _started_nodes(observed: DeploymentObservation) -> Iterator[tuple[str, int, 
             yield node_id, route.allocations, route.threads_per_allocation
 
 
-@rule("native.process-within-request", level=Level.MUST, source="§3.4",
-      applies=lambda ex, ctx: ex.after is not None)
+@rule("native.process-within-request", level=Level.MUST, source="§3.4", applies=lambda ex, ctx: ex.after is not None)
 def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """Per node, _stats' process-reported threads_per_allocation (and, once converged, number_of_allocations) never exceed what was asked."""
+    """Per node, _stats' process-reported threads_per_allocation (and, once converged, number_of_allocations) never exceed what was asked."""  # noqa: E501 - the first line is the rule's description
     after = ex.after
     if after is None:
         return
@@ -72,8 +75,10 @@ def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
         asked = observed.threads_per_allocation
         for node_id, _, threads in _started_nodes(observed):
             if isinstance(asked, int) and threads > asked:
-                yield (f"deployment_stats[{deployment_id}].nodes[{node_id}].threads_per_allocation: {threads} "
-                       f"exceeds the {asked} asked (the process only ever lowers it, §3.3)")
+                yield (
+                    f"deployment_stats[{deployment_id}].nodes[{node_id}].threads_per_allocation: {threads} "
+                    f"exceeds the {asked} asked (the process only ever lowers it, §3.3)"
+                )
     if ex.intent.kind != "converged":
         return
     targets = ex.intent.expected.get("route_targets")
@@ -83,8 +88,10 @@ def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
     for node_id, allocations, _ in _started_nodes(settled):
         target = targets.get(node_id, 0)
         if allocations > target:
-            yield (f"deployment_stats.nodes[{node_id}].number_of_allocations: {allocations} after convergence "
-                   f"exceeds the route's target_allocations {target}")
+            yield (
+                f"deployment_stats.nodes[{node_id}].number_of_allocations: {allocations} after convergence "
+                f"exceeds the route's target_allocations {target}"
+            )
 
 
 def clamp_problem(allocations: int, threads: int, hardware_threads: int) -> str | None:
@@ -97,8 +104,10 @@ def clamp_problem(allocations: int, threads: int, hardware_threads: int) -> str 
     if allocations > hardware_threads or threads > hardware_threads:
         return f"more than the node's {hardware_threads} hardware threads"
     if allocations * threads - max(allocations, threads) >= hardware_threads:
-        return (f"neither threads <= ceil({hardware_threads} / allocations) nor "
-                f"allocations <= ceil({hardware_threads} / threads)")
+        return (
+            f"neither threads <= ceil({hardware_threads} / allocations) nor "
+            f"allocations <= ceil({hardware_threads} / threads)"
+        )
     return None
 
 
@@ -108,8 +117,14 @@ def _threads_unknown(ctx: Context) -> str | None:
     return "the target reports no ML node's hardware threads (GET _nodes os.available_processors)"
 
 
-@rule("native.process-within-hardware-threads", level=Level.MUST, source="§3.3", needs_nodes=True,
-      unless=_threads_unknown, applies=lambda ex, ctx: ex.after is not None)
+@rule(
+    "native.process-within-hardware-threads",
+    level=Level.MUST,
+    source="§3.3",
+    needs_nodes=True,
+    unless=_threads_unknown,
+    applies=lambda ex, ctx: ex.after is not None,
+)
 def process_within_hardware_threads(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Per node with known hardware threads, what _stats says a normal-priority process runs fits ml-cpp's clamp."""
     for deployment_id, observed in sorted(ex.after.deployments.items() if ex.after is not None else ()):
@@ -121,8 +136,10 @@ def process_within_hardware_threads(ex: Exchange, ctx: Context) -> Iterator[str]
                 continue
             problem = clamp_problem(allocations, threads, node.hardware_threads)
             if problem:
-                yield (f"deployment_stats[{deployment_id}].nodes[{node_id}]: the process reports {allocations} "
-                       f"allocations x {threads} threads, {problem} (ml-cpp CThreadSettings)")
+                yield (
+                    f"deployment_stats[{deployment_id}].nodes[{node_id}]: the process reports {allocations} "
+                    f"allocations x {threads} threads, {problem} (ml-cpp CThreadSettings)"
+                )
 
 
 def _ran_before(ex: Exchange, node_id: str) -> int:
@@ -140,7 +157,7 @@ def _is_increase(ex: Exchange) -> bool:
 
 @rule("native.current-follows-process", level=Level.MUST, source="§3.4", applies=answered_200)
 def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
-    """current_allocations is what a process can run: within the target after an increase, and within the hardware threads once the node wrote it back."""
+    """current_allocations is what a process can run: within the target after an increase, and within the hardware threads once the node wrote it back."""  # noqa: E501 - the first line is the rule's description
     assignment = assignment_in(ex.response)
     earlier = routes(last_assignment(ex))
     increase, normal = _is_increase(ex), task_parameter(assignment, "priority") != "low"
@@ -149,8 +166,10 @@ def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
         if not isinstance(current, int) or not isinstance(target, int):
             continue
         if increase and current > max(target, _ran_before(ex, node_id)):
-            yield (f"$.assignment.routing_table.{node_id}.current_allocations: {current} exceeds "
-                   f"target_allocations {target} after an increase (and the {_ran_before(ex, node_id)} it ran before)")
+            yield (
+                f"$.assignment.routing_table.{node_id}.current_allocations: {current} exceeds "
+                f"target_allocations {target} after an increase (and the {_ran_before(ex, node_id)} it ran before)"
+            )
         before = earlier.get(node_id)
         if before is None or before.get("current_allocations") == before.get("target_allocations"):
             continue  # the node had nothing to tell its process: a new route keeps its planned current (§2.4)
@@ -158,5 +177,7 @@ def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
             continue  # the node has not written back yet
         node = ctx.node(node_id)
         if normal and node is not None and node.hardware_threads and current > node.hardware_threads:
-            yield (f"$.assignment.routing_table.{node_id}.current_allocations: {current} is more than a process on "
-                   f"{node.hardware_threads} hardware threads runs (the node writes back what the process reports, §3.4)")
+            yield (
+                f"$.assignment.routing_table.{node_id}.current_allocations: {current} is more than a process on "
+                f"{node.hardware_threads} hardware threads runs (the node writes back what the process reports, §3.4)"
+            )

@@ -11,7 +11,8 @@ request meets some state of the deployment and gets what a lone update gets ther
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange
@@ -23,6 +24,7 @@ from conformance.rules.reading import (
     addressed_deployment,
     assignment_in,
     requested_allocations,
+    response_of,
     stats_deployments,
     task_parameter,
 )
@@ -38,8 +40,11 @@ def last_writers(log: Sequence[Mapping[str, Any]], field: str) -> list[Mapping[s
     """
     mine = [entry for entry in log if entry.get("field") == field]
     acknowledged = [entry for entry in mine if entry.get("status") == 200]
-    maximal = [entry for entry in acknowledged
-               if not any(other["started"] > entry["ended"] for other in acknowledged if other is not entry)]
+    maximal = [
+        entry
+        for entry in acknowledged
+        if not any(other["started"] > entry["ended"] for other in acknowledged if other is not entry)
+    ]
     return maximal + [entry for entry in mine if entry.get("status") is None]
 
 
@@ -50,11 +55,14 @@ def final_values(ex: Exchange, ctx: Context) -> Mapping[str, Any]:
     adaptive allocations an absent field reads as "unset" (``None``): settings that a lost
     update wiped out must not pass for settings the read did not show.
     """
-    assignment = assignment_in(ex.response)
+    response = response_of(ex)
+    assignment = assignment_in(response)
     if assignment is not None:
-        return {"number_of_allocations": task_parameter(assignment, "number_of_allocations"),
-                "adaptive_allocations": assignment.get("adaptive_allocations", ABSENT)}
-    found = stats_deployments(ex.response.json()).get(addressed_deployment(ex) or "")
+        return {
+            "number_of_allocations": task_parameter(assignment, "number_of_allocations"),
+            "adaptive_allocations": assignment.get("adaptive_allocations", ABSENT),
+        }
+    found = stats_deployments(response.json()).get(addressed_deployment(ex) or "")
     if found is None:
         return {}
     adaptive = found.adaptive_allocations
@@ -67,7 +75,7 @@ def _same(field: str, written: Any, final: Any) -> bool:
     if field == "adaptive_allocations":
         written = output_form(written) if isinstance(written, Mapping) else written
         final = output_form(final) if isinstance(final, Mapping) else final
-    return written == final
+    return bool(written == final)
 
 
 @rule("concurrency.no-lost-update", level=Level.MUST, source="§1.6 C.9", applies=intent_is("burst-final"))
@@ -84,8 +92,10 @@ def no_lost_update(ex: Exchange, ctx: Context) -> Iterator[str]:
             continue
         if not any(_same(field, entry["value"], finals[field]) for entry in writers):
             candidates = ", ".join(repr(entry["value"]) for entry in writers)
-            yield (f"{field}: final value {finals[field]!r} is not what any last acknowledged request wrote "
-                   f"(candidates: {candidates}): a concurrent update was lost")
+            yield (
+                f"{field}: final value {finals[field]!r} is not what any last acknowledged request wrote "
+                f"(candidates: {candidates}): a concurrent update was lost"
+            )
 
 
 def burst_statuses(ex: Exchange, ctx: Context) -> frozenset[int]:
@@ -109,10 +119,14 @@ def burst_statuses(ex: Exchange, ctx: Context) -> frozenset[int]:
 @rule("concurrency.burst-answers", level=Level.MUST, source="§1.6 C.9", applies=intent_is("burst-update"))
 def burst_answers(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every request of a burst gets 200, 409 (not started) or, for a count that did not fit, 429."""
+    response = response_of(ex)
     allowed = burst_statuses(ex, ctx)
-    if ex.response.status not in allowed:
+    if response.status not in allowed:
         fits = ex.intent.expected.get("allocatable")
-        yield (f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for {ex.intent.detail or 'a burst request'} "
-               f"({fits if fits is not None else 'unknown'} allocations fitted before the burst), got {ex.response.status}")
-    elif ex.response.status == 409:
+        yield (
+            f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for "
+            f"{ex.intent.detail or 'a burst request'} "
+            f"({fits if fits is not None else 'unknown'} allocations fitted before the burst), got {response.status}"
+        )
+    elif response.status == 409:
         yield from expect_error(ex, frozenset({409}), "status_exception", re.escape(NOT_STARTED))

@@ -7,12 +7,13 @@ stats answer are read, since a server can get either wrong.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, rule
-from conformance.rules.reading import ABSENT, assignment_in, routes, stats_entries, task_parameter
+from conformance.rules.reading import ABSENT, assignment_in, response_of, routes, stats_entries, task_parameter
 
 ASSIGNMENT_STATES = frozenset({"starting", "started", "stopping"})  # `failed` is never computed (§2.5, §3.5-6)
 ROUTING_STATES = frozenset({"starting", "started", "stopping", "failed", "stopped"})
@@ -32,10 +33,11 @@ def _check(path: str, value: Any, allowed: frozenset[str]) -> Iterator[str]:
 @rule("enums.assignment-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
 def assignment_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """assignment_state (and stats deployment state) is starting, started or stopping."""
-    assignment = assignment_in(ex.response)
+    response = response_of(ex)
+    assignment = assignment_in(response)
     if assignment is not None and "assignment_state" in assignment:
         yield from _check("$.assignment.assignment_state", assignment["assignment_state"], ASSIGNMENT_STATES)
-    for path, stats in stats_entries(ex.response.json()):
+    for path, stats in stats_entries(response.json()):
         if "state" in stats:
             yield from _check(f"{path}.state", stats["state"], ASSIGNMENT_STATES)
 
@@ -43,23 +45,29 @@ def assignment_state(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("enums.routing-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
 def routing_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every route's routing_state is starting, started, stopping, failed or stopped."""
-    for node, route in routes(assignment_in(ex.response)).items():
+    response = response_of(ex)
+    for node, route in routes(assignment_in(response)).items():
         if "routing_state" in route:
-            yield from _check(f"$.assignment.routing_table.{node}.routing_state", route["routing_state"], ROUTING_STATES)
-    for path, stats in stats_entries(ex.response.json()):
+            yield from _check(
+                f"$.assignment.routing_table.{node}.routing_state", route["routing_state"], ROUTING_STATES
+            )
+    for path, stats in stats_entries(response.json()):
         for index, node in enumerate(stats.get("nodes") or []):
             state = node.get("routing_state") if isinstance(node, dict) else None
             if isinstance(state, dict) and "routing_state" in state:
-                yield from _check(f"{path}.nodes[{index}].routing_state.routing_state", state["routing_state"], ROUTING_STATES)
+                yield from _check(
+                    f"{path}.nodes[{index}].routing_state.routing_state", state["routing_state"], ROUTING_STATES
+                )
 
 
 @rule("enums.priority", level=Level.MUST, source="§2.5", applies=_has_json_object)
 def priority(ex: Exchange, ctx: Context) -> Iterator[str]:
     """priority is normal or low (there is no `default`)."""
-    value = task_parameter(assignment_in(ex.response), "priority")
+    response = response_of(ex)
+    value = task_parameter(assignment_in(response), "priority")
     if value is not ABSENT:
         yield from _check("$.assignment.task_parameters.priority", value, PRIORITIES)
-    for path, stats in stats_entries(ex.response.json()):
+    for path, stats in stats_entries(response.json()):
         if "priority" in stats:
             yield from _check(f"{path}.priority", stats["priority"], PRIORITIES)
 
@@ -67,7 +75,8 @@ def priority(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("enums.allocation-status-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
 def allocation_status_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Stats allocation_status.state is starting, started or fully_allocated."""
-    for path, stats in stats_entries(ex.response.json()):
+    response = response_of(ex)
+    for path, stats in stats_entries(response.json()):
         status = stats.get("allocation_status")
         if isinstance(status, dict) and "state" in status:
             yield from _check(f"{path}.allocation_status.state", status["state"], ALLOCATION_STATUS_STATES)

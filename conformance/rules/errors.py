@@ -9,13 +9,21 @@ validation rule a server got wrong. Reasons are matched by their stable core (§
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
-from conformance.rules.reading import error_in, last_assignment, matches, path_id, requested_allocations, stored_count
+from conformance.rules.reading import (
+    error_in,
+    last_assignment,
+    matches,
+    path_id,
+    requested_allocations,
+    response_of,
+    stored_count,
+)
 
 __all__ = ["INVALID_CASES", "TRUNCATED_JSON", "InvalidCase"]
 
@@ -25,14 +33,15 @@ NOT_STARTED = "cannot update deployment that is not in [started] state"
 
 def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None, reason: str) -> Iterator[str]:
     """Messages for each way the answer differs from the expected status, type and reason core."""
-    status = ex.response.status
+    response = response_of(ex)
+    status = response.status
     if status not in statuses:
         wanted = "4xx" if len(statuses) > 2 else " or ".join(str(s) for s in sorted(statuses))
         yield f"HTTP status: expected {wanted}, got {status}"
         return
-    error = error_in(ex.response)
+    error = error_in(response)
     if error is None:
-        yield f"$.error: expected an error body, got {ex.response.body[:200]!r}"
+        yield f"$.error: expected an error body, got {response.body[:200]!r}"
         return
     if error_type is not None and error.type != error_type:
         yield f"$.error.type: expected {error_type!r}, got {error.type!r}"
@@ -68,14 +77,24 @@ for _case in INVALID_CASES.values():
 @rule("errors.invalid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is("update-invalid"))
 def invalid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A request that breaks a validation rule never gets a 5xx (bad input is the client's error)."""
-    if ex.response.status >= 500:
-        yield f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got {ex.response.status}"
+    response = response_of(ex)
+    if response.status >= 500:
+        yield (
+            f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got "
+            f"{response.status}"
+        )
 
 
-VALID_UPDATE_KINDS = frozenset({
-    "update", "update-not-started", "update-unknown-deployment", "update-by-model-id", "update-not-deployed-model",
-    "burst-update",
-})
+VALID_UPDATE_KINDS = frozenset(
+    {
+        "update",
+        "update-not-started",
+        "update-unknown-deployment",
+        "update-by-model-id",
+        "update-not-deployed-model",
+        "burst-update",
+    }
+)
 """Well-formed ``_update`` requests, alone or in a concurrent burst: whatever the state, their
 answer is a 2xx or one of the client errors of §3.5-15 (404, 409, 429, 400)."""
 
@@ -88,27 +107,37 @@ def valid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
     (nothing else moved, every fact known), and for every burst request, which the oracle
     never sees: a 5xx is wrong whatever state the deployment was in.
     """
-    if ex.response.status >= 500:
-        yield (f"HTTP status: a valid update ({ex.intent.detail or ex.intent.kind}) never gets a server error; "
-               f"expected 200, 404, 409, 429 or 400 by §3.5-15, got {ex.response.status}")
+    response = response_of(ex)
+    if response.status >= 500:
+        yield (
+            f"HTTP status: a valid update ({ex.intent.detail or ex.intent.kind}) never gets a server error; "
+            f"expected 200, 404, 409, 429 or 400 by §3.5-15, got {response.status}"
+        )
 
 
-@rule("errors.unknown-deployment-404", level=Level.MUST, source="§1.6 C.1",
-      applies=intent_is("update-unknown-deployment"))
+@rule(
+    "errors.unknown-deployment-404", level=Level.MUST, source="§1.6 C.1", applies=intent_is("update-unknown-deployment")
+)
 def unknown_deployment_404(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An id that names no deployment gets 404 resource_not_found_exception No known model deployment with id [<id>]."""
     yield from _not_found(ex)
 
 
-@rule("errors.not-deployed-model-404", level=Level.MUST, source="§1.6 C.1",
-      applies=intent_is("update-not-deployed-model"))
+@rule(
+    "errors.not-deployed-model-404", level=Level.MUST, source="§1.6 C.1", applies=intent_is("update-not-deployed-model")
+)
 def not_deployed_model_404(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A model that exists but is not deployed gets the same 404 as an unknown id."""
     yield from _not_found(ex)
 
 
-@rule("errors.model-id-of-other-deployment-404", level=Level.MUST, source="§1.2", since="8.8",
-      applies=intent_is("update-by-model-id"))
+@rule(
+    "errors.model-id-of-other-deployment-404",
+    level=Level.MUST,
+    source="§1.2",
+    since="8.8",
+    applies=intent_is("update-by-model-id"),
+)
 def model_id_of_other_deployment_404(ex: Exchange, ctx: Context) -> Iterator[str]:
     """The model id of a deployment with another deployment id gets 404: the path is a deployment id."""
     yield from _not_found(ex)
@@ -119,8 +148,12 @@ def _not_found(ex: Exchange) -> Iterator[str]:
     yield from expect_error(ex, frozenset({404}), "resource_not_found_exception", reason)
 
 
-@rule("errors.not-started-409", level=Level.MUST, source="§1.6 C.6",
-      applies=lambda ex, ctx: ex.intent.kind == "update-not-started" and _changes_count(ex))
+@rule(
+    "errors.not-started-409",
+    level=Level.MUST,
+    source="§1.6 C.6",
+    applies=lambda ex, ctx: ex.intent.kind == "update-not-started" and _changes_count(ex),
+)
 def not_started_409(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A state-changing update of a deployment that is not started gets 409 status_exception."""
     yield from expect_error(ex, frozenset({409}), "status_exception", re.escape(NOT_STARTED))
@@ -136,15 +169,21 @@ def _changes_count(ex: Exchange) -> bool:
 @rule("errors.wrong-method-405", level=Level.MUST, source="§1.1", applies=intent_is("update-wrong-method"))
 def wrong_method_405(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Another HTTP method gets 405 with an Allow: POST header."""
-    if ex.response.status != 405:
-        yield f"HTTP status: expected 405 for {ex.request.method}, got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 405:
+        yield f"HTTP status: expected 405 for {ex.request.method}, got {response.status}"
         return
-    allow = ex.response.header("allow") or ""
+    allow = response.header("allow") or ""
     if "POST" not in [method.strip().upper() for method in allow.split(",")]:
         yield f"Allow header: expected 'POST', got {allow or None!r}"
-    error = error_in(ex.response)
-    if ex.request.method != "HEAD" and not matches(r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""):
-        yield f"$.error: expected 'Incorrect HTTP method for uri [...] and method [...], allowed: [POST]', got {error.reason if error else None!r}"
+    error = error_in(response)
+    if ex.request.method != "HEAD" and not matches(
+        r"Incorrect HTTP method for uri \[", (error.reason if error else "") or ""
+    ):
+        yield (
+            "$.error: expected 'Incorrect HTTP method for uri [...] and method [...], allowed: [POST]', got "
+            f"{error.reason if error else None!r}"
+        )
 
 
 @rule("errors.wrong-content-type-406", level=Level.MUST, source="§1.5", applies=intent_is("update-wrong-content-type"))
@@ -153,16 +192,26 @@ def wrong_content_type_406(ex: Exchange, ctx: Context) -> Iterator[str]:
     yield from expect_error(ex, frozenset({406}), None, r"Content-Type header (\[.*\] is not supported|is missing)")
 
 
-@rule("errors.malformed-json-400", level=Level.MUST, source="§1.5",
-      applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail != TRUNCATED_JSON)
+@rule(
+    "errors.malformed-json-400",
+    level=Level.MUST,
+    source="§1.5",
+    applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail != TRUNCATED_JSON,
+)
 def malformed_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A body that is not JSON gets 400 x_content_parse_exception, never a 500."""
     yield from expect_error(ex, frozenset({400}), "x_content_parse_exception", r".")
 
 
-@rule("errors.truncated-json-400", level=Level.MUST, source="§10.2", requires=["truncated_json_400"],
-      applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail == TRUNCATED_JSON)
+@rule(
+    "errors.truncated-json-400",
+    level=Level.MUST,
+    source="§10.2",
+    requires=["truncated_json_400"],
+    applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail == TRUNCATED_JSON,
+)
 def truncated_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A truncated body (e.g. `{`) gets 400 from 8.16 (older versions answered 500)."""
-    if ex.response.status != 400:
-        yield f"HTTP status: expected 400 for a truncated body, got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 400:
+        yield f"HTTP status: expected 400 for a truncated body, got {response.status}"

@@ -14,7 +14,8 @@ function of the exchange.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 from schemathesis.core.failures import FailureGroup

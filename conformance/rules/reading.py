@@ -8,17 +8,18 @@ expected shape; the shape rules are the ones that name the defect.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from conformance.exchange import Exchange, Request, Response
-from conformance.update_request import (  # noqa: F401 - re-exported: the rules read requests through here
-    ABSENT,
-    body_field,
-    coerced_int,
-    path_id,
-    requested_allocations,
+from conformance.update_request import (  # re-exported: the rules read requests through here
+    ABSENT as ABSENT,
+    body_field as body_field,
+    coerced_int as coerced_int,
+    path_id as path_id,
+    requested_allocations as requested_allocations,
 )
 
 
@@ -34,6 +35,26 @@ def matches(pattern: str | re.Pattern[str], text: str) -> bool:
 
 def is_update_call(request: Request) -> bool:
     return path_id(request) is not None
+
+
+def response_of(exchange: Exchange) -> Response:
+    """The answer a check judges.
+
+    :func:`conformance.rules.base.evaluate` calls a check only for an exchange that has an
+    answer (one without is indeterminate or an error, never judged), so a check may rely on it.
+    """
+    if exchange.response is None:
+        raise ValueError("a check judges answered exchanges only; evaluate() never passes one without an answer")
+    return exchange.response
+
+
+def assignment_of(exchange: Exchange) -> Mapping[str, Any]:
+    """The assignment of the 200 a check judges, for the rules whose ``applies`` guarantees one
+    (:func:`conformance.rules.base.answered_200` selects only answers that have it)."""
+    assignment = assignment_in(exchange.response)
+    if assignment is None:
+        raise ValueError("the check judges a 200 with an assignment; its applies() must select only those")
+    return assignment
 
 
 def last_assignment(exchange: Exchange) -> Mapping[str, Any] | None:
@@ -52,11 +73,12 @@ def assignment_in(response: Response | None) -> Mapping[str, Any] | None:
     if response is None or response.status != 200:
         return None
     doc = response.json()
-    if isinstance(doc, dict) and isinstance(doc.get("assignment"), dict):
-        return doc["assignment"]
-    if isinstance(doc, dict) and isinstance(doc.get("task_parameters"), dict):
-        return doc
-    return None
+    if not isinstance(doc, dict):
+        return None
+    assignment = doc.get("assignment")
+    if isinstance(assignment, dict):
+        return assignment
+    return doc if isinstance(doc.get("task_parameters"), dict) else None
 
 
 def adaptive_settings(assignment: Mapping[str, Any] | None) -> Any:
@@ -121,7 +143,7 @@ class ErrorBody:
     causes: tuple[str, ...] = ()  # reasons of root_cause entries and of the caused_by chain
 
 
-def _cause_reasons(error: dict) -> tuple[str, ...]:
+def _cause_reasons(error: dict[str, Any]) -> tuple[str, ...]:
     """Nested parse errors keep the precise reason in ``caused_by``/``root_cause`` (§1.5)."""
     found: list[str] = []
     for cause in error.get("root_cause") or []:
@@ -203,7 +225,8 @@ def stats_deployments(doc: Any) -> Mapping[str, StatsDeployment]:
         for node in stats.get("nodes") or []:
             if isinstance(node, dict) and isinstance(node.get("node"), dict) and node["node"]:
                 by_node[next(iter(node["node"]))] = node.get("number_of_allocations")
-        status = stats.get("allocation_status") if isinstance(stats.get("allocation_status"), dict) else {}
+        allocation_status = stats.get("allocation_status")
+        status = allocation_status if isinstance(allocation_status, dict) else {}
         found[str(deployment_id)] = StatsDeployment(
             deployment_id=str(deployment_id),
             number_of_allocations=stats.get("number_of_allocations"),

@@ -8,13 +8,14 @@ protocol facts a schema cannot express (headers, envelope status).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange
 from conformance.rules.base import Level, rule, update_answer
+from conformance.rules.reading import error_in, response_of
 from conformance.schemas import Profile, profile_named
-from conformance.rules.reading import error_in
 
 JSON_MEDIA_TYPES = ("application/json", "application/vnd.elasticsearch+json")
 SIMPLE_ERROR_STATUSES = frozenset({405, 406})  # RestController's {"error": "<text>", "status": N} (§1.1, §1.5)
@@ -36,9 +37,10 @@ def _has_body(ex: Exchange, ctx: Context) -> bool:
 )
 def assignment_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 200 from _update is {"assignment": ...} valid against the profile's assignment schema."""
-    doc = ex.response.json()
+    response = response_of(ex)
+    doc = response.json()
     if doc is None:
-        yield "expected a JSON body {\"assignment\": {...}}, got no JSON"
+        yield 'expected a JSON body {"assignment": {...}}, got no JSON'
         return
     for problem in _profile(ctx).validate_assignment_response(doc):
         yield f"assignment response: {problem}"
@@ -71,8 +73,9 @@ def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
     JSON Schema 2020-12 counts `2.0` as an integer, so the schema cannot see this; clients
     that decode into integer types (Go, Java) reject it.
     """
+    response = response_of(ex)
     try:
-        doc = json.loads(ex.response.body, parse_float=_Fractional)
+        doc = json.loads(response.body, parse_float=_Fractional)
     except ValueError:
         return  # not JSON: shape.json-content-type and shape.assignment-schema say so
     for path, literal in _fractional_numbers(doc, "$"):
@@ -87,11 +90,12 @@ def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
 )
 def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Errors use Elasticsearch's envelope {"error": {"root_cause", "type", "reason"}, "status"}."""
-    doc = ex.response.json()
+    response = response_of(ex)
+    doc = response.json()
     if not isinstance(doc, dict):
-        yield f"expected a JSON error object for HTTP {ex.response.status}, got {ex.response.body[:200]!r}"
+        yield f"expected a JSON error object for HTTP {response.status}, got {response.body[:200]!r}"
         return
-    if ex.response.status in SIMPLE_ERROR_STATUSES and isinstance(doc.get("error"), str):
+    if response.status in SIMPLE_ERROR_STATUSES and isinstance(doc.get("error"), str):
         return  # the RestController's simple form is what Elasticsearch sends here
     for problem in _profile(ctx).validate_error_response(doc):
         yield f"error response: {problem}"
@@ -105,16 +109,18 @@ def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
 )
 def error_status_matches(ex: Exchange, ctx: Context) -> Iterator[str]:
     """The error body's "status" equals the HTTP status."""
-    error = error_in(ex.response)
+    response = response_of(ex)
+    error = error_in(response)
     status = error.status if error else None
-    if status != ex.response.status:
-        yield f"$.status: expected {ex.response.status} (the HTTP status), got {status!r}"
+    if status != response.status:
+        yield f"$.status: expected {response.status} (the HTTP status), got {status!r}"
 
 
 @rule("shape.json-content-type", level=Level.MUST, source="§10.4", applies=_has_body)
 def json_content_type(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every response body is JSON: Content-Type application/json or application/vnd.elasticsearch+json."""
-    content_type = (ex.response.header("content-type") or "").split(";", 1)[0].strip().lower()
+    response = response_of(ex)
+    content_type = (response.header("content-type") or "").split(";", 1)[0].strip().lower()
     if content_type not in JSON_MEDIA_TYPES:
         yield f"Content-Type: expected one of {', '.join(JSON_MEDIA_TYPES)}, got {content_type or 'none'!r}"
 
@@ -127,7 +133,8 @@ def json_content_type(ex: Exchange, ctx: Context) -> Iterator[str]:
 )
 def product_header(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every response carries X-Elastic-Product: Elasticsearch (official clients refuse a 2xx without it)."""
-    value = ex.response.header("x-elastic-product")
+    response = response_of(ex)
+    value = response.header("x-elastic-product")
     if value != "Elasticsearch":
         yield f"X-Elastic-Product: expected 'Elasticsearch', got {value!r}"
 
@@ -136,13 +143,16 @@ def product_header(ex: Exchange, ctx: Context) -> Iterator[str]:
     "shape.stats-schema",
     level=Level.MUST,
     source="§7",
-    applies=lambda ex, ctx: ex.response is not None
-    and ex.response.status == 200
-    and ex.intent.kind in {"read-stats", "converged", "burst-final"}
-    and isinstance(ex.response.json(), dict)
-    and "trained_model_stats" in ex.response.json(),
+    applies=lambda ex, ctx: (
+        ex.response is not None
+        and ex.response.status == 200
+        and ex.intent.kind in {"read-stats", "converged", "burst-final"}
+        and isinstance(ex.response.json(), dict)
+        and "trained_model_stats" in ex.response.json()
+    ),
 )
 def stats_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A GET _ml/trained_models/_stats answer validates against the profile's stats schema."""
-    for problem in _profile(ctx).validate_stats_response(ex.response.json()):
+    response = response_of(ex)
+    for problem in _profile(ctx).validate_stats_response(response.json()):
         yield f"stats response: {problem}"

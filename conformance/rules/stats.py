@@ -14,7 +14,8 @@ against the snapshot read right before it (``Exchange.before``).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import DeploymentObservation, Exchange
@@ -40,8 +41,12 @@ def _judged_assignment(ex: Exchange) -> Mapping[str, Any] | None:
 
 
 def _after_an_update(ex: Exchange, ctx: Context) -> bool:
-    return (ex.after is not None and ex.intent.deployment is not None and is_update_call(ex.request)
-            and _judged_assignment(ex) is not None)
+    return (
+        ex.after is not None
+        and ex.intent.deployment is not None
+        and is_update_call(ex.request)
+        and _judged_assignment(ex) is not None
+    )
 
 
 @rule("stats.agree-with-assignment", level=Level.MUST, source="§3.5-2", applies=_after_an_update)
@@ -56,6 +61,7 @@ def agree_with_assignment(ex: Exchange, ctx: Context) -> Iterator[str]:
     """
     assignment = _judged_assignment(ex)
     deployment_id = addressed_deployment(ex) or ""
+    assert ex.after is not None, "_after_an_update selects exchanges with a snapshot after the call"
     observed = ex.after.get(deployment_id)
     answered = assignment_in(ex.response) is not None
     if observed is None:
@@ -72,13 +78,21 @@ def agree_with_assignment(ex: Exchange, ctx: Context) -> Iterator[str]:
     if isinstance(threads, int):
         for node_id, placed in sorted(observed.nodes.items()):
             if placed.threads_per_allocation > threads:  # 0: the route does not report threads (not started)
-                yield (f"deployment_stats.nodes[{node_id}].threads_per_allocation: expected at most {threads} "
-                       f"(the setting; the process may only clamp it down), got {placed.threads_per_allocation}")
+                yield (
+                    f"deployment_stats.nodes[{node_id}].threads_per_allocation: expected at most {threads} "
+                    f"(the setting; the process may only clamp it down), got {placed.threads_per_allocation}"
+                )
     count = task_parameter(assignment, "number_of_allocations")
-    if answered and isinstance(count, int) and not adaptive_enabled(adaptive_settings(assignment)) \
-            and observed.number_of_allocations != count:
-        yield (f"deployment_stats.number_of_allocations: expected {count} (the 200's task_parameters), "
-               f"got {observed.number_of_allocations!r}")
+    if (
+        answered
+        and isinstance(count, int)
+        and not adaptive_enabled(adaptive_settings(assignment))
+        and observed.number_of_allocations != count
+    ):
+        yield (
+            f"deployment_stats.number_of_allocations: expected {count} (the 200's task_parameters), "
+            f"got {observed.number_of_allocations!r}"
+        )
 
 
 def untouched_others(ex: Exchange) -> Iterator[tuple[str, DeploymentObservation, DeploymentObservation]]:
@@ -89,6 +103,7 @@ def untouched_others(ex: Exchange) -> Iterator[tuple[str, DeploymentObservation,
     out: its figures may change for reasons of its own.
     """
     addressed = addressed_deployment(ex)
+    assert ex.before is not None and ex.after is not None, "_around_an_update selects exchanges with both snapshots"
     for deployment_id, old in sorted(ex.before.deployments.items()):
         new = ex.after.get(deployment_id)
         if deployment_id == addressed or new is None:
@@ -109,33 +124,50 @@ def others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     for deployment_id, old, new in untouched_others(ex):
         for name in FIXED_FIGURES:
             if getattr(old, name) != getattr(new, name):
-                yield (f"deployment_stats.{name} of {deployment_id!r} (not the updated deployment): "
-                       f"expected {_shown(getattr(old, name))} (unchanged), got {_shown(getattr(new, name))}")
+                yield (
+                    f"deployment_stats.{name} of {deployment_id!r} (not the updated deployment): "
+                    f"expected {_shown(getattr(old, name))} (unchanged), got {_shown(getattr(new, name))}"
+                )
         for node_id in sorted(set(old.nodes) & set(new.nodes)):
             before, after = old.nodes[node_id].threads_per_allocation, new.nodes[node_id].threads_per_allocation
             if before and after and before != after:
-                yield (f"deployment_stats.nodes[{node_id}].threads_per_allocation of {deployment_id!r}: "
-                       f"expected {before} (unchanged), got {after}")
+                yield (
+                    f"deployment_stats.nodes[{node_id}].threads_per_allocation of {deployment_id!r}: "
+                    f"expected {before} (unchanged), got {after}"
+                )
 
 
-@rule("stats.memory-of-others-unchanged", level=Level.MUST, source="§11.3", since="9.3",
-      applies=_around_an_update)
+@rule("stats.memory-of-others-unchanged", level=Level.MUST, source="§11.3", since="9.3", applies=_around_an_update)
 def memory_of_others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An update of one deployment leaves model_size_stats.required_native_memory_bytes of the others unchanged (ES#107831).
 
     The estimate depends on a deployment's own allocations (§3.2). Before ES#143077 it
     used the allocations of all deployments; the fix reached 9.2 and 9.3 as patch
     backports (ES#143295, ES#143294), taken here as 9.3 (the 9.2 patch is not modelled).
-    """
+    """  # noqa: E501 - the first line is the rule's description
     for deployment_id, old, new in untouched_others(ex):
         before, after = old.required_native_memory_bytes, new.required_native_memory_bytes
         if before is not None and before != after:
-            yield (f"model_size_stats.required_native_memory_bytes of {deployment_id!r} (not the updated deployment): "
-                   f"expected {before} (its own allocations did not change), got {after!r}")
+            yield (
+                f"model_size_stats.required_native_memory_bytes of {deployment_id!r} (not the updated deployment): "
+                f"expected {before} (its own allocations did not change), got {after!r}"
+            )
 
 
-_BYTE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30,
-               "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "p": 1 << 50, "pb": 1 << 50}
+_BYTE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "t": 1 << 40,
+    "tb": 1 << 40,
+    "p": 1 << 50,
+    "pb": 1 << 50,
+}
 
 
 def byte_amount(text: Any) -> float | None:
@@ -150,7 +182,7 @@ def _same(name: str, wanted: Any, got: Any) -> bool:
     """Equal figures; a cache size may be spelt another way for the same bytes (``10kb``, ``10240b``)."""
     if name == "cache_size" and byte_amount(wanted) is not None:
         return byte_amount(wanted) == byte_amount(got)
-    return wanted == got
+    return bool(wanted == got)
 
 
 def _shown(value: Any) -> str:

@@ -6,7 +6,8 @@ assignment the target returned for the deployment before this call.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange
@@ -16,11 +17,13 @@ from conformance.rules.reading import (
     adaptive_enabled,
     adaptive_settings,
     assignment_in,
+    assignment_of,
     body_field,
     instant,
     last_assignment,
     path_id,
     requested_allocations,
+    response_of,
     route_total,
     routes,
     stored_count,
@@ -28,8 +31,13 @@ from conformance.rules.reading import (
 )
 
 IMMUTABLE_TASK_PARAMETERS = (
-    "threads_per_allocation", "priority", "queue_capacity", "cache_size",
-    "model_id", "deployment_id", "model_bytes",
+    "threads_per_allocation",
+    "priority",
+    "queue_capacity",
+    "cache_size",
+    "model_id",
+    "deployment_id",
+    "model_bytes",
 )
 
 
@@ -45,19 +53,20 @@ def is_noop_request(ex: Exchange) -> bool:
     """The request asks for the stored count and nothing else (§1.6 C.5)."""
     last = last_assignment(ex)
     requested = requested_allocations(ex.request)
-    return (
-        last is not None
-        and requested is not None
-        and not sends_adaptive(ex)
-        and requested == stored_count(last)
-    )
+    return last is not None and requested is not None and not sends_adaptive(ex) and requested == stored_count(last)
 
 
-@rule("update.number-of-allocations-applied", level=Level.MUST, source="§3.5-1",
-      applies=lambda ex, ctx: answered_200(ex, ctx) and requested_allocations(ex.request) is not None)
+@rule(
+    "update.number-of-allocations-applied",
+    level=Level.MUST,
+    source="§3.5-1",
+    applies=lambda ex, ctx: answered_200(ex, ctx) and requested_allocations(ex.request) is not None,
+)
 def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
     """After a 200, task_parameters.number_of_allocations equals the requested count (query or body)."""
-    if adaptive_enabled(adaptive_settings(assignment_in(ex.response))) or adaptive_enabled(adaptive_settings(last_assignment(ex))):
+    if adaptive_enabled(adaptive_settings(assignment_in(ex.response))) or adaptive_enabled(
+        adaptive_settings(last_assignment(ex))
+    ):
         return  # the adaptive scaler owns the count (§1.6 C.3)
     requested = requested_allocations(ex.request)
     got = task_parameter(assignment_in(ex.response), "number_of_allocations")
@@ -68,7 +77,8 @@ def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("update.immutable-fields-unchanged", level=Level.MUST, source="§3.5-2", applies=_with_last)
 def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     """threads_per_allocation, priority, queue_capacity, cache_size, ids, model_bytes and start_time never change."""
-    now, before = assignment_in(ex.response), last_assignment(ex)
+    now, before = assignment_of(ex), last_assignment(ex)
+    assert before is not None, "_with_last selects exchanges with a previous assignment"
     for name in IMMUTABLE_TASK_PARAMETERS:
         old, new = task_parameter(before, name), task_parameter(now, name)
         if old != new:
@@ -83,36 +93,60 @@ def deployment_id_is_path_id(ex: Exchange, ctx: Context) -> Iterator[str]:
     """task_parameters.deployment_id equals the id in the path (the lookup is by deployment id)."""
     got = task_parameter(assignment_in(ex.response), "deployment_id")
     if got != path_id(ex.request):
-        yield f"$.assignment.task_parameters.deployment_id: expected {path_id(ex.request)!r} (path id), got {_shown(got)}"
+        yield (
+            f"$.assignment.task_parameters.deployment_id: expected {path_id(ex.request)!r} (path id), got {_shown(got)}"
+        )
 
 
-@rule("update.same-value-is-noop", level=Level.MUST, source="§1.6 C.5",
-      applies=lambda ex, ctx: ex.intent.kind in UPDATE_KINDS and ex.response is not None
-      and is_noop_request(ex) and not adaptive_enabled(adaptive_settings(last_assignment(ex))))
+@rule(
+    "update.same-value-is-noop",
+    level=Level.MUST,
+    source="§1.6 C.5",
+    applies=lambda ex, ctx: (
+        ex.intent.kind in UPDATE_KINDS
+        and ex.response is not None
+        and is_noop_request(ex)
+        and not adaptive_enabled(adaptive_settings(last_assignment(ex)))
+    ),
+)
 def same_value_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Asking for the stored count is a 200 no-op with the assignment unchanged, even when not started."""
-    if ex.response.status != 200:
-        yield f"HTTP status: expected 200 (no-op: the count is already {requested_allocations(ex.request)}), got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 200:
+        yield (
+            f"HTTP status: expected 200 (no-op: the count is already {requested_allocations(ex.request)}), got "
+            f"{response.status}"
+        )
         return
-    yield from _unchanged(last_assignment(ex), assignment_in(ex.response))
+    yield from _unchanged(last_assignment(ex), assignment_in(response))
 
 
-@rule("update.empty-body-is-noop", level=Level.MUST, source="§1.6 A.1", requires=["empty_body_noop"],
-      applies=lambda ex, ctx: ex.intent.kind in UPDATE_KINDS | {"update-invalid"} and ex.response is not None
-      and ex.request.json() == {} and not ex.request.query)
+@rule(
+    "update.empty-body-is-noop",
+    level=Level.MUST,
+    source="§1.6 A.1",
+    requires=["empty_body_noop"],
+    applies=lambda ex, ctx: (
+        ex.intent.kind in UPDATE_KINDS | {"update-invalid"}
+        and ex.response is not None
+        and ex.request.json() == {}
+        and not ex.request.query
+    ),
+)
 def empty_body_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
     """From 8.15 a body of {} is a 200 no-op (no field set means no update)."""
-    if ex.response.status != 200:
-        yield f"HTTP status: expected 200 (a {{}} body changes nothing since 8.15), got {ex.response.status}"
+    response = response_of(ex)
+    if response.status != 200:
+        yield f"HTTP status: expected 200 (a {{}} body changes nothing since 8.15), got {response.status}"
         return
     if last_assignment(ex) is not None:
-        yield from _unchanged(last_assignment(ex), assignment_in(ex.response))
+        yield from _unchanged(last_assignment(ex), assignment_in(response))
 
 
 @rule("update.max-assigned-covers-current", level=Level.MUST, source="§3.5-4", applies=answered_200)
 def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations >= Σ routing_table.*.current_allocations."""
-    assignment = assignment_in(ex.response)
+    assignment = assignment_of(ex)
     maximum, current = assignment.get("max_assigned_allocations"), route_total(assignment, "current_allocations")
     if not isinstance(maximum, int) or maximum < current:
         yield f"$.assignment.max_assigned_allocations: expected >= {current} (Σ current_allocations), got {maximum!r}"
@@ -121,8 +155,10 @@ def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
 @rule("update.max-assigned-never-decreases", level=Level.MUST, source="§3.5-5", applies=_with_last)
 def max_assigned_never_decreases(ex: Exchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations is never lower than in the previous assignment of the deployment."""
-    old = last_assignment(ex).get("max_assigned_allocations")
-    new = assignment_in(ex.response).get("max_assigned_allocations")
+    last = last_assignment(ex)
+    assert last is not None, "_with_last selects exchanges with a previous assignment"
+    old = last.get("max_assigned_allocations")
+    new = assignment_of(ex).get("max_assigned_allocations")
     if isinstance(old, int) and (not isinstance(new, int) or new < old):
         yield f"$.assignment.max_assigned_allocations: expected >= {old} (previous value), got {new!r}"
 
@@ -147,15 +183,21 @@ def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
     known = {node.id for node in ctx.nodes}
     for node_id in routes(assignment_in(ex.response)):
         if node_id not in known:
-            yield (f"$.assignment.routing_table.{node_id}: names no ML node of the cluster "
-                   f"(ML node ids: {', '.join(sorted(known)) or 'none'})")
+            yield (
+                f"$.assignment.routing_table.{node_id}: names no ML node of the cluster "
+                f"(ML node ids: {', '.join(sorted(known)) or 'none'})"
+            )
 
 
-@rule("update.started-after-increase", level=Level.MUST, source="§10.1",
-      applies=lambda ex, ctx: _with_last(ex, ctx) and ex.intent.kind == "update" and _is_increase(ex))
+@rule(
+    "update.started-after-increase",
+    level=Level.MUST,
+    source="§10.1",
+    applies=lambda ex, ctx: _with_last(ex, ctx) and ex.intent.kind == "update" and _is_increase(ex),
+)
 def started_after_increase(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A 200 that increased the count leaves the assignment `started` (not required after decreases)."""
-    state = assignment_in(ex.response).get("assignment_state")
+    state = assignment_of(ex).get("assignment_state")
     if state != "started":
         yield f"$.assignment.assignment_state: expected 'started' after an increase, got {state!r}"
 
@@ -171,14 +213,19 @@ def _unchanged(before: Mapping[str, Any] | None, now: Mapping[str, Any] | None) 
     if before is None or now is None:
         return
     if before.get("task_parameters") != now.get("task_parameters"):
-        yield f"$.assignment.task_parameters: expected unchanged {before.get('task_parameters')!r}, got {now.get('task_parameters')!r}"
+        yield (
+            f"$.assignment.task_parameters: expected unchanged {before.get('task_parameters')!r}, got "
+            f"{now.get('task_parameters')!r}"
+        )
     old_targets = {node: route.get("target_allocations") for node, route in routes(before).items()}
     new_targets = {node: route.get("target_allocations") for node, route in routes(now).items()}
     if old_targets != new_targets:
         yield f"$.assignment.routing_table.*.target_allocations: expected unchanged {old_targets}, got {new_targets}"
     if before.get("adaptive_allocations") != now.get("adaptive_allocations"):
-        yield (f"$.assignment.adaptive_allocations: expected unchanged {before.get('adaptive_allocations')!r}, "
-               f"got {now.get('adaptive_allocations')!r}")
+        yield (
+            f"$.assignment.adaptive_allocations: expected unchanged {before.get('adaptive_allocations')!r}, "
+            f"got {now.get('adaptive_allocations')!r}"
+        )
 
 
 def _shown(value: Any) -> str:

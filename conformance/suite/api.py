@@ -23,7 +23,8 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def run_suite(
     INTERRUPTS.install()
     budget = budget or Budget.of(settings.time_budget)
     session = SuiteSession(settings, budget=budget, listener=listener)
-    status = pytest.ExitCode.OK
+    status: int = pytest.ExitCode.OK
     try:
         if settings.workers == 1:
             listener(PhaseStarted("provisioning", settings.run_id))
@@ -111,8 +112,13 @@ def results_of(session: SuiteSession, exitstatus: int, *, budget_spent: bool = F
     ctx = session.ctx
     selected = frozenset(r.id for r in select_rules(CATALOGUE, settings.select)) if settings.select else None
     return build_results(
-        CATALOGUE, ctx, session.tally, selected=selected, unjudged=session.unjudged,
-        incomplete=tuple(incomplete), tests=tuple(session.tests),
+        CATALOGUE,
+        ctx,
+        session.tally,
+        selected=selected,
+        unjudged=session.unjudged,
+        incomplete=tuple(incomplete),
+        tests=tuple(session.tests),
         run={
             "run_id": settings.run_id,
             "target": settings.target.url,
@@ -127,14 +133,15 @@ def results_of(session: SuiteSession, exitstatus: int, *, budget_spent: bool = F
             "first_failure_at": session.first_failure_at,
             "pytest_exit_status": int(exitstatus),
             "cleanup_problems": list(session.cleanup_problems),
-            "tests": [{"test": t.test, "family": t.family, "outcome": t.outcome, "reason": t.reason}
-                      for t in session.tests],
+            "tests": [
+                {"test": t.test, "family": t.family, "outcome": t.outcome, "reason": t.reason} for t in session.tests
+            ],
             "context": _context_dict(session),
         },
     )
 
 
-def _context_dict(session: SuiteSession) -> dict | None:
+def _context_dict(session: SuiteSession) -> dict[str, Any] | None:
     from conformance.discovery import context_to_dict
 
     return context_to_dict(session.ctx) if session.ctx else None
@@ -145,11 +152,23 @@ def _pytest(settings: RunSettings, session: SuiteSession, log_file: str | None, 
         ini = os.path.join(scratch, "pytest.ini")
         with open(ini, "w", encoding="utf-8") as handle:
             handle.write("[pytest]\n")
-        args = ["--pyargs", "conformance.suite", "-c", ini, "--rootdir", scratch, "--noconftest",
-                "-p", "no:cacheprovider", "--capture=no", "--color=no",
-                # The CLI has imported anyio (uvicorn) before pytest starts: harmless, but noisy.
-                "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                "-v" if verbose else "-q"]
+        args = [
+            "--pyargs",
+            "conformance.suite",
+            "-c",
+            ini,
+            "--rootdir",
+            scratch,
+            "--noconftest",
+            "-p",
+            "no:cacheprovider",
+            "--capture=no",
+            "--color=no",
+            # The CLI has imported anyio (uvicorn) before pytest starts: harmless, but noisy.
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            "-v" if verbose else "-q",
+        ]
         for plugin in SUITE_PLUGINS:
             args += ["-p", plugin]
         if settings.workers > 1:
@@ -186,7 +205,10 @@ def _output_to(log_file: str | None) -> Iterator[None]:
         yield
         return
     os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-    with open(log_file, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle), \
-            contextlib.redirect_stderr(handle):
+    with (
+        open(log_file, "w", encoding="utf-8") as handle,
+        contextlib.redirect_stdout(handle),
+        contextlib.redirect_stderr(handle),
+    ):
         yield
         sys.stdout.flush()

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import DeploymentInfo, Exchange, Intent
@@ -56,10 +57,15 @@ class LoggedRequest:
     exchange: Exchange
 
     def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "value": self.value, "status": self.status,
-                "started": self.started, "ended": self.ended}
+        return {
+            "field": self.field,
+            "value": self.value,
+            "status": self.status,
+            "started": self.started,
+            "ended": self.ended,
+        }
 
-    def capacity_unknown(self) -> "LoggedRequest":
+    def capacity_unknown(self) -> LoggedRequest:
         """This request as judged when the rest of the cluster moved during the burst."""
         intent = replace(self.exchange.intent, expected={**self.exchange.intent.expected, "allocatable": None})
         return replace(self, exchange=replace(self.exchange, intent=intent))
@@ -80,15 +86,20 @@ def plan(ctx: Context, size: int, limit: int | None = None) -> list[BurstRequest
     for index in range(size):
         if ctx.has(ADAPTIVE) and index % 2:
             low = index % 3
-            requests.append(BurstRequest(ADAPTIVE, {"enabled": False, "min_number_of_allocations": low,
-                                                    "max_number_of_allocations": low + 1 + index}))
+            requests.append(
+                BurstRequest(
+                    ADAPTIVE,
+                    {"enabled": False, "min_number_of_allocations": low, "max_number_of_allocations": low + 1 + index},
+                )
+            )
         else:
             requests.append(BurstRequest(COUNT, counts[index % len(counts)]))
     return requests
 
 
-def fire(target: Target, deployment: DeploymentInfo, requests: list[BurstRequest],
-         allocatable: int | None) -> list[LoggedRequest]:
+def fire(
+    target: Target, deployment: DeploymentInfo, requests: list[BurstRequest], allocatable: int | None
+) -> list[LoggedRequest]:
     """Send every request at once (one thread each, released together) and log the answers.
 
     ``allocatable`` is how many allocations fitted the deployment just before the burst
@@ -99,8 +110,12 @@ def fire(target: Target, deployment: DeploymentInfo, requests: list[BurstRequest
 
     def send(numbered: tuple[int, BurstRequest]) -> LoggedRequest:
         index, request = numbered
-        intent = Intent("burst-update", deployment=deployment, expected={"allocatable": allocatable},
-                        detail=f"request {index + 1} of a burst of {len(requests)}: {request.field}")
+        intent = Intent(
+            "burst-update",
+            deployment=deployment,
+            expected={"allocatable": allocatable},
+            detail=f"request {index + 1} of a burst of {len(requests)}: {request.field}",
+        )
         gate.wait()
         started = time.monotonic()
         exchange = target.request("POST", path, intent=intent, json=dict(request.body), send_json=True)

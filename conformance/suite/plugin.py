@@ -31,7 +31,9 @@ SUITE_PACKAGE = "conformance.suite"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("deployment-conformance", "deployment-conformance suite (only with --pyargs conformance.suite)")
+    group = parser.getgroup(
+        "deployment-conformance", "deployment-conformance suite (only with --pyargs conformance.suite)"
+    )
     group.addoption("--dc-target", help="base URL of the server under test (env DC_TARGET)")
     group.addoption("--dc-api-key", help="API key (env DC_API_KEY)")
     group.addoption("--dc-user", help="basic-auth user (env DC_USER)")
@@ -58,8 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
     if worker is not None and "dc_settings" in worker:
         settings = settings_from_dict(json.loads(worker["dc_settings"]))
-        session = SuiteSession(settings, budget=Budget.until_wall(worker["dc_deadline_wall"]),
-                               worker_id=worker["workerid"])
+        session = SuiteSession(
+            settings, budget=Budget.until_wall(worker["dc_deadline_wall"]), worker_id=worker["workerid"]
+        )
         config.pluginmanager.register(session, "dc-session")
     elif _asks_for_suite(config):
         config.pluginmanager.register(_PlainSession(config), "dc-session")
@@ -77,10 +80,16 @@ class _PlainSession(SuiteSession):
 
     def __init__(self, config: pytest.Config) -> None:
         option = config.option
-        flags = {"url": option.dc_target, "api_key": option.dc_api_key, "user": option.dc_user,
-                 "password": option.dc_password, "bearer_token": option.dc_bearer_token,
-                 "ca_cert": option.dc_ca_cert, "insecure": option.dc_insecure,
-                 "read_timeout": option.dc_request_timeout}
+        flags = {
+            "url": option.dc_target,
+            "api_key": option.dc_api_key,
+            "user": option.dc_user,
+            "password": option.dc_password,
+            "bearer_token": option.dc_bearer_token,
+            "ca_cert": option.dc_ca_cert,
+            "insecure": option.dc_insecure,
+            "read_timeout": option.dc_request_timeout,
+        }
         try:
             target = TargetConfig.from_sources(flags)
         except ConfigError as exc:
@@ -88,9 +97,16 @@ class _PlainSession(SuiteSession):
         if option.dc_max_examples < 1:
             raise pytest.UsageError("--dc-max-examples must be a positive integer")
         run_id = option.dc_run_id or os.environ.get("DC_RUN_ID") or f"dc-{secrets.token_hex(3)}"
-        settings = RunSettings(target=target, run_id=run_id, profile=option.dc_profile, seed=option.dc_seed,
-                               max_examples=option.dc_max_examples, select=option.dc_select,
-                               deployment_id=option.dc_deployment_id, time_budget=option.dc_time_budget)
+        settings = RunSettings(
+            target=target,
+            run_id=run_id,
+            profile=option.dc_profile,
+            seed=option.dc_seed,
+            max_examples=option.dc_max_examples,
+            select=option.dc_select,
+            deployment_id=option.dc_deployment_id,
+            time_budget=option.dc_time_budget,
+        )
         super().__init__(settings, budget=Budget.of(option.dc_time_budget))
         self.results_file: str | None = option.dc_results_file
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -40,8 +41,19 @@ from conformance.rules.base import CATALOGUE, Outcome, Rule, Verdict, evaluate
 from conformance.rules.reading import assignment_in
 from conformance.target import SetupError, Target, TargetConfig
 
-__all__ = ["MISSING", "STATS_PATH", "ConformanceFailure", "Run", "RunSettings", "SetupError", "StateUnavailable",
-           "open_run", "parse_stats", "select_rules", "update_path"]
+__all__ = [
+    "MISSING",
+    "STATS_PATH",
+    "ConformanceFailure",
+    "Run",
+    "RunSettings",
+    "SetupError",
+    "StateUnavailable",
+    "open_run",
+    "parse_stats",
+    "select_rules",
+    "update_path",
+]
 
 MISSING: Any = object()  # "no body" marker, distinct from a JSON null body
 SETUP = Intent("other", detail="run set-up")
@@ -177,7 +189,7 @@ class Run:
         threads_per_allocation: int = 1,
         number_of_allocations: int = 1,
         priority: str = "normal",
-        adaptive_allocations: dict | None = None,
+        adaptive_allocations: dict[str, Any] | None = None,
         broken: bool = False,
         wait_for: str = "started",
     ) -> DeploymentInfo:
@@ -223,8 +235,12 @@ class Run:
         inference_id = f"{self.run_id}-{name}"
         self._ensure_model(self.model_id)
         self._provisioner.create_inference_endpoint(inference_id, self.model_id)
-        info = DeploymentInfo(deployment_id=inference_id, model_id=self.model_id, threads_per_allocation=1,
-                              created_by_inference_endpoint=True)
+        info = DeploymentInfo(
+            deployment_id=inference_id,
+            model_id=self.model_id,
+            threads_per_allocation=1,
+            created_by_inference_endpoint=True,
+        )
         self._known[inference_id] = info
         return info
 
@@ -264,17 +280,23 @@ class Run:
         path: str,
         *,
         intent: Intent,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         json: Any = MISSING,
         content: bytes | None = None,
-        headers: dict | None = None,
+        headers: dict[str, str] | None = None,
         snapshots: bool = False,
     ) -> Exchange:
         """One request, judged and recorded; ``snapshots`` reads the state before and after."""
         before = self.snapshot() if snapshots else None
         exchange = self.target.request(
-            method, path, intent=intent, params=params, json=None if json is MISSING else json,
-            content=content, headers=headers, send_json=json is not MISSING,
+            method,
+            path,
+            intent=intent,
+            params=params,
+            json=None if json is MISSING else json,
+            content=content,
+            headers=headers,
+            send_json=json is not MISSING,
         )
         if snapshots:
             exchange = replace(exchange, before=before, after=self.snapshot())
@@ -286,13 +308,13 @@ class Run:
         deployment_id: str,
         *,
         body: Any = MISSING,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         content: bytes | None = None,
-        headers: dict | None = None,
+        headers: dict[str, str] | None = None,
         method: str = "POST",
         kind: str = "update",
         detail: str = "",
-        expected: dict | None = None,
+        expected: dict[str, Any] | None = None,
     ) -> Exchange:
         """``_update`` with before/after snapshots; never retried (429 is an answer)."""
         info = self._known.get(deployment_id)
@@ -300,8 +322,14 @@ class Run:
         if (isinstance(body, Mapping) and "adaptive_allocations" in body) or (content and b"adaptive" in content):
             self._adaptive_touched.add(deployment_id)
         exchange = self.send(
-            method, update_path(deployment_id), intent=intent, params=params, json=body,
-            content=content, headers=headers, snapshots=True,
+            method,
+            update_path(deployment_id),
+            intent=intent,
+            params=params,
+            json=body,
+            content=content,
+            headers=headers,
+            snapshots=True,
         )
         self._learn(deployment_id, exchange)
         return exchange
@@ -318,8 +346,12 @@ class Run:
         limit = self.waits.limit(deployment_id)
         exchange, converged, took = self._poll(deployment_id, lambda seen: has_converged(seen, promise), limit)
         self.waits.record(deployment_id, took, converged)
-        intent = Intent("converged", deployment=info, expected=promise,
-                        detail=f"state read after waiting up to {limit:g}s for convergence")
+        intent = Intent(
+            "converged",
+            deployment=info,
+            expected=promise,
+            detail=f"state read after waiting up to {limit:g}s for convergence",
+        )
         exchange = replace(exchange, intent=intent)
         self.judge(exchange)
         return exchange
@@ -340,9 +372,12 @@ class Run:
         self._quiet_update(deployment_id, path, {"number_of_allocations": number_of_allocations})
 
         def settled(seen: DeploymentObservation | None) -> bool:
-            return (seen is not None and seen.number_of_allocations == number_of_allocations
-                    and sum(r.allocations for r in seen.nodes.values()) <= number_of_allocations
-                    and not seen.adaptive_allocations)
+            return (
+                seen is not None
+                and seen.number_of_allocations == number_of_allocations
+                and sum(r.allocations for r in seen.nodes.values()) <= number_of_allocations
+                and not seen.adaptive_allocations
+            )
 
         _, done, took = self._poll(deployment_id, settled, self.waits.limit(deployment_id))
         self.waits.record(deployment_id, took, done)
@@ -473,8 +508,9 @@ class Run:
                 self._learn(deployment_id, exchange)
                 return
             if status == 429:
-                pytest.skip(f"the target has no room for {body} on {deployment_id} beside the run's other "
-                            "deployments (429)")
+                pytest.skip(
+                    f"the target has no room for {body} on {deployment_id} beside the run's other deployments (429)"
+                )
             if status != 409 or time.monotonic() + delay > deadline:
                 reason = f"HTTP {status}: {_reason(exchange)}" if status is not None else exchange.error
                 raise StateUnavailable(f"restoring {deployment_id} with {dict(body)} failed: {reason}")
@@ -529,7 +565,8 @@ def _shrinking_bounded(seconds: float) -> Iterator[None]:
     from hypothesis.internal.conjecture import engine
 
     previous = engine.MAX_SHRINKING_SECONDS
-    engine.MAX_SHRINKING_SECONDS = seconds
+    # typed int in Hypothesis, but only ever added to a time.perf_counter(): a fraction of a second works
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -576,10 +613,13 @@ def _node_allocations(nodes: Iterable[Any]) -> Iterable[tuple[str, NodeAllocatio
             continue
         node_id = next(iter(node["node"]))
         routing = node.get("routing_state") or {}
-        yield node_id, NodeAllocation(
-            routing_state=str(routing.get("routing_state", "")),
-            allocations=int(node.get("number_of_allocations") or 0),
-            threads_per_allocation=int(node.get("threads_per_allocation") or 0),
+        yield (
+            node_id,
+            NodeAllocation(
+                routing_state=str(routing.get("routing_state", "")),
+                allocations=int(node.get("number_of_allocations") or 0),
+                threads_per_allocation=int(node.get("threads_per_allocation") or 0),
+            ),
         )
 
 
@@ -589,8 +629,9 @@ def select_rules(rules: Iterable[Rule], expression: str | None) -> tuple[Rule, .
     if not expression:
         return rules
     patterns = [p.strip() for p in expression.split(",") if p.strip()]
-    return tuple(r for r in rules if any(fnmatch.fnmatchcase(r.id, p) or fnmatch.fnmatchcase(r.family, p)
-                                         for p in patterns))
+    return tuple(
+        r for r in rules if any(fnmatch.fnmatchcase(r.id, p) or fnmatch.fnmatchcase(r.family, p) for p in patterns)
+    )
 
 
 def open_run(settings: RunSettings, budget: Budget | None = None) -> Run:

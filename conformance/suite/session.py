@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -261,13 +262,13 @@ class SuiteSession:
             return  # the controller aggregates what workers report
         for key, value in report.user_properties:
             if key == TALLY_KEY:
-                self.tally.merge(Tally.from_json(value))
+                self.tally.merge(Tally.from_json(str(value)))
             elif key == CONTEXT_KEY and self.ctx is None:
-                self.ctx = context_from_dict(json.loads(value))
+                self.ctx = context_from_dict(json.loads(str(value)))
             elif key == FAILED_RULES_KEY:
-                self.failed_rules |= set(json.loads(value))
+                self.failed_rules |= set(json.loads(str(value)))
             elif key == FIRST_FAILURE_KEY:
-                self._note_first_failure(json.loads(value))
+                self._note_first_failure(json.loads(str(value)))
         record = self._record_of(report)
         if record is not None:
             self.tests.append(record)
@@ -278,8 +279,9 @@ class SuiteSession:
 
     def _record_of(self, report: pytest.TestReport) -> TestRecord | None:
         """One record per test: its call (or the phase that kept the call from running)."""
-        reaches = tuple(glob for key, value in report.user_properties if key == REACHES_KEY
-                        for glob in json.loads(value))
+        reaches = tuple(
+            glob for key, value in report.user_properties if key == REACHES_KEY for glob in json.loads(str(value))
+        )
         family = family_of(report.nodeid)
         if report.skipped and report.when in ("setup", "call"):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -312,6 +314,7 @@ class SuiteSession:
         from conformance.budget import CLEANUP_ALLOWANCE
 
         self.close_run(CLEANUP_ALLOWANCE)
+        # pytest-xdist sets workeroutput on a worker's config; pytest's Config does not declare it.
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[TALLY_KEY] = self.tally.to_json() if self.tally else ""
         output["dc-cleanup"] = self.cleanup_problems
@@ -328,4 +331,3 @@ def _first_line(report: pytest.TestReport) -> str:
         text = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
     line = " ".join(text.split())
     return line[:300]
-

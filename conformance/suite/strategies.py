@@ -9,19 +9,20 @@ request the generators send has a rule that knows its expected error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from hypothesis import strategies as st
 
 from conformance.context import Context
 from conformance.exchange import Exchange
-from conformance.update_request import ABSENT
 from conformance.oracle import allocatable, merge_adaptive
 from conformance.rules.base import CATALOGUE
 from conformance.rules.errors import INVALID_CASES, InvalidCase
 from conformance.suite.runner import MISSING, Run
+from conformance.update_request import ABSENT
 
 JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
 
@@ -109,8 +110,10 @@ def valid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
     ``adaptive-with-allocations``, §1.6 A.2); the query form is drawn only where the
     profile has it (§1.3).
     """
-    by_body = allocation_counts(ctx).flatmap(count_encodings).map(
-        lambda value: UpdateRequest(body={"number_of_allocations": value})
+    by_body = (
+        allocation_counts(ctx)
+        .flatmap(count_encodings)
+        .map(lambda value: UpdateRequest(body={"number_of_allocations": value}))
     )
     choices = [by_body]
     if ctx.has(QUERY_COUNT):
@@ -123,9 +126,7 @@ def valid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
         choices.append(adaptive_settings(ctx).map(lambda a: UpdateRequest(body={"adaptive_allocations": a})))
         choices.append(
             st.tuples(allocation_counts(ctx), adaptive_settings(ctx).filter(_not_enabled)).map(
-                lambda pair: UpdateRequest(
-                    body={"number_of_allocations": pair[0], "adaptive_allocations": pair[1]}
-                )
+                lambda pair: UpdateRequest(body={"number_of_allocations": pair[0], "adaptive_allocations": pair[1]})
             )
         )
     return st.one_of(choices)
@@ -181,8 +182,7 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
         return request
     body = request.body if request.has_body and isinstance(request.body, Mapping) else {}
     stored = (last_assignment or {}).get("adaptive_allocations")
-    merged = merge_adaptive(stored if isinstance(stored, Mapping) else None,
-                            body.get("adaptive_allocations", ABSENT))
+    merged = merge_adaptive(stored if isinstance(stored, Mapping) else None, body.get("adaptive_allocations", ABSENT))
     if not merged:
         return request
     sends_count = "number_of_allocations" in body or "number_of_allocations" in request.params

@@ -38,9 +38,12 @@ def _burst(run: Run, primary: str) -> None:
     before = run.snapshot()
     fits = allocatable(run.ctx, before, primary, deployment.threads_per_allocation)
     log = fire(run.target, deployment, plan(run.ctx, BURST_SIZE, limit=scaling_limit(run, primary)), fits)
-    intent = Intent("burst-final", deployment=deployment,
-                    detail=f"state read after {len(log)} concurrent updates",
-                    expected={"log": [entry.as_dict() for entry in log]})
+    intent = Intent(
+        "burst-final",
+        deployment=deployment,
+        detail=f"state read after {len(log)} concurrent updates",
+        expected={"log": [entry.as_dict() for entry in log]},
+    )
     final = run.send("GET", STATS_PATH, intent=intent)
     after = parse_stats(final.response.json(), time.monotonic()) if final.response is not None else None
     if after is None or others_changed(before, after, primary):

@@ -10,10 +10,9 @@ Hypothesis, so a run can be repeated exactly.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from hypothesis import HealthCheck, given, seed, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
 from conformance.suite.runner import Run
 from conformance.suite.strategies import UpdateRequest, examples, invalid_updates, send, valid_updates

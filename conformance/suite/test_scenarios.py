@@ -9,8 +9,11 @@ fails the scenario.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from conformance.exchange import DeploymentInfo, Exchange
 from conformance.oracle import allocatable, free_memory, has_memory_for, used_processors
 from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
 from conformance.suite.runner import Run
@@ -25,7 +28,10 @@ from conformance.suite.strategies import (
 
 COUNT_1 = {"number_of_allocations": 1}
 COUNT_2 = {"number_of_allocations": 2}
-ADAPTIVE_ON = {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 2}}
+ADAPTIVE_ON = {
+    "adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 2}
+}
+
 
 def _require_capacity(dc_run: Run, allocations: int) -> None:
     """Skip when the target cannot hold ``allocations`` one-thread allocations (§3.2)."""
@@ -46,8 +52,8 @@ def _require_room(dc_run: Run) -> None:
         pytest.skip(f"no ML node has memory for one more deployment ({need} bytes each)")
 
 
-def _update(dc_run: Run, deployment_id: str, **kwargs: object):
-    return assert_conforms(dc_run, dc_run.update(deployment_id, **kwargs))  # type: ignore[arg-type]
+def _update(dc_run: Run, deployment_id: str, **kwargs: Any) -> Exchange:
+    return assert_conforms(dc_run, dc_run.update(deployment_id, **kwargs))
 
 
 # -- 404: no deployment under that id (§1.6 C.1) ---------------------------------------------
@@ -133,14 +139,26 @@ def test_deployment_of_an_inference_endpoint_is_409(dc_run: Run) -> None:
 
 
 def test_malformed_json_is_400(dc_run: Run, dc_primary: str) -> None:
-    _update(dc_run, dc_primary, content=b'{"number_of_allocations": }', headers=dict(JSON_HEADERS),
-            kind="update-malformed-json", detail="malformed")
+    _update(
+        dc_run,
+        dc_primary,
+        content=b'{"number_of_allocations": }',
+        headers=dict(JSON_HEADERS),
+        kind="update-malformed-json",
+        detail="malformed",
+    )
 
 
 def test_truncated_json(dc_run: Run, dc_primary: str) -> None:
     """400 from 8.15.2, a 500 before (§1.5, §10.2): the rule knows which the profile expects."""
-    _update(dc_run, dc_primary, content=b"{", headers=dict(JSON_HEADERS),
-            kind="update-malformed-json", detail=TRUNCATED_JSON)
+    _update(
+        dc_run,
+        dc_primary,
+        content=b"{",
+        headers=dict(JSON_HEADERS),
+        kind="update-malformed-json",
+        detail=TRUNCATED_JSON,
+    )
 
 
 # -- 405 and 406: protocol errors (§1.1, §1.5) -------------------------------------------------
@@ -152,8 +170,13 @@ def test_wrong_method_is_405(dc_run: Run, dc_primary: str, method: str) -> None:
 
 
 def test_text_plain_is_406(dc_run: Run, dc_primary: str) -> None:
-    _update(dc_run, dc_primary, content=b'{"number_of_allocations": 1}', headers={"Content-Type": "text/plain"},
-            kind="update-wrong-content-type")
+    _update(
+        dc_run,
+        dc_primary,
+        content=b'{"number_of_allocations": 1}',
+        headers={"Content-Type": "text/plain"},
+        kind="update-wrong-content-type",
+    )
 
 
 # -- capacity: 429 (or a partial 200 when the cluster could scale) (§1.6 C.8) ------------------
@@ -220,10 +243,15 @@ def test_memory_bounds_capacity(dc_run: Run, dc_primary: str) -> None:
     slots = sum(max(free, 0) // need for free in room if free is not None)
     if slots > MAX_FILLERS:
         pytest.skip(f"the ML nodes have memory for {slots} more deployments; this scenario fills at most {MAX_FILLERS}")
-    fillers = []
+    fillers: list[DeploymentInfo] = []
     try:
-        while any(has_memory_for(node, dc_run.snapshot(), dc_primary) for node in elsewhere) and len(fillers) < MAX_FILLERS:
-            fillers.append(dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-filler-{len(fillers)}", priority="low"))
+        while (
+            any(has_memory_for(node, dc_run.snapshot(), dc_primary) for node in elsewhere)
+            and len(fillers) < MAX_FILLERS
+        ):
+            fillers.append(
+                dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-filler-{len(fillers)}", priority="low")
+            )
         fits = allocatable(dc_run.ctx, dc_run.snapshot(), dc_primary, 1)
         if fits > 1:
             _update(dc_run, dc_primary, body={"number_of_allocations": fits})

@@ -16,13 +16,14 @@ invalid case they are, so the rule that knows their error judges them.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from hypothesis import reject
 import schemathesis
+from hypothesis import reject
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import (
@@ -39,8 +40,7 @@ from conformance.suite.runner import MISSING, Run
 from conformance.suite.strategies import min_above_max, withheld
 
 OPERATION = "POST /_ml/trained_models/{model_id}/deployment/_update"
-RESPONSE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
-                   response_schema_conformance)
+RESPONSE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
 ADAPTIVE_COUNTS = ("min_number_of_allocations", "max_number_of_allocations")
 
 
@@ -62,7 +62,7 @@ schema = schemathesis.pytest.from_fixture("update_schema")
 
 
 @schema.include(name=OPERATION).parametrize()
-def test_update_operation(case: Case, dc_run: Run) -> None:
+def test_update_operation(case: Case[Any], dc_run: Run) -> None:
     """Each case is sent, judged by every rule (Schemathesis' response checks among them,
     ``shape.openapi-response``) and recorded; a failure does not stop the other cases."""
     dc_run.restore(dc_run.primary, 1)
@@ -75,16 +75,17 @@ def test_update_operation(case: Case, dc_run: Run) -> None:
     checks = list(RESPONSE_CHECKS)
     if negative and not _accepted_by_leniency(case, profile_named(dc_run.ctx.profile)):
         checks.append(negative_data_rejection)
-    dc_run.update(dc_run.primary, kind=kind, detail=detail, expected={CASE: case, CHECKS: tuple(checks)},
-               **_request_of(case))
+    dc_run.update(
+        dc_run.primary, kind=kind, detail=detail, expected={CASE: case, CHECKS: tuple(checks)}, **_request_of(case)
+    )
 
 
-def _request_of(case: Case) -> dict[str, Any]:
+def _request_of(case: Case[Any]) -> dict[str, Any]:
     """The case as ``Run.update`` keywords: serialised like Schemathesis would send it."""
     sent = case.as_transport_kwargs(base_url="http://target")
     prepared = requests.Request("POST", sent["url"], params=sent.get("params")).prepare()
     params: dict[str, list[str]] = {}
-    for key, value in parse_qsl(urlsplit(prepared.url).query, keep_blank_values=True):
+    for key, value in parse_qsl(urlsplit(prepared.url or "").query, keep_blank_values=True):
         params.setdefault(key, []).append(value)
     headers = {k: v for k, v in (sent.get("headers") or {}).items() if k.lower() == "content-type"}
     request: dict[str, Any] = {"params": params or None, "headers": headers or None}
@@ -98,7 +99,7 @@ def _request_of(case: Case) -> dict[str, Any]:
     return request
 
 
-def _intent_of(case: Case, path_id: str, negative: bool) -> tuple[str, str]:
+def _intent_of(case: Case[Any], path_id: str, negative: bool) -> tuple[str, str]:
     """``update`` for a valid request; ``update-invalid`` and the broken rule when it is known."""
     body = case.body if isinstance(case.body, Mapping) else None
     has_body = case.body is not None and not _is_not_set(case.body)
@@ -115,7 +116,7 @@ def _intent_of(case: Case, path_id: str, negative: bool) -> tuple[str, str]:
     return "update", "schemathesis positive case"
 
 
-def _mutation_of(case: Case) -> str:
+def _mutation_of(case: Case[Any]) -> str:
     description = case.meta.phase.data.description if case.meta is not None else None
     return description or "schema-invalid data"
 
@@ -124,7 +125,7 @@ def _is_not_set(value: Any) -> bool:
     return type(value).__name__ == "NotSet"
 
 
-def _accepted_by_leniency(case: Case, profile: Profile) -> bool:
+def _accepted_by_leniency(case: Case[Any], profile: Profile) -> bool:
     """A negative body that is valid once Elasticsearch's coercions are applied (§1.4, §1.5).
 
     The strict schema rejects ``"3"``, ``2.7`` and ``model_threads``; Elasticsearch reads

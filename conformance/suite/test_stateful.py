@@ -10,10 +10,18 @@ re-read as a ``read-stats`` exchange so the read path is judged against the same
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import HealthCheck, seed, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conformance.exchange import Intent
 from conformance.suite.runner import STATS_PATH, Run
@@ -66,7 +74,7 @@ def _machine(run: Run) -> type[RuleBasedStateMachine]:
 
         @precondition(lambda self: has_adaptive)
         @rule(settings_=adaptive_settings(ctx))
-        def adaptive(self, settings_: dict | None) -> None:
+        def adaptive(self, settings_: dict[str, Any] | None) -> None:
             """On, off, partial (merged with the stored settings) or null (reset) (§1.4)."""
             self.send_in_context(UpdateRequest(body={"adaptive_allocations": settings_}))
 

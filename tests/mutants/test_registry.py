@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 
@@ -75,20 +75,34 @@ def deployed(name: str, *deployment_ids: str) -> Iterator[Target]:
         provisioner = Provisioner(target, "t", Version.parse(found.config.es_version))
         provisioner.upload_model("tiny")
         for deployment_id in deployment_ids or ("dep",):
-            provisioner.start("tiny", deployment_id=deployment_id, threads_per_allocation=1, number_of_allocations=1,
-                              priority="normal", adaptive_allocations=None, wait_for="started")
+            provisioner.start(
+                "tiny",
+                deployment_id=deployment_id,
+                threads_per_allocation=1,
+                number_of_allocations=1,
+                priority="normal",
+                adaptive_allocations=None,
+                wait_for="started",
+            )
         yield target
 
 
 def update(target: Target, count: int, deployment_id: str = "dep") -> Exchange:
-    return target.request("POST", f"/_ml/trained_models/{deployment_id}/deployment/_update", intent=OTHER,
-                          json={"number_of_allocations": count})
+    return target.request(
+        "POST",
+        f"/_ml/trained_models/{deployment_id}/deployment/_update",
+        intent=OTHER,
+        json={"number_of_allocations": count},
+    )
 
 
 def stats_of(target: Target, deployment_id: str = "dep") -> dict:
     document = target.request("GET", "/_ml/trained_models/_stats", intent=OTHER).response.json()
-    return next(entry for entry in document["trained_model_stats"]
-                if entry["deployment_stats"]["deployment_id"] == deployment_id)
+    return next(
+        entry
+        for entry in document["trained_model_stats"]
+        if entry["deployment_stats"]["deployment_id"] == deployment_id
+    )
 
 
 def test_answer_mutants_break_the_update_answer_as_documented() -> None:
@@ -133,7 +147,7 @@ def test_updates_fail_only_when_they_overlap() -> None:
         while True:
             gate = threading.Barrier(8)
 
-            def send(count: int) -> Exchange:
+            def send(count: int, gate: threading.Barrier = gate) -> Exchange:
                 gate.wait()
                 return update(target, count)
 

@@ -68,12 +68,16 @@ def test_a_reference_run_with_a_failed_rule_or_a_bad_exit_does_not_pass() -> Non
 
 
 def test_results_json_gives_failed_and_errored_rules_and_judged_exchanges(tmp_path: Path) -> None:
-    results = {"run": {"judged_exchanges": 0, "first_failure_at": 1000.5}, "unjudged": None, "rules": [
-        {"id": "errors.not-started-409", "level": "MUST", "outcome": "fail"},
-        {"id": "shape.assignment-schema", "level": "MUST", "outcome": "error"},
-        {"id": "update.number-of-allocations-applied", "level": "MUST", "outcome": "pass"},
-        {"id": "update.started-after-increase", "level": "MUST", "outcome": "not exercised"},
-    ]}
+    results = {
+        "run": {"judged_exchanges": 0, "first_failure_at": 1000.5},
+        "unjudged": None,
+        "rules": [
+            {"id": "errors.not-started-409", "level": "MUST", "outcome": "fail"},
+            {"id": "shape.assignment-schema", "level": "MUST", "outcome": "error"},
+            {"id": "update.number-of-allocations-applied", "level": "MUST", "outcome": "pass"},
+            {"id": "update.started-after-increase", "level": "MUST", "outcome": "not exercised"},
+        ],
+    }
     path = tmp_path / "partial-results.json"  # a hand-made excerpt: not held to the published schema
     path.write_text(json.dumps(results), encoding="utf-8")
     outcome = _reference(judged=99)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
-warnings.filterwarnings("ignore", message=".*httpx2.*")  # starlette 1.10 nudges towards httpx2
-
-from starlette.testclient import TestClient  # noqa: E402
 
 from conformance.assets import tiny_model
 from conformance.context import Version
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")  # starlette 1.10 nudges towards httpx2
+
+from starlette.testclient import TestClient  # noqa: E402 - imported once the warning above is filtered
 
 UPDATE = "/_ml/trained_models/{}/deployment/_update"
 
@@ -49,8 +50,12 @@ class Es:
         model = tiny_model()
         part = model.broken_definition_part() if broken else model.definition_part()
         assert self.client.put(f"/_ml/trained_models/{model_id}", json=model.config).status_code == 200
-        assert self.client.put(f"/_ml/trained_models/{model_id}/vocabulary",
-                               json={"vocabulary": model.vocabulary}).status_code == 200
+        assert (
+            self.client.put(
+                f"/_ml/trained_models/{model_id}/vocabulary", json={"vocabulary": model.vocabulary}
+            ).status_code
+            == 200
+        )
         assert self.client.put(f"/_ml/trained_models/{model_id}/definition/0", json=part).status_code == 200
 
     def start(self, model_id: str = "tiny", **params: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@ sends (§11.2), through the official client against served references of both ve
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import elasticsearch
 import httpx
@@ -19,9 +19,11 @@ NODES = (NodeSpec("ml-0", 8), NodeSpec("ml-1", 8))
 
 
 def served(version: str) -> Iterator[elasticsearch.Elasticsearch]:
-    with running_server(ServerConfig(es_version=version, nodes=NODES)) as url:
-        with elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as client:
-            yield client
+    with (
+        running_server(ServerConfig(es_version=version, nodes=NODES)) as url,
+        elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
@@ -49,16 +51,21 @@ def required_memory(es: elasticsearch.Elasticsearch, model_id: str) -> int:
 
 
 def expected(allocations: int) -> int:
-    return max(240 * MB + 2 * len(tiny_model().definition),
-               PER_DEPLOYMENT + PER_ALLOCATION * allocations + len(tiny_model().definition))
+    return max(
+        240 * MB + 2 * len(tiny_model().definition),
+        PER_DEPLOYMENT + PER_ALLOCATION * allocations + len(tiny_model().definition),
+    )
 
 
 def test_declared_memory_reaches_the_task_parameters(es94) -> None:
     deploy_with_declared_memory(es94, "declared")
-    params = es94.ml.update_trained_model_deployment(model_id="declared", number_of_allocations=1)[
-        "assignment"]["task_parameters"]
+    params = es94.ml.update_trained_model_deployment(model_id="declared", number_of_allocations=1)["assignment"][
+        "task_parameters"
+    ]
     assert (params["per_deployment_memory_bytes"], params["per_allocation_memory_bytes"]) == (
-        PER_DEPLOYMENT, PER_ALLOCATION)
+        PER_DEPLOYMENT,
+        PER_ALLOCATION,
+    )
 
 
 def test_9_4_required_memory_follows_each_deployments_own_allocations(es94) -> None:

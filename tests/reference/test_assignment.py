@@ -28,8 +28,17 @@ def test_s2_2_s2_6_field_order_and_optional_fields(version: str) -> None:
         expected.append("adaptive_allocations")
         assert assignment["adaptive_allocations"] is None
     assert list(assignment) == expected
-    params = ["model_id", "deployment_id", "model_bytes", "threads_per_allocation", "number_of_allocations",
-              "queue_capacity", "priority", "per_deployment_memory_bytes", "per_allocation_memory_bytes"]
+    params = [
+        "model_id",
+        "deployment_id",
+        "model_bytes",
+        "threads_per_allocation",
+        "number_of_allocations",
+        "queue_capacity",
+        "priority",
+        "per_deployment_memory_bytes",
+        "per_allocation_memory_bytes",
+    ]
     if not at_least(version, "8.8"):
         params.remove("deployment_id")
     if not at_least(version, "8.11"):
@@ -38,10 +47,14 @@ def test_s2_2_s2_6_field_order_and_optional_fields(version: str) -> None:
 
 
 def test_s2_3_cache_size_is_a_string_only_when_set() -> None:
-    assert updated("9.3.0", {"number_of_allocations": 2}, cache_size="10kb")["assignment"]["task_parameters"][
-        "cache_size"] == "10kb"
-    assert updated("9.3.0", {"number_of_allocations": 2}, cache_size="0")["assignment"]["task_parameters"][
-        "cache_size"] == "0"
+    assert (
+        updated("9.3.0", {"number_of_allocations": 2}, cache_size="10kb")["assignment"]["task_parameters"]["cache_size"]
+        == "10kb"
+    )
+    assert (
+        updated("9.3.0", {"number_of_allocations": 2}, cache_size="0")["assignment"]["task_parameters"]["cache_size"]
+        == "0"
+    )
 
 
 def test_s3_5_invariants_after_increase() -> None:
@@ -50,8 +63,14 @@ def test_s3_5_invariants_after_increase() -> None:
     assignment = es.update("dep", {"number_of_allocations": 3}).json()["assignment"]
     params, first = assignment["task_parameters"], start["task_parameters"]
     assert params["number_of_allocations"] == 3  # §3.5-1
-    for unchanged in ("threads_per_allocation", "priority", "queue_capacity", "model_id", "deployment_id",
-                      "model_bytes"):
+    for unchanged in (
+        "threads_per_allocation",
+        "priority",
+        "queue_capacity",
+        "model_id",
+        "deployment_id",
+        "model_bytes",
+    ):
         assert params[unchanged] == first[unchanged]  # §3.5-2
     assert assignment["start_time"] == start["start_time"]
     routes = assignment["routing_table"].values()
@@ -74,10 +93,18 @@ def test_s2_4_existing_route_keeps_current_new_route_current_equals_target() -> 
     es.deploy(deployment_id="dep")
     assignment = es.update("dep", {"number_of_allocations": 3}).json()["assignment"]
     routes = assignment["routing_table"]
-    assert routes["ml-0"] == {"current_allocations": 1, "target_allocations": 2, "routing_state": "started",
-                              "reason": ""}
-    assert routes["ml-1"] == {"current_allocations": 1, "target_allocations": 1, "routing_state": "starting",
-                              "reason": ""}
+    assert routes["ml-0"] == {
+        "current_allocations": 1,
+        "target_allocations": 2,
+        "routing_state": "started",
+        "reason": "",
+    }
+    assert routes["ml-1"] == {
+        "current_allocations": 1,
+        "target_allocations": 1,
+        "routing_state": "starting",
+        "reason": "",
+    }
 
 
 def test_s2_2_max_assigned_allocations_never_decreases() -> None:
@@ -96,8 +123,11 @@ def test_s5_2_stats_after_update_converge_to_target() -> None:
     es.deploy(deployment_id="dep")
     es.update("dep", {"number_of_allocations": 2})
     stats = es.deployment_stats("dep")
-    assert stats["allocation_status"] == {"allocation_count": 2, "target_allocation_count": 2,
-                                          "state": "fully_allocated"}
+    assert stats["allocation_status"] == {
+        "allocation_count": 2,
+        "target_allocation_count": 2,
+        "state": "fully_allocated",
+    }
     assert sum(node["number_of_allocations"] for node in stats["nodes"]) == 2
     assert es.update("dep", {"number_of_allocations": 1}).status_code == 200
     stats = es.deployment_stats("dep")

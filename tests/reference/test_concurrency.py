@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -30,18 +31,26 @@ def _deploy(url: str) -> None:
     with Target(TargetConfig(url=url)) as target:
         provisioner = Provisioner(target, "tiny", Version.parse(CONFIG.es_version))
         provisioner.upload_model("tiny")
-        provisioner.start("tiny", deployment_id="dep", threads_per_allocation=1, number_of_allocations=1,
-                          priority="normal", adaptive_allocations=None, wait_for="started")
+        provisioner.start(
+            "tiny",
+            deployment_id="dep",
+            threads_per_allocation=1,
+            number_of_allocations=1,
+            priority="normal",
+            adaptive_allocations=None,
+            wait_for="started",
+        )
 
 
 def _timed(send: Callable[[int], tuple[int, int | None, Any]]) -> Callable[[int], dict[str, Any]]:
     """Wrap ``send(index) -> (wanted, status, body)`` into a log entry as ``last_writers`` reads it."""
+
     def logged(index: int) -> dict[str, Any]:
         started = time.monotonic()
         wanted, status, body = send(index)
         ended = time.monotonic()
-        return {"field": FIELD, "value": wanted, "status": status, "started": started, "ended": ended,
-                "body": body}
+        return {"field": FIELD, "value": wanted, "status": status, "started": started, "ended": ended, "body": body}
+
     return logged
 
 

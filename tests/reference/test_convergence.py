@@ -37,8 +37,11 @@ def test_s2_4_current_converges_to_target_after_the_delay() -> None:
     assert stats["state"] == "started"
     clock.advance(5.0)
     stats = es.deployment_stats("dep")
-    assert stats["allocation_status"] == {"allocation_count": 3, "target_allocation_count": 3,
-                                          "state": "fully_allocated"}
+    assert stats["allocation_status"] == {
+        "allocation_count": 3,
+        "target_allocation_count": 3,
+        "state": "fully_allocated",
+    }
 
 
 def test_s10_1_decrease_can_leave_only_starting_routes() -> None:

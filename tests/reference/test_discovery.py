@@ -41,6 +41,7 @@ def test_s1_6_c8_cluster_settings_tell_whether_scaling_is_possible() -> None:
     default = make_es(ServerConfig()).client.get("/_cluster/settings", params={"include_defaults": "true"}).json()
     assert default["persistent"] == {}
     assert default["defaults"]["xpack"]["ml"]["max_lazy_ml_nodes"] == "0"
-    scaling = make_es(config(scaling_possible=True)).client.get(
-        "/_cluster/settings", params={"flat_settings": "true"}).json()
+    scaling = (
+        make_es(config(scaling_possible=True)).client.get("/_cluster/settings", params={"flat_settings": "true"}).json()
+    )
     assert int(scaling["persistent"]["xpack.ml.max_lazy_ml_nodes"]) > 2

@@ -14,7 +14,8 @@ import random
 import subprocess
 import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -28,27 +29,116 @@ SEED = 20261201
 LIMIT = 16 * 1024  # a small http.max_content_length, so oversized bodies stay cheap to send
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"]
-IDS = ["fz", "fz-dep", "nope", "*", "_all", "fz,nope", "fz*", ".elser_model_2", "Bad_ID", "%ff", "x" * 300,
-       "caf%C3%A9", "a%2Fb", ""]
-PATHS = ["/", "/_nodes", "/_ml/info", "/_cluster/settings", "/_ml/trained_models", "/_ml/trained_models/_stats",
-         "/_ml/trained_models/{id}", "/_ml/trained_models/{id}/_stats", "/_ml/trained_models/{id}/vocabulary",
-         "/_ml/trained_models/{id}/definition/{n}", "/_ml/trained_models/{id}/deployment/_start",
-         "/_ml/trained_models/{id}/deployment/_update", "/_ml/trained_models/{id}/deployment/_stop",
-         "/_ml/trained_models/{id}/_infer", "/_ml/trained_models/{id}/deployment/_infer",
-         "/_ml/trained_models/{id}/deployment/cache/_clear", "/_ml/trained_models/{id}/model_aliases/{id}",
-         "/_inference/{id}/{id}", "/{id}/{id}", "/_ml/trained_models/{id}/deployment/_update/"]
-FIELDS = ["number_of_allocations", "threads_per_allocation", "queue_capacity", "adaptive_allocations", "enabled",
-          "min_number_of_allocations", "max_number_of_allocations", "docs", "text_field", "input", "vocabulary",
-          "merges", "definition", "total_parts", "total_definition_length", "inference_config", "pass_through",
-          "fill_mask", "tokenization", "bert", "mask_token", "model_type", "prefix_strings", "search", "cache_size",
-          "priority", "timeout", "wait_for", "deployment_id", "model_id", "allow_no_match", "force", "id",
-          "service", "service_settings", "num_allocations", "num_threads", "inference_config", "metadata", "x"]
-PARAMS = ["number_of_allocations", "from", "size", "timeout", "wait_for", "pretty", "filter_path", "allow_no_match",
-          "force", "include", "threads_per_allocation", "cache_size", "priority", "deployment_id", "reassign",
-          "error_trace", "human", "bogus"]
-CONTENT_TYPES = ["application/json", "application/vnd.elasticsearch+json; compatible-with=9",
-                 "application/vnd.elasticsearch+json; compatible-with=7", "text/plain", None, "garbage/;;",
-                 "application/json; charset=ISO-8859-1", "application/x-ndjson"]
+IDS = [
+    "fz",
+    "fz-dep",
+    "nope",
+    "*",
+    "_all",
+    "fz,nope",
+    "fz*",
+    ".elser_model_2",
+    "Bad_ID",
+    "%ff",
+    "x" * 300,
+    "caf%C3%A9",
+    "a%2Fb",
+    "",
+]
+PATHS = [
+    "/",
+    "/_nodes",
+    "/_ml/info",
+    "/_cluster/settings",
+    "/_ml/trained_models",
+    "/_ml/trained_models/_stats",
+    "/_ml/trained_models/{id}",
+    "/_ml/trained_models/{id}/_stats",
+    "/_ml/trained_models/{id}/vocabulary",
+    "/_ml/trained_models/{id}/definition/{n}",
+    "/_ml/trained_models/{id}/deployment/_start",
+    "/_ml/trained_models/{id}/deployment/_update",
+    "/_ml/trained_models/{id}/deployment/_stop",
+    "/_ml/trained_models/{id}/_infer",
+    "/_ml/trained_models/{id}/deployment/_infer",
+    "/_ml/trained_models/{id}/deployment/cache/_clear",
+    "/_ml/trained_models/{id}/model_aliases/{id}",
+    "/_inference/{id}/{id}",
+    "/{id}/{id}",
+    "/_ml/trained_models/{id}/deployment/_update/",
+]
+FIELDS = [
+    "number_of_allocations",
+    "threads_per_allocation",
+    "queue_capacity",
+    "adaptive_allocations",
+    "enabled",
+    "min_number_of_allocations",
+    "max_number_of_allocations",
+    "docs",
+    "text_field",
+    "input",
+    "vocabulary",
+    "merges",
+    "definition",
+    "total_parts",
+    "total_definition_length",
+    "inference_config",
+    "pass_through",
+    "fill_mask",
+    "tokenization",
+    "bert",
+    "mask_token",
+    "model_type",
+    "prefix_strings",
+    "search",
+    "cache_size",
+    "priority",
+    "timeout",
+    "wait_for",
+    "deployment_id",
+    "model_id",
+    "allow_no_match",
+    "force",
+    "id",
+    "service",
+    "service_settings",
+    "num_allocations",
+    "num_threads",
+    "inference_config",
+    "metadata",
+    "x",
+]
+PARAMS = [
+    "number_of_allocations",
+    "from",
+    "size",
+    "timeout",
+    "wait_for",
+    "pretty",
+    "filter_path",
+    "allow_no_match",
+    "force",
+    "include",
+    "threads_per_allocation",
+    "cache_size",
+    "priority",
+    "deployment_id",
+    "reassign",
+    "error_trace",
+    "human",
+    "bogus",
+]
+CONTENT_TYPES = [
+    "application/json",
+    "application/vnd.elasticsearch+json; compatible-with=9",
+    "application/vnd.elasticsearch+json; compatible-with=7",
+    "text/plain",
+    None,
+    "garbage/;;",
+    "application/json; charset=ISO-8859-1",
+    "application/x-ndjson",
+]
 
 
 def huge_number(rng: random.Random) -> str:
@@ -62,13 +152,29 @@ def deep(rng: random.Random) -> str:
 
 
 def scalar(rng: random.Random) -> str:
-    return rng.choice([
-        lambda: str(rng.randint(-5, 300)), lambda: huge_number(rng), lambda: json.dumps(huge_number(rng)),
-        lambda: repr(rng.uniform(-1e6, 1e6)), lambda: "1e400", lambda: '"1e400kb"', lambda: '"10kb"',
-        lambda: '"' + "9" * 400 + 'kb"', lambda: '"30s"', lambda: '"' + "9" * 500 + 's"', lambda: "true",
-        lambda: "null", lambda: '"starting"', lambda: '"low"', lambda: '"[MASK]"', lambda: json.dumps("é\u2028"),
-        lambda: '"\\ud800"', lambda: '"UEsDBA=="', lambda: '"!!!"',
-    ])()
+    return rng.choice(
+        [
+            lambda: str(rng.randint(-5, 300)),
+            lambda: huge_number(rng),
+            lambda: json.dumps(huge_number(rng)),
+            lambda: repr(rng.uniform(-1e6, 1e6)),
+            lambda: "1e400",
+            lambda: '"1e400kb"',
+            lambda: '"10kb"',
+            lambda: '"' + "9" * 400 + 'kb"',
+            lambda: '"30s"',
+            lambda: '"' + "9" * 500 + 's"',
+            lambda: "true",
+            lambda: "null",
+            lambda: '"starting"',
+            lambda: '"low"',
+            lambda: '"[MASK]"',
+            lambda: json.dumps("é\u2028"),
+            lambda: '"\\ud800"',
+            lambda: '"UEsDBA=="',
+            lambda: '"!!!"',
+        ]
+    )()
 
 
 def value(rng: random.Random, depth: int = 0) -> str:
@@ -110,8 +216,10 @@ def request(rng: random.Random) -> dict[str, Any]:
     path = rng.choice(PATHS).replace("{n}", rng.choice(["0", "1", "-1", huge_number(rng), "x"]))
     while "{id}" in path:
         path = path.replace("{id}", rng.choice(IDS), 1)
-    params = {name: rng.choice([scalar(rng).strip('"'), "", "**", "true", "false", huge_number(rng)])
-              for name in rng.sample(PARAMS, rng.randint(0, 3))}
+    params = {
+        name: rng.choice([scalar(rng).strip('"'), "", "**", "true", "false", huge_number(rng)])
+        for name in rng.sample(PARAMS, rng.randint(0, 3))
+    }
     content_type = rng.choice(CONTENT_TYPES)
     headers = {"content-type": content_type} if content_type else {}
     if rng.random() < 0.2:
@@ -131,10 +239,12 @@ def provision(client: httpx.Client) -> None:
     client.put("/_ml/trained_models/fz/vocabulary", json={"vocabulary": model.vocabulary}).raise_for_status()
     part = json.dumps(model.definition_part()).encode()
     assert len(part) < LIMIT
-    client.put("/_ml/trained_models/fz/definition/0", content=part,
-               headers={"content-type": "application/json"}).raise_for_status()
-    client.post("/_ml/trained_models/fz/deployment/_start",
-                params={"deployment_id": "fz-dep", "wait_for": "started"}).raise_for_status()
+    client.put(
+        "/_ml/trained_models/fz/definition/0", content=part, headers={"content-type": "application/json"}
+    ).raise_for_status()
+    client.post(
+        "/_ml/trained_models/fz/deployment/_start", params={"deployment_id": "fz-dep", "wait_for": "started"}
+    ).raise_for_status()
 
 
 def test_random_requests_never_get_a_5xx(url: str) -> None:
@@ -159,9 +269,11 @@ def test_random_requests_never_get_a_5xx(url: str) -> None:
 @pytest.mark.parametrize("text", ["9" * 4301, "-" + "9" * 6000], ids=["4301-digits", "minus-6000-digits"])
 def test_huge_integers_are_400_not_500(url: str, text: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
-        update = client.post("/_ml/trained_models/fz-dep/deployment/_update",
-                             content=f'{{"number_of_allocations": {text}}}',
-                             headers={"content-type": "application/json"})
+        update = client.post(
+            "/_ml/trained_models/fz-dep/deployment/_update",
+            content=f'{{"number_of_allocations": {text}}}',
+            headers={"content-type": "application/json"},
+        )
         assert update.status_code == 400
         cause = update.json()["error"]["caused_by"]
         assert cause["type"] == "stream_constraints_exception"
@@ -178,12 +290,14 @@ def test_huge_integers_are_400_not_500(url: str, text: str) -> None:
 
 def test_nesting_past_1000_levels_is_400_and_1000_levels_are_read(url: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
-        too_deep = '{"model_type":"pytorch","inference_config":{"pass_through":{}},"metadata":' + \
-            "[" * 1000 + "]" * 1000 + "}"  # the object around it is level 1
+        too_deep = (
+            '{"model_type":"pytorch","inference_config":{"pass_through":{}},"metadata":' + "[" * 1000 + "]" * 1000 + "}"
+        )  # the object around it is level 1
         refused = client.put("/_ml/trained_models/deep", content=too_deep, headers={"content-type": "application/json"})
         assert refused.status_code == 400
         assert refused.json()["error"]["caused_by"]["reason"].startswith(
-            "Document nesting depth (1001) exceeds the maximum allowed (1000")
+            "Document nesting depth (1001) exceeds the maximum allowed (1000"
+        )
         deepest = too_deep.replace("[" * 1000, "[" * 999).replace("]" * 1000, "]" * 999)
         stored = client.put("/_ml/trained_models/deep", content=deepest, headers={"content-type": "application/json"})
         assert stored.status_code == 200
@@ -192,15 +306,22 @@ def test_nesting_past_1000_levels_is_400_and_1000_levels_are_read(url: str) -> N
 
 def test_bodies_over_max_content_length_get_413(url: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
-        over = client.put("/_ml/trained_models/big", content=b"{" + b" " * LIMIT + b"}",
-                          headers={"content-type": "application/json"})
+        over = client.put(
+            "/_ml/trained_models/big", content=b"{" + b" " * LIMIT + b"}", headers={"content-type": "application/json"}
+        )
         assert over.status_code == 413
         assert over.content == b""
-        chunked = client.put("/_ml/trained_models/big", content=iter([b"{", b" " * LIMIT, b"}"]),
-                             headers={"content-type": "application/json"})
+        chunked = client.put(
+            "/_ml/trained_models/big",
+            content=iter([b"{", b" " * LIMIT, b"}"]),
+            headers={"content-type": "application/json"},
+        )
         assert chunked.status_code == 413
-        at_limit = client.put("/_ml/trained_models/big", content=b"{" + b" " * (LIMIT - 2) + b"}",
-                              headers={"content-type": "application/json"})
+        at_limit = client.put(
+            "/_ml/trained_models/big",
+            content=b"{" + b" " * (LIMIT - 2) + b"}",
+            headers={"content-type": "application/json"},
+        )
         assert at_limit.status_code == 400  # read and parsed: no inference_config
 
 
@@ -234,8 +355,12 @@ def test_an_endless_body_does_not_grow_the_server(unused_port: int) -> None:
         before = peak_rss_kib(server.pid)
         chunks = (b" " * 2**20 for _ in range(64))
         try:
-            answer = httpx.put(base + "/_ml/trained_models/big", content=chunks,
-                               headers={"content-type": "application/json"}, timeout=30)
+            answer = httpx.put(
+                base + "/_ml/trained_models/big",
+                content=chunks,
+                headers={"content-type": "application/json"},
+                timeout=30,
+            )
             assert answer.status_code == 413
         except httpx.TransportError:
             pass  # the server closed the connection while the client was still sending
@@ -249,6 +374,7 @@ def test_an_endless_body_does_not_grow_the_server(unused_port: int) -> None:
 @pytest.fixture
 def unused_port() -> int:
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -261,12 +387,15 @@ def test_the_official_client_gets_elasticsearch_errors_for_bad_input(url: str) -
 
     json_headers = {"content-type": "application/json", "accept": "application/json"}
     with elasticsearch.Elasticsearch(url, request_timeout=30, max_retries=0, retry_on_status=()) as es:
-        bodies = [b'{"number_of_allocations": ' + b"9" * 4301 + b"}",
-                  b'{"number_of_allocations": ' + b"[" * 1001 + b"]" * 1001 + b"}"]
+        bodies = [
+            b'{"number_of_allocations": ' + b"9" * 4301 + b"}",
+            b'{"number_of_allocations": ' + b"[" * 1001 + b"]" * 1001 + b"}",
+        ]
         for body in bodies:
             with pytest.raises(elasticsearch.BadRequestError) as refused:
-                es.perform_request("POST", "/_ml/trained_models/fz-dep/deployment/_update", body=body,
-                                   headers=json_headers)
+                es.perform_request(
+                    "POST", "/_ml/trained_models/fz-dep/deployment/_update", body=body, headers=json_headers
+                )
             assert refused.value.body["error"]["type"] == "x_content_parse_exception"
         with pytest.raises(elasticsearch.ApiError) as too_long:
             es.perform_request("PUT", "/_ml/trained_models/big", body=b"{" + b" " * LIMIT + b"}", headers=json_headers)

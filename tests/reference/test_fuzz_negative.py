@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from starlette.testclient import TestClient
 
 from conformance.reference.app import create_app
@@ -43,9 +42,15 @@ def operation(parameters: list[dict[str, Any]], body: dict[str, Any] | None = No
     return op
 
 
-ADAPTIVE = {"type": ["object", "null"], "additionalProperties": False,
-            "properties": {"enabled": BOOL, "min_number_of_allocations": {"type": ["integer", "null"], "minimum": 0},
-                           "max_number_of_allocations": {"type": ["integer", "null"], "minimum": 1}}}
+ADAPTIVE = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "enabled": BOOL,
+        "min_number_of_allocations": {"type": ["integer", "null"], "minimum": 0},
+        "max_number_of_allocations": {"type": ["integer", "null"], "minimum": 1},
+    },
+}
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {"title": "reference server", "version": "9.3.0"},
@@ -58,40 +63,79 @@ DOCUMENT = {
         "/_ml/trained_models/{model_id}/_stats": {"get": operation([ID_PATH, *query(size=INT)])},
         "/_ml/trained_models/{model_id}": {
             "get": operation([ID_PATH, *query(allow_no_match=BOOL, size=INT)]),
-            "put": operation([ID_PATH], json_body({"model_type": STRING, "inference_config": {"type": "object"}},
-                                                  ["inference_config"])),
+            "put": operation(
+                [ID_PATH],
+                json_body({"model_type": STRING, "inference_config": {"type": "object"}}, ["inference_config"]),
+            ),
             "delete": operation([ID_PATH, *query(force=BOOL)]),
         },
         "/_ml/trained_models/{model_id}/vocabulary": {
-            "put": operation([ID_PATH], json_body({"vocabulary": {"type": "array", "items": STRING}},
-                                                  ["vocabulary"]))},
+            "put": operation([ID_PATH], json_body({"vocabulary": {"type": "array", "items": STRING}}, ["vocabulary"]))
+        },
         "/_ml/trained_models/{model_id}/definition/{part}": {
-            "put": operation([ID_PATH, {"name": "part", "in": "path", "required": True, "schema": INT}],
-                             json_body({"definition": STRING, "total_definition_length": INT, "total_parts": INT},
-                                       ["definition", "total_definition_length", "total_parts"]))},
+            "put": operation(
+                [ID_PATH, {"name": "part", "in": "path", "required": True, "schema": INT}],
+                json_body(
+                    {"definition": STRING, "total_definition_length": INT, "total_parts": INT},
+                    ["definition", "total_definition_length", "total_parts"],
+                ),
+            )
+        },
         "/_ml/trained_models/{model_id}/deployment/_start": {
-            "post": operation([ID_PATH, *query(number_of_allocations=INT, threads_per_allocation=INT,
-                                               queue_capacity=INT, priority={"enum": ["normal", "low"]},
-                                               wait_for={"enum": ["starting", "started"]}, timeout=STRING,
-                                               deployment_id=STRING, cache_size=STRING)])},
+            "post": operation(
+                [
+                    ID_PATH,
+                    *query(
+                        number_of_allocations=INT,
+                        threads_per_allocation=INT,
+                        queue_capacity=INT,
+                        priority={"enum": ["normal", "low"]},
+                        wait_for={"enum": ["starting", "started"]},
+                        timeout=STRING,
+                        deployment_id=STRING,
+                        cache_size=STRING,
+                    ),
+                ]
+            )
+        },
         "/_ml/trained_models/{model_id}/deployment/_update": {
-            "post": operation([ID_PATH, *query(timeout=STRING)],
-                              json_body({"number_of_allocations": {"type": "integer", "minimum": 1},
-                                         "adaptive_allocations": ADAPTIVE, "model_id": STRING}))},
+            "post": operation(
+                [ID_PATH, *query(timeout=STRING)],
+                json_body(
+                    {
+                        "number_of_allocations": {"type": "integer", "minimum": 1},
+                        "adaptive_allocations": ADAPTIVE,
+                        "model_id": STRING,
+                    }
+                ),
+            )
+        },
         "/_ml/trained_models/{model_id}/deployment/_stop": {
-            "post": operation([ID_PATH, *query(force=BOOL, allow_no_match=BOOL)])},
+            "post": operation([ID_PATH, *query(force=BOOL, allow_no_match=BOOL)])
+        },
         "/_inference/{task_type}/{inference_id}": {
-            "put": operation([{"name": "task_type", "in": "path", "required": True, "schema": STRING},
-                              {"name": "inference_id", "in": "path", "required": True, "schema": STRING}],
-                             json_body({"service": {"enum": ["elasticsearch"]},
-                                        "service_settings": {"type": "object"}}, ["service"]))},
+            "put": operation(
+                [
+                    {"name": "task_type", "in": "path", "required": True, "schema": STRING},
+                    {"name": "inference_id", "in": "path", "required": True, "schema": STRING},
+                ],
+                json_body(
+                    {"service": {"enum": ["elasticsearch"]}, "service_settings": {"type": "object"}}, ["service"]
+                ),
+            )
+        },
     },
 }
 
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict({
-    "seed": 20261124,
-    "generation": {"mode": "negative", "max-examples": 25, "deterministic": True},
-}))
+schema = schemathesis.openapi.from_dict(
+    DOCUMENT,
+    config=schemathesis.Config.from_dict(
+        {
+            "seed": 20261124,
+            "generation": {"mode": "negative", "max-examples": 25, "deterministic": True},
+        }
+    ),
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +150,10 @@ def app():
 def test_negative_inputs_never_give_5xx(case, app) -> None:
     response = case.call(app=app)
     assert response.status_code < 500, case.as_curl_command()
-    assert response.headers.get("x-elastic-product") == ["Elasticsearch"] or response.headers.get(
-        "x-elastic-product") == "Elasticsearch"
+    assert (
+        response.headers.get("x-elastic-product") == ["Elasticsearch"]
+        or response.headers.get("x-elastic-product") == "Elasticsearch"
+    )
 
 
 JSON_VALUES = st.recursive(
@@ -117,11 +163,18 @@ JSON_VALUES = st.recursive(
 )
 UPDATE_BODIES = st.one_of(
     st.binary(max_size=64),
-    st.dictionaries(st.sampled_from(["number_of_allocations", "adaptive_allocations", "model_id", "timeout",
-                                     "model_threads", "enabled", "x"]), JSON_VALUES, max_size=3).map(
-        lambda body: json.dumps(body).encode()),
-    st.builds(lambda body, cut: json.dumps(body).encode()[:cut], st.dictionaries(st.text(max_size=5), JSON_VALUES),
-              st.integers(0, 40)),
+    st.dictionaries(
+        st.sampled_from(
+            ["number_of_allocations", "adaptive_allocations", "model_id", "timeout", "model_threads", "enabled", "x"]
+        ),
+        JSON_VALUES,
+        max_size=3,
+    ).map(lambda body: json.dumps(body).encode()),
+    st.builds(
+        lambda body, cut: json.dumps(body).encode()[:cut],
+        st.dictionaries(st.text(max_size=5), JSON_VALUES),
+        st.integers(0, 40),
+    ),
 )
 
 
@@ -129,8 +182,9 @@ UPDATE_BODIES = st.one_of(
 @given(body=UPDATE_BODIES)
 def test_s1_5_arbitrary_update_bodies_get_elasticsearch_errors(app, body: bytes) -> None:
     client = TestClient(app)
-    response = client.post("/_ml/trained_models/dep/deployment/_update", content=body,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/_ml/trained_models/dep/deployment/_update", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code in (200, 400, 409, 429), (body, response.text)
     if response.status_code != 200:
         error = response.json()["error"]

@@ -7,7 +7,8 @@ import base64
 import io
 import itertools
 import zipfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import elasticsearch
 import httpx
@@ -33,16 +34,25 @@ def es(url: str) -> Iterator[elasticsearch.Elasticsearch]:
         yield client
 
 
-def upload(es: elasticsearch.Elasticsearch, config: dict[str, Any] | None = None,
-           definition: bytes | None = None, vocabulary: list[str] | None = None) -> str:
+def upload(
+    es: elasticsearch.Elasticsearch,
+    config: dict[str, Any] | None = None,
+    definition: bytes | None = None,
+    vocabulary: list[str] | None = None,
+) -> str:
     """A fresh model (the tiny one unless told otherwise); returns its id."""
     model = tiny_model()
     model_id = f"inf-{next(_ids)}-m"
     es.ml.put_trained_model(model_id=model_id, **(config or model.config))
     es.ml.put_trained_model_vocabulary(model_id=model_id, vocabulary=vocabulary or model.vocabulary)
     raw = definition if definition is not None else model.definition
-    es.ml.put_trained_model_definition_part(model_id=model_id, part=0, definition=base64.b64encode(raw).decode(),
-                                            total_definition_length=len(raw), total_parts=1)
+    es.ml.put_trained_model_definition_part(
+        model_id=model_id,
+        part=0,
+        definition=base64.b64encode(raw).decode(),
+        total_definition_length=len(raw),
+        total_parts=1,
+    )
     return model_id
 
 
@@ -70,8 +80,12 @@ def test_inference_and_cache_hits_are_counted_and_clear_empties_the_cache(es) ->
         es.ml.infer_trained_model(model_id=model_id, docs=[{"input": text}])
     [node] = node_stats(es, model_id)
     assert (node["inference_count"], node["inference_cache_hit_count"]) == (3, 1)
-    assert es.ml.get_trained_models_stats(model_id=model_id)["trained_model_stats"][0]["deployment_stats"][
-        "inference_count"] == 3
+    assert (
+        es.ml.get_trained_models_stats(model_id=model_id)["trained_model_stats"][0]["deployment_stats"][
+            "inference_count"
+        ]
+        == 3
+    )
     assert es.ml.clear_trained_model_deployment_cache(model_id=model_id).body == {"cleared": True}
     es.ml.infer_trained_model(model_id=model_id, docs=[{"input": "update"}])
     [node] = node_stats(es, model_id)
@@ -103,7 +117,8 @@ def test_no_started_route_is_409(url: str) -> None:
         with pytest.raises(elasticsearch.ConflictError) as refused:
             client.ml.infer_trained_model(model_id=model_id, docs=[{"input": "update"}])
     assert refused.value.body["error"]["reason"] == (
-        f"Trained model deployment [{model_id}] is not allocated to any nodes")
+        f"Trained model deployment [{model_id}] is not allocated to any nodes"
+    )
 
 
 def test_unknown_and_undeployed_models(es) -> None:
@@ -148,14 +163,21 @@ def test_bad_documents_timeout_and_truncation(es) -> None:
     assert timed_out.value.meta.status == 408
     assert node_stats(es, model_id)[0]["timeout_count"] == 1
 
-    short = {"model_type": "pytorch", "inference_config": {"pass_through": {"tokenization": {"bert": {
-        "with_special_tokens": False, "max_sequence_length": 2, "truncate": "none"}}}}}
+    short = {
+        "model_type": "pytorch",
+        "inference_config": {
+            "pass_through": {
+                "tokenization": {"bert": {"with_special_tokens": False, "max_sequence_length": 2, "truncate": "none"}}
+            }
+        },
+    }
     strict = upload(es, config=short)
     es.ml.start_trained_model_deployment(model_id=strict, wait_for="started")
     with pytest.raises(elasticsearch.BadRequestError) as too_long:
         es.ml.infer_trained_model(model_id=strict, docs=[{"input": "update deployment allocations"}])
     assert too_long.value.body["error"]["reason"] == (
-        "Input too large. The tokenized input length [3] exceeds the maximum sequence length [2]")
+        "Input too large. The tokenized input length [3] exceeds the maximum sequence length [2]"
+    )
     short["inference_config"]["pass_through"]["tokenization"]["bert"]["truncate"] = "first"
     lenient = upload(es, config=short)
     es.ml.start_trained_model_deployment(model_id=lenient, wait_for="started")
@@ -176,8 +198,10 @@ def test_deprecated_infer_path_warns(url: str, es) -> None:
     model_id = deploy(es)
     answer = httpx.post(f"{url}/_ml/trained_models/{model_id}/deployment/_infer", json={"docs": [{"input": "x"}]})
     assert answer.status_code == 200
-    assert "/deployment/_infer] is deprecated! Use [POST /_ml/trained_models/{model_id}/_infer]" in (
-        answer.headers["warning"])
+    assert (
+        "/deployment/_infer] is deprecated! Use [POST /_ml/trained_models/{model_id}/_infer]"
+        in (answer.headers["warning"])
+    )
 
 
 def test_model_alias_lifecycle(es) -> None:
@@ -197,7 +221,8 @@ def test_model_alias_lifecycle(es) -> None:
     with pytest.raises(elasticsearch.BadRequestError) as undeployed:
         es.ml.put_trained_model_alias(model_id=other, model_alias=alias, reassign=True)
     assert undeployed.value.body["error"]["reason"] == (
-        f"cannot reassign model_alias [{alias}] to model [{other}] from model [{deployed}] as it is not yet deployed")
+        f"cannot reassign model_alias [{alias}] to model [{other}] from model [{deployed}] as it is not yet deployed"
+    )
     with pytest.raises(elasticsearch.BadRequestError) as model_id_taken:
         es.ml.put_trained_model(model_id=alias, model_type="pytorch", inference_config={"pass_through": {}})
     assert "is the same as an existing model_alias" in model_id_taken.value.body["error"]["reason"]

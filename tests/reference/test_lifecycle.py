@@ -16,17 +16,23 @@ def modelled(es: Es) -> Es:
     return es
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"number_of_allocations": "0"}, "[number_of_allocations] must be a positive integer"),
-    ({"threads_per_allocation": "0"}, "[threads_per_allocation] must be a positive integer"),
-    ({"threads_per_allocation": "3"}, "[threads_per_allocation] must be a power of 2 less than or equal to 32"),
-    ({"threads_per_allocation": "64"}, "[threads_per_allocation] must be a power of 2 less than or equal to 32"),
-    ({"queue_capacity": "0"}, "[queue_capacity] must be a positive integer"),
-    ({"queue_capacity": "100001"}, "[queue_capacity] must be less than 100000"),
-    ({"wait_for": "done"}, "invalid [wait_for] state [done]"),
-    ({"priority": "low", "number_of_allocations": "2"}, "[number_of_allocations] must be 1 when [priority] is low"),
-    ({"priority": "low", "threads_per_allocation": "2"}, "[threads_per_allocation] must be 1 when [priority] is low"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"number_of_allocations": "0"}, "[number_of_allocations] must be a positive integer"),
+        ({"threads_per_allocation": "0"}, "[threads_per_allocation] must be a positive integer"),
+        ({"threads_per_allocation": "3"}, "[threads_per_allocation] must be a power of 2 less than or equal to 32"),
+        ({"threads_per_allocation": "64"}, "[threads_per_allocation] must be a power of 2 less than or equal to 32"),
+        ({"queue_capacity": "0"}, "[queue_capacity] must be a positive integer"),
+        ({"queue_capacity": "100001"}, "[queue_capacity] must be less than 100000"),
+        ({"wait_for": "done"}, "invalid [wait_for] state [done]"),
+        ({"priority": "low", "number_of_allocations": "2"}, "[number_of_allocations] must be 1 when [priority] is low"),
+        (
+            {"priority": "low", "threads_per_allocation": "2"},
+            "[threads_per_allocation] must be 1 when [priority] is low",
+        ),
+    ],
+)
 def test_s1_7_start_validation(modelled: Es, params: dict, message: str) -> None:
     status, kind, reason = error_of(modelled.client.post(START, params=params))
     assert (status, kind) == (400, "action_request_validation_exception")
@@ -39,8 +45,12 @@ def test_s1_7_queue_capacity_100000_is_allowed(modelled: Es) -> None:
 
 def test_s1_7_defaults(modelled: Es) -> None:
     params = modelled.start()["task_parameters"]
-    assert (params["number_of_allocations"], params["threads_per_allocation"], params["queue_capacity"],
-            params["priority"]) == (1, 1, 10000, "normal")
+    assert (
+        params["number_of_allocations"],
+        params["threads_per_allocation"],
+        params["queue_capacity"],
+        params["priority"],
+    ) == (1, 1, 10000, "normal")
     assert "cache_size" not in params
 
 
@@ -60,13 +70,15 @@ def test_s5_1_low_priority_start_forces_one_by_one(modelled: Es) -> None:
 def test_s5_1_missing_definition(es: Es) -> None:
     es.client.put("/_ml/trained_models/empty", json={"model_type": "pytorch", "inference_config": {"ner": {}}})
     assert error_of(es.client.post("/_ml/trained_models/empty/deployment/_start"))[2] == (
-        "Could not find trained model definition [empty]")
+        "Could not find trained model definition [empty]"
+    )
 
 
 def test_s5_1_duplicate_deployment_id(modelled: Es) -> None:
     modelled.start(deployment_id="dep")
     assert error_of(modelled.client.post(START, params={"deployment_id": "dep"}))[2] == (
-        "Could not start model deployment because an existing deployment with the same id [dep] exist")
+        "Could not start model deployment because an existing deployment with the same id [dep] exist"
+    )
 
 
 def test_s1_2_deployment_id_may_not_be_another_models_id(modelled: Es) -> None:
@@ -76,8 +88,10 @@ def test_s1_2_deployment_id_may_not_be_another_models_id(modelled: Es) -> None:
 
 def test_s5_2_start_too_many_allocations_is_429_and_leaves_no_deployment(modelled: Es) -> None:
     assert error_of(modelled.client.post(START, params={"number_of_allocations": "100"})) == (
-        429, "status_exception",
-        "Could not start deployment because there are not enough resources to provide all requested allocations")
+        429,
+        "status_exception",
+        "Could not start deployment because there are not enough resources to provide all requested allocations",
+    )
     assert "deployment_stats" not in modelled.stats("tiny")["trained_model_stats"][0]
 
 
@@ -103,7 +117,10 @@ def test_s5_1_stop_answers_stopped_and_removes(modelled: Es) -> None:
 def test_s5_3_delete_while_deployed_is_409(modelled: Es) -> None:
     modelled.start(deployment_id="dep")
     assert error_of(modelled.client.delete("/_ml/trained_models/tiny")) == (
-        409, "status_exception", "Cannot delete model [tiny] as it is currently deployed")
+        409,
+        "status_exception",
+        "Cannot delete model [tiny] as it is currently deployed",
+    )
     modelled.client.post("/_ml/trained_models/dep/deployment/_stop")
     assert modelled.client.delete("/_ml/trained_models/tiny").json() == {"acknowledged": True}
     assert modelled.client.get("/_ml/trained_models/tiny").status_code == 404

@@ -13,7 +13,6 @@ import base64
 import httpx
 
 from conformance.assets import tiny_model
-
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.planner import MB, allowed_bytes_for_ml, planner_memory
 from conformance.reference.server import running_server
@@ -26,16 +25,25 @@ MODEL = {"model_type": "pytorch", "inference_config": {"pass_through": {}}}
 def _deployable_model(url: str, model_id: str = "tiny") -> None:
     model = tiny_model()
     assert httpx.put(f"{url}/_ml/trained_models/{model_id}", json=model.config).status_code == 200
-    assert httpx.put(f"{url}/_ml/trained_models/{model_id}/vocabulary",
-                     json={"vocabulary": list(model.vocabulary)}).status_code == 200
-    part = {"total_definition_length": len(model.definition), "total_parts": 1,
-            "definition": base64.b64encode(model.definition).decode()}
+    assert (
+        httpx.put(
+            f"{url}/_ml/trained_models/{model_id}/vocabulary", json={"vocabulary": list(model.vocabulary)}
+        ).status_code
+        == 200
+    )
+    part = {
+        "total_definition_length": len(model.definition),
+        "total_parts": 1,
+        "definition": base64.b64encode(model.definition).decode(),
+    }
     assert httpx.put(f"{url}/_ml/trained_models/{model_id}/definition/0", json=part).status_code == 200
 
 
 def _start(url: str, deployment_id: str, priority: str = "low") -> httpx.Response:
-    return httpx.post(f"{url}/_ml/trained_models/tiny/deployment/_start",
-                      params={"deployment_id": deployment_id, "priority": priority, "wait_for": "started"})
+    return httpx.post(
+        f"{url}/_ml/trained_models/tiny/deployment/_start",
+        params={"deployment_id": deployment_id, "priority": priority, "wait_for": "started"},
+    )
 
 
 def test_allowed_bytes_for_ml_like_native_memory_calculator() -> None:
@@ -50,8 +58,9 @@ def test_allowed_bytes_for_ml_like_native_memory_calculator() -> None:
 def test_nodes_report_memory_attributes_as_strings() -> None:
     with running_server(SMALL) as url:
         attributes = httpx.get(url + "/_nodes").json()["nodes"]["ml-0"]["attributes"]
-        settings = httpx.get(url + "/_cluster/settings", params={"include_defaults": "true",
-                                                                 "flat_settings": "true"}).json()
+        settings = httpx.get(
+            url + "/_cluster/settings", params={"include_defaults": "true", "flat_settings": "true"}
+        ).json()
     assert attributes["ml.machine_memory"] == str(2 * GB)
     assert attributes["ml.max_jvm_size"] == str(GB // 2)
     assert settings["defaults"]["xpack.ml.max_machine_memory_percent"] == "30"
@@ -80,8 +89,10 @@ def test_an_increase_does_not_spill_onto_a_node_without_memory() -> None:
         for index in range(2):  # both go to the other node, which has more free processors
             assert _start(url, f"filler-{index}").status_code == 200
         stats = httpx.get(url + "/_ml/trained_models/_stats").json()["trained_model_stats"]
-        hosts = {e["deployment_stats"]["deployment_id"]: [next(iter(n["node"])) for n in e["deployment_stats"]["nodes"]]
-                 for e in stats}
+        hosts = {
+            e["deployment_stats"]["deployment_id"]: [next(iter(n["node"])) for n in e["deployment_stats"]["nodes"]]
+            for e in stats
+        }
         assert hosts == {"primary": ["ml-0"], "filler-0": ["ml-1"], "filler-1": ["ml-1"]}
         update = "/_ml/trained_models/primary/deployment/_update"
         assert httpx.post(url + update, json={"number_of_allocations": 4}).status_code == 200
@@ -101,7 +112,10 @@ def test_auto_sizing_gives_ml_more_of_the_node() -> None:
         _deployable_model(url)
         started = sum(_start(url, f"d{index}").status_code == 200 for index in range(12))
         settings = httpx.get(url + "/_cluster/settings", params={"flat_settings": "true"}).json()
-        per_deployment = httpx.get(url + "/_ml/trained_models/d0/_stats").json()[
-            "trained_model_stats"][0]["model_size_stats"]["required_native_memory_bytes"]
+        per_deployment = httpx.get(url + "/_ml/trained_models/d0/_stats").json()["trained_model_stats"][0][
+            "model_size_stats"
+        ]["required_native_memory_bytes"]
     assert settings["persistent"]["xpack.ml.use_auto_machine_memory_percent"] == "true"
-    assert started == 2 * (planner_memory(allowed_bytes_for_ml(2 * GB, GB // 2, 30, True)) // per_deployment) == 10  # 5 a node, not 2
+    assert (
+        started == 2 * (planner_memory(allowed_bytes_for_ml(2 * GB, GB // 2, 30, True)) // per_deployment) == 10
+    )  # 5 a node, not 2

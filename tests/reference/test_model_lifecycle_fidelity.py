@@ -3,7 +3,7 @@ the official Python client against a served reference, as a client author's test
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import elasticsearch
 import pytest
@@ -48,12 +48,13 @@ def reason_chain(error: elasticsearch.ApiError) -> str:
 def test_stats_count_models_and_order_deployments_by_id(client) -> None:
     upload(client, "two-deps")
     for deployment_id in ("two-deps-search", "two-deps-ingest"):  # started in the "wrong" order
-        client.ml.start_trained_model_deployment(model_id="two-deps", deployment_id=deployment_id,
-                                                 wait_for="started")
+        client.ml.start_trained_model_deployment(model_id="two-deps", deployment_id=deployment_id, wait_for="started")
     stats = client.ml.get_trained_models_stats(model_id="two-deps")
     assert stats["count"] == 1
     assert [e["deployment_stats"]["deployment_id"] for e in stats["trained_model_stats"]] == [
-        "two-deps-ingest", "two-deps-search"]
+        "two-deps-ingest",
+        "two-deps-search",
+    ]
     assert {e["model_id"] for e in stats["trained_model_stats"]} == {"two-deps"}
     upload(client, "two-deps-zz")  # a second model, sorted after the first
     paged = client.ml.get_trained_models_stats(model_id="two-deps*", size=1)
@@ -71,10 +72,15 @@ def test_put_model_with_the_id_of_a_deployment_is_refused(client) -> None:
     with pytest.raises(elasticsearch.BadRequestError) as refused:
         client.ml.put_trained_model(model_id="owner-dep", model_type="pytorch", inference_config={"ner": {}})
     assert refused.value.body["error"]["reason"] == (
-        "Cannot create model [owner-dep] the id is the same as an current model deployment")
+        "Cannot create model [owner-dep] the id is the same as an current model deployment"
+    )
     client.ml.stop_trained_model_deployment(model_id="owner-dep")
-    assert client.ml.put_trained_model(model_id="owner-dep", model_type="pytorch",
-                                       inference_config={"ner": {}})["model_id"] == "owner-dep"
+    assert (
+        client.ml.put_trained_model(model_id="owner-dep", model_type="pytorch", inference_config={"ner": {}})[
+            "model_id"
+        ]
+        == "owner-dep"
+    )
 
 
 def test_packaged_model_id_is_accepted_and_start_waits_for_its_download(client) -> None:
@@ -85,7 +91,8 @@ def test_packaged_model_id_is_accepted_and_start_waits_for_its_download(client) 
     assert downloading.value.meta.status == 408
     assert downloading.value.body["error"]["reason"] == (
         "Model download task is currently running. Wait for trained model [.elser_model_2] download task to "
-        "complete then try again")
+        "complete then try again"
+    )
     with pytest.raises(elasticsearch.BadRequestError):  # the package defines the configuration
         client.ml.put_trained_model(model_id=".elser_model_3", inference_config={"pass_through": {}})
     with pytest.raises(elasticsearch.BadRequestError):  # after the dot, still a valid id
@@ -94,22 +101,33 @@ def test_packaged_model_id_is_accepted_and_start_waits_for_its_download(client) 
 
 def test_prefix_strings_are_stored_and_echoed(client) -> None:
     both = {"search": "this is a query", "ingest": "this is a passage"}
-    put = client.ml.put_trained_model(model_id="prefixed", model_type="pytorch",
-                                      inference_config={"text_embedding": {}}, prefix_strings=both)
+    put = client.ml.put_trained_model(
+        model_id="prefixed", model_type="pytorch", inference_config={"text_embedding": {}}, prefix_strings=both
+    )
     assert put["prefix_strings"] == both
     got = client.ml.get_trained_models(model_id="prefixed")["trained_model_configs"][0]
     assert got["prefix_strings"] == both
-    only_search = client.ml.put_trained_model(model_id="search-prefixed", model_type="pytorch",
-                                              inference_config={"text_embedding": {}},
-                                              prefix_strings={"search": "q"})
+    only_search = client.ml.put_trained_model(
+        model_id="search-prefixed",
+        model_type="pytorch",
+        inference_config={"text_embedding": {}},
+        prefix_strings={"search": "q"},
+    )
     assert only_search["prefix_strings"] == {"search": "q"}
 
 
 def test_prefix_strings_are_an_unknown_field_before_8_12() -> None:
-    with running_server(ServerConfig(es_version="8.11.0")) as old, client_for(old) as es:
-        with pytest.raises(elasticsearch.BadRequestError) as refused:
-            es.ml.put_trained_model(model_id="prefixed", model_type="pytorch",
-                                    inference_config={"text_embedding": {}}, prefix_strings={"search": "q"})
+    with (
+        running_server(ServerConfig(es_version="8.11.0")) as old,
+        client_for(old) as es,
+        pytest.raises(elasticsearch.BadRequestError) as refused,
+    ):
+        es.ml.put_trained_model(
+            model_id="prefixed",
+            model_type="pytorch",
+            inference_config={"text_embedding": {}},
+            prefix_strings={"search": "q"},
+        )
     assert "unknown field [prefix_strings]" in refused.value.body["error"]["reason"]
 
 
@@ -124,23 +142,30 @@ def test_fill_mask_gets_the_tokenizers_mask_token(client, tokenizer: str, mask: 
     client.ml.put_trained_model(model_id=f"{model_id}-explicit", model_type="pytorch", inference_config=right)
 
 
-@pytest.mark.parametrize(("tokenizer", "wrong", "right"),
-                         [("bert", "<mask>", "[MASK]"), ("roberta", "[MASK]", "<mask>")])
-def test_fill_mask_with_another_tokenizers_mask_token_is_refused(client, tokenizer: str, wrong: str,
-                                                                 right: str) -> None:
+@pytest.mark.parametrize(
+    ("tokenizer", "wrong", "right"), [("bert", "<mask>", "[MASK]"), ("roberta", "[MASK]", "<mask>")]
+)
+def test_fill_mask_with_another_tokenizers_mask_token_is_refused(
+    client, tokenizer: str, wrong: str, right: str
+) -> None:
     config = {"fill_mask": {"tokenization": {tokenizer: {}}, "mask_token": wrong}}
     with pytest.raises(elasticsearch.BadRequestError) as refused:
         client.ml.put_trained_model(model_id="wrong-mask", model_type="pytorch", inference_config=config)
     assert f"IllegalArgumentException: Mask token requested was [{wrong}] but must be [{right}] for this model" in (
-        reason_chain(refused.value))
+        reason_chain(refused.value)
+    )
     with pytest.raises(elasticsearch.NotFoundError):
         client.ml.get_trained_models(model_id="wrong-mask")
 
 
 def test_include_definition_status_tells_whether_the_model_is_fully_defined(client) -> None:
     client.ml.put_trained_model(model_id="half", **tiny_model().config)
-    assert client.ml.get_trained_models(model_id="half", include="definition_status")[
-        "trained_model_configs"][0]["fully_defined"] is False
+    assert (
+        client.ml.get_trained_models(model_id="half", include="definition_status")["trained_model_configs"][0][
+            "fully_defined"
+        ]
+        is False
+    )
     upload(client, "whole")
     whole = client.ml.get_trained_models(model_id="whole", include="definition_status")["trained_model_configs"][0]
     assert whole["fully_defined"] is True

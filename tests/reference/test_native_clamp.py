@@ -7,7 +7,8 @@ hardware threads, an update from 1 to 4 one-thread allocations.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import elasticsearch
 import pytest
@@ -21,13 +22,15 @@ HW2 = ServerConfig(nodes=parse_nodes("ml-0:4:2gb:hw2"))
 
 
 @pytest.fixture
-def client() -> Iterator["elasticsearch.Elasticsearch"]:
-    with running_server(HW2) as url:
-        with elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as es:
-            yield es
+def client() -> Iterator[elasticsearch.Elasticsearch]:
+    with (
+        running_server(HW2) as url,
+        elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as es,
+    ):
+        yield es
 
 
-def _deploy(es: "elasticsearch.Elasticsearch") -> None:
+def _deploy(es: elasticsearch.Elasticsearch) -> None:
     model = tiny_model()
     es.ml.put_trained_model(model_id="tiny", **model.config)
     es.ml.put_trained_model_vocabulary(model_id="tiny", vocabulary=model.vocabulary)
@@ -35,19 +38,23 @@ def _deploy(es: "elasticsearch.Elasticsearch") -> None:
     es.ml.start_trained_model_deployment(model_id="tiny", deployment_id="dep", wait_for="started")
 
 
-def _stats(es: "elasticsearch.Elasticsearch") -> dict[str, Any]:
+def _stats(es: elasticsearch.Elasticsearch) -> dict[str, Any]:
     return es.ml.get_trained_models_stats(model_id="dep")["trained_model_stats"][0]["deployment_stats"]
 
 
-def test_readme_worked_example(client: "elasticsearch.Elasticsearch") -> None:
+def test_readme_worked_example(client: elasticsearch.Elasticsearch) -> None:
     os_info = client.nodes.info()["nodes"]["ml-0"]["os"]
     assert (os_info["available_processors"], os_info["allocated_processors"]) == (2, 4)
     _deploy(client)
 
     answer = client.ml.update_trained_model_deployment(model_id="dep", number_of_allocations=4)["assignment"]
     assert answer["task_parameters"]["number_of_allocations"] == 4  # never clamped (§3.1)
-    assert answer["routing_table"]["ml-0"] == {"current_allocations": 1, "target_allocations": 4,
-                                               "routing_state": "started", "reason": ""}
+    assert answer["routing_table"]["ml-0"] == {
+        "current_allocations": 1,
+        "target_allocations": 4,
+        "routing_state": "started",
+        "reason": "",
+    }
 
     stats = _stats(client)  # the default server converges at the next read
     assert (stats["number_of_allocations"], stats["threads_per_allocation"]) == (4, 1)

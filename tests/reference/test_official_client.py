@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import elasticsearch
 import pytest
@@ -14,10 +14,12 @@ from conformance.reference.server import running_server
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator["elasticsearch.Elasticsearch"]:
-    with running_server(ServerConfig()) as url:
-        with elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as es:
-            yield es
+def client() -> Iterator[elasticsearch.Elasticsearch]:
+    with (
+        running_server(ServerConfig()) as url,
+        elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0, retry_on_status=()) as es,
+    ):
+        yield es
 
 
 def test_s5_3_whole_flow(client) -> None:
@@ -26,8 +28,9 @@ def test_s5_3_whole_flow(client) -> None:
     ml.put_trained_model(model_id="flow", **model.config)
     ml.put_trained_model_vocabulary(model_id="flow", vocabulary=model.vocabulary)
     ml.put_trained_model_definition_part(model_id="flow", part=0, **model.definition_part())
-    started = ml.start_trained_model_deployment(model_id="flow", deployment_id="flow-dep", wait_for="started",
-                                                number_of_allocations=1, threads_per_allocation=1)
+    started = ml.start_trained_model_deployment(
+        model_id="flow", deployment_id="flow-dep", wait_for="started", number_of_allocations=1, threads_per_allocation=1
+    )
     assert started["assignment"]["assignment_state"] == "started"
     updated = ml.update_trained_model_deployment(model_id="flow-dep", number_of_allocations=2)
     assert updated["assignment"]["task_parameters"]["number_of_allocations"] == 2

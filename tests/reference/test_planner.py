@@ -5,13 +5,21 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.config import NodeSpec
-from conformance.reference.planner import (BASE_DEPLOYMENT_MEMORY, Demand, NodeLoad, human_bytes, memory_estimate,
-                                           place, reduce_to)
+from conformance.reference.planner import (
+    BASE_DEPLOYMENT_MEMORY,
+    Demand,
+    NodeLoad,
+    human_bytes,
+    memory_estimate,
+    place,
+    reduce_to,
+)
 from reference.conftest import config, error_of, make_es
 
 
-def load(node_id: str, processors: int, used: int = 0, memory: int = 16 * 2**30, used_memory: int = 0,
-         low: int = 0) -> NodeLoad:
+def load(
+    node_id: str, processors: int, used: int = 0, memory: int = 16 * 2**30, used_memory: int = 0, low: int = 0
+) -> NodeLoad:
     return NodeLoad(node_id, processors, used, memory, used_memory, low)
 
 
@@ -24,8 +32,9 @@ def test_s3_2_allocations_times_threads_fit_processors() -> None:
 def test_s3_2_memory_is_needed_once_per_node() -> None:
     memory = memory_estimate(1630, None)
     assert memory == 240 * 2**20 + 2 * 1630
-    placement = place(Demand(4, 1, False, memory), [load("a", 8, memory=memory + 1), load("b", 8, memory=memory - 1)],
-                      set())
+    placement = place(
+        Demand(4, 1, False, memory), [load("a", 8, memory=memory + 1), load("b", 8, memory=memory - 1)], set()
+    )
     assert placement.added == {"a": 4}
     assert placement.reasons == ()
 
@@ -33,8 +42,10 @@ def test_s3_2_memory_is_needed_once_per_node() -> None:
 def test_s3_2_memory_shortage_reason() -> None:
     placement = place(Demand(1, 1, False, 2**30), [load("a", 8, memory=2**29)], set())
     assert placement.total == 0
-    assert placement.reasons[0].startswith("Could not assign (more) allocations on node [a]. Reason: This node has "
-                                           "insufficient available memory. Available memory for ML [536870912 (512mb)]")
+    assert placement.reasons[0].startswith(
+        "Could not assign (more) allocations on node [a]. Reason: This node has "
+        "insufficient available memory. Available memory for ML [536870912 (512mb)]"
+    )
 
 
 def test_s3_2_no_nodes() -> None:

@@ -16,8 +16,9 @@ def test_s1_1_wrong_method_is_405_with_allow(deployed: Es, method: str) -> None:
     assert response.headers["allow"] == "POST"
     assert response.json() == {
         "error": f"Incorrect HTTP method for uri [/_ml/trained_models/dep/deployment/_update] and method [{method}], "
-                 "allowed: [POST]",
-        "status": 405}
+        "allowed: [POST]",
+        "status": 405,
+    }
     assert response.headers["x-elastic-product"] == "Elasticsearch"
 
 
@@ -43,21 +44,33 @@ def test_s1_5_missing_content_type_is_406(deployed: Es) -> None:
 @pytest.mark.parametrize("major", [8, 9])
 def test_s10_4_compatible_with_media_types(deployed: Es, major: int) -> None:
     media_type = f"application/vnd.elasticsearch+json; compatible-with={major}"
-    response = deployed.update("dep", content=b'{"number_of_allocations": 2}',
-                               headers={"content-type": media_type, "accept": media_type})
+    response = deployed.update(
+        "dep", content=b'{"number_of_allocations": 2}', headers={"content-type": media_type, "accept": media_type}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == f"application/vnd.elasticsearch+json;compatible-with={major}"
 
 
 def test_s10_4_json_with_charset_accepted(deployed: Es) -> None:
-    response = deployed.update("dep", content=b'{"number_of_allocations": 2}',
-                               headers={"content-type": "application/json; charset=UTF-8"})
+    response = deployed.update(
+        "dep", content=b'{"number_of_allocations": 2}', headers={"content-type": "application/json; charset=UTF-8"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
 
 
-@pytest.mark.parametrize("path", ["/", "/_nodes", "/_ml/info", "/_cluster/settings", "/_ml/trained_models/_stats",
-                                  "/nowhere", "/_ml/trained_models/missing"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/_nodes",
+        "/_ml/info",
+        "/_cluster/settings",
+        "/_ml/trained_models/_stats",
+        "/nowhere",
+        "/_ml/trained_models/missing",
+    ],
+)
 def test_s10_4_product_header_on_every_response(es: Es, path: str) -> None:
     assert es.client.get(path).headers["x-elastic-product"] == "Elasticsearch"
 

@@ -45,8 +45,12 @@ def test_s2_4_wait_for_started_waits_for_the_convergence_delay() -> None:
     with running_server(config) as url, Target(TargetConfig(url=url)) as target:
         provisioner = Provisioner(target, "tiny", Version.parse(config.es_version))
         provisioner.upload_model("tiny")
-        settings = {"threads_per_allocation": 1, "number_of_allocations": 1, "priority": "normal",
-                    "adaptive_allocations": None}
+        settings = {
+            "threads_per_allocation": 1,
+            "number_of_allocations": 1,
+            "priority": "normal",
+            "adaptive_allocations": None,
+        }
         starting = provisioner.start("tiny", deployment_id="quick", wait_for="starting", **settings)
         assert starting["assignment_state"] == "starting"
         started = provisioner.start("tiny", deployment_id="waited", wait_for="started", **settings)

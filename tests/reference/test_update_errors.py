@@ -20,13 +20,17 @@ def test_s1_3_query_param_is_unrecognized_before_8_15(version: str) -> None:
     response = es.update("dep", {"number_of_allocations": 2}, params={"number_of_allocations": "2"})
     if at_least(version, "8.15"):
         assert error_of(response) == (
-            400, "illegal_argument_exception",
-            "request [POST /_ml/trained_models/dep/deployment/_update] does not support having a body")
+            400,
+            "illegal_argument_exception",
+            "request [POST /_ml/trained_models/dep/deployment/_update] does not support having a body",
+        )
     else:
         status, kind, reason = error_of(response)
         assert (status, kind) == (400, "illegal_argument_exception")
-        assert reason.startswith("request [/_ml/trained_models/dep/deployment/_update] contains unrecognized "
-                                 "parameter: [number_of_allocations]")
+        assert reason.startswith(
+            "request [/_ml/trained_models/dep/deployment/_update] contains unrecognized "
+            "parameter: [number_of_allocations]"
+        )
 
 
 def test_s1_5_query_param_with_empty_object_body_is_rejected(deployed: Es) -> None:
@@ -44,14 +48,19 @@ def test_s1_3_query_param_updates(deployed: Es) -> None:
 @pytest.mark.parametrize("value", ["abc", "", "2.5", "99999999999"])
 def test_s1_3_bad_int_query_param(deployed: Es, value: str) -> None:
     assert error_of(deployed.update("dep", params={"number_of_allocations": value})) == (
-        400, "illegal_argument_exception", f"Failed to parse int parameter [number_of_allocations] with value [{value}]")
+        400,
+        "illegal_argument_exception",
+        f"Failed to parse int parameter [number_of_allocations] with value [{value}]",
+    )
 
 
 def test_s1_3_unknown_param_with_suggestion(deployed: Es) -> None:
     status, kind, reason = error_of(deployed.update("dep", {"number_of_allocations": 2}, params={"timeot": "1s"}))
     assert (status, kind) == (400, "illegal_argument_exception")
-    assert reason == ("request [/_ml/trained_models/dep/deployment/_update] contains unrecognized parameter: "
-                      "[timeot] -> did you mean [timeout]?")
+    assert reason == (
+        "request [/_ml/trained_models/dep/deployment/_update] contains unrecognized parameter: "
+        "[timeot] -> did you mean [timeout]?"
+    )
 
 
 def test_s1_3_common_params_accepted(deployed: Es) -> None:
@@ -61,8 +70,9 @@ def test_s1_3_common_params_accepted(deployed: Es) -> None:
     assert list(response.json()) == ["assignment"]
 
 
-@pytest.mark.parametrize("field", ["foo", "threads_per_allocation", "queue_capacity", "priority", "cache_size",
-                                   "deployment_id"])
+@pytest.mark.parametrize(
+    "field", ["foo", "threads_per_allocation", "queue_capacity", "priority", "cache_size", "deployment_id"]
+)
 def test_s1_4_unknown_and_non_updatable_fields(deployed: Es, field: str) -> None:
     status, kind, reason = error_of(deployed.update("dep", {field: 1}))
     assert (status, kind) == (400, "x_content_parse_exception")
@@ -80,16 +90,19 @@ def test_s1_5_unknown_field_wins_over_later_syntax_error(deployed: Es) -> None:
     assert "unknown field [nope]" in error_of(response)[2]
 
 
-@pytest.mark.parametrize("value, token", [(True, "VALUE_BOOLEAN"), (None, "VALUE_NULL"), ({}, "START_OBJECT"),
-                                          ([], "START_ARRAY")])
+@pytest.mark.parametrize(
+    "value, token", [(True, "VALUE_BOOLEAN"), (None, "VALUE_NULL"), ({}, "START_OBJECT"), ([], "START_ARRAY")]
+)
 def test_s1_5_wrong_token_types(deployed: Es, value, token: str) -> None:
     status, kind, reason = error_of(deployed.update("dep", {"number_of_allocations": value}))
     assert (status, kind) == (400, "x_content_parse_exception")
     assert reason == f"[1:26] [{PARSER}] number_of_allocations doesn't support values of type: {token}"
 
 
-@pytest.mark.parametrize("value, cause", [("abc", "number_format_exception"), (2**31, "input_coercion_exception"),
-                                          ("1e10", "illegal_argument_exception")])
+@pytest.mark.parametrize(
+    "value, cause",
+    [("abc", "number_format_exception"), (2**31, "input_coercion_exception"), ("1e10", "illegal_argument_exception")],
+)
 def test_s1_5_failed_to_parse_field(deployed: Es, value, cause: str) -> None:
     response = deployed.update("dep", {"number_of_allocations": value})
     body = response.json()
@@ -111,16 +124,26 @@ def test_s1_4_model_threads_alias_with_deprecation_warning(deployed: Es) -> None
 
 
 def test_s1_5_malformed_json(deployed: Es) -> None:
-    response = deployed.update("dep", content=b'{"number_of_allocations": }',
-                               headers={"content-type": "application/json"})
+    response = deployed.update(
+        "dep", content=b'{"number_of_allocations": }', headers={"content-type": "application/json"}
+    )
     body = response.json()
     assert (response.status_code, body["error"]["type"]) == (400, "x_content_parse_exception")
     assert body["error"]["reason"].startswith("[1:27] Unexpected character ('}'")
     assert body["error"]["caused_by"]["type"] == "json_parse_exception"
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"a":1,"a":2}', b"[1]", b"5", b'{"number_of_allocations": 01}',
-                                  b'{"number_of_allocations": "\x01"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe",
+        b'{"a":1,"a":2}',
+        b"[1]",
+        b"5",
+        b'{"number_of_allocations": 01}',
+        b'{"number_of_allocations": "\x01"}',
+    ],
+)
 def test_s1_5_other_bad_bodies_are_400(deployed: Es, body: bytes) -> None:
     response = deployed.update("dep", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
@@ -137,8 +160,10 @@ def test_s1_5_s10_2_truncated_json_status_per_version(version: str, status: int)
 
 def test_s1_4_inconsistent_model_id(deployed: Es) -> None:
     assert error_of(deployed.update("dep", {"model_id": "other"})) == (
-        400, "status_exception",
-        "Inconsistent model_id; 'other' specified in the body differs from 'dep' specified as a URL argument")
+        400,
+        "status_exception",
+        "Inconsistent model_id; 'other' specified in the body differs from 'dep' specified as a URL argument",
+    )
 
 
 def test_s1_5_bad_timeout(deployed: Es) -> None:
@@ -151,8 +176,10 @@ def test_s1_6_a1_zero_and_negative_rejected(version: str) -> None:
     es = deployed_on(version)
     for value in (0, -1):
         assert error_of(es.update("dep", {"number_of_allocations": value})) == (
-            400, "action_request_validation_exception",
-            "Validation Failed: 1: [number_of_allocations] must be a positive integer;")
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: [number_of_allocations] must be a positive integer;",
+        )
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -162,8 +189,11 @@ def test_s1_6_a1_empty_body_per_version(version: str) -> None:
     if at_least(version, "8.15"):
         assert response.status_code == 200  # C.5 no-op
     else:
-        assert error_of(response) == (400, "action_request_validation_exception",
-                                      "Validation Failed: 1: [number_of_allocations] must be a positive integer;")
+        assert error_of(response) == (
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: [number_of_allocations] must be a positive integer;",
+        )
 
 
 @pytest.mark.parametrize("version", ["8.15.0", "8.16.0"])
@@ -177,20 +207,25 @@ def test_s1_4_adaptive_allocations_from_8_16(version: str) -> None:
 
 
 def test_s1_6_a_errors_accumulate(deployed: Es) -> None:
-    body = {"number_of_allocations": 0,
-            "adaptive_allocations": {"enabled": True, "min_number_of_allocations": -2, "max_number_of_allocations": 0}}
+    body = {
+        "number_of_allocations": 0,
+        "adaptive_allocations": {"enabled": True, "min_number_of_allocations": -2, "max_number_of_allocations": 0},
+    }
     assert error_of(deployed.update("dep", body)) == (
-        400, "action_request_validation_exception",
+        400,
+        "action_request_validation_exception",
         "Validation Failed: 1: [number_of_allocations] must be a positive integer;"
         "2: [number_of_allocations] cannot be set if adaptive allocations is enabled;"
         "3: [min_number_of_allocations] must be a non-negative integer or null;"
-        "4: [max_number_of_allocations] must be a positive integer or null;")
+        "4: [max_number_of_allocations] must be a positive integer or null;",
+    )
 
 
 def test_s1_6_a3_min_larger_than_max(deployed: Es) -> None:
     body = {"adaptive_allocations": {"min_number_of_allocations": 3, "max_number_of_allocations": 2}}
     assert error_of(deployed.update("dep", body))[2] == (
-        "Validation Failed: 1: [min_number_of_allocations] must not be larger than [max_number_of_allocations];")
+        "Validation Failed: 1: [min_number_of_allocations] must not be larger than [max_number_of_allocations];"
+    )
 
 
 def test_s1_4_adaptive_unknown_field_uses_autoscaling_settings_parser(deployed: Es) -> None:
@@ -202,12 +237,16 @@ def test_s1_4_adaptive_unknown_field_uses_autoscaling_settings_parser(deployed: 
 
 def test_s1_5_adaptive_wrong_type(deployed: Es) -> None:
     assert error_of(deployed.update("dep", {"adaptive_allocations": 5}))[2].endswith(
-        "adaptive_allocations doesn't support values of type: VALUE_NUMBER")
+        "adaptive_allocations doesn't support values of type: VALUE_NUMBER"
+    )
 
 
 def test_s1_6_c1_unknown_deployment_is_404(deployed: Es) -> None:
     assert error_of(deployed.update("missing", {"number_of_allocations": 4})) == (
-        404, "resource_not_found_exception", "No known model deployment with id [missing]")
+        404,
+        "resource_not_found_exception",
+        "No known model deployment with id [missing]",
+    )
 
 
 def test_s1_2_model_id_of_differently_named_deployment_is_404(deployed: Es) -> None:
@@ -232,29 +271,43 @@ def test_s1_6_a_validation_runs_before_existence_check(es: Es) -> None:
 
 
 def test_s1_6_c3_adaptive_enabled_earlier_blocks_number(deployed: Es) -> None:
-    assert deployed.update("dep", {"adaptive_allocations": {"enabled": True, "max_number_of_allocations": 4}}
-                           ).status_code == 200
+    assert (
+        deployed.update("dep", {"adaptive_allocations": {"enabled": True, "max_number_of_allocations": 4}}).status_code
+        == 200
+    )
     assert error_of(deployed.update("dep", {"number_of_allocations": 2})) == (
-        400, "validation_exception",
-        "Validation Failed: 1: [number_of_allocations] cannot be set if adaptive allocations is enabled;")
+        400,
+        "validation_exception",
+        "Validation Failed: 1: [number_of_allocations] cannot be set if adaptive allocations is enabled;",
+    )
 
 
 def test_s1_6_c4_merged_settings_are_validated(deployed: Es) -> None:
     deployed.update("dep", {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 2}})
     response = deployed.update("dep", {"adaptive_allocations": {"enabled": True, "max_number_of_allocations": 1}})
     assert error_of(response) == (
-        400, "action_request_validation_exception",
-        "Validation Failed: 1: [min_number_of_allocations] must not be larger than [max_number_of_allocations];")
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: [min_number_of_allocations] must not be larger than [max_number_of_allocations];",
+    )
 
 
 def test_s1_4_adaptive_merge_reset_and_clear(deployed: Es) -> None:
-    first = deployed.update("dep", {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1,
-                                                             "max_number_of_allocations": 4}})
+    first = deployed.update(
+        "dep",
+        {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4}},
+    )
     assert first.json()["assignment"]["adaptive_allocations"] == {
-        "enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4}
+        "enabled": True,
+        "min_number_of_allocations": 1,
+        "max_number_of_allocations": 4,
+    }
     merged = deployed.update("dep", {"adaptive_allocations": {"max_number_of_allocations": 6}})
     assert merged.json()["assignment"]["adaptive_allocations"] == {
-        "enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 6}
+        "enabled": True,
+        "min_number_of_allocations": 1,
+        "max_number_of_allocations": 6,
+    }
     cleared = deployed.update("dep", {"adaptive_allocations": {"min_number_of_allocations": None}})
     assert cleared.json()["assignment"]["adaptive_allocations"] == {"enabled": True, "max_number_of_allocations": 6}
     kept = deployed.update("dep", {"adaptive_allocations": {"enabled": False}})
@@ -276,14 +329,19 @@ def test_s1_6_c5_noop_returns_before_state_check(es: Es) -> None:
     assert noop.status_code == 200
     assert noop.json()["assignment"]["assignment_state"] == "starting"
     assert error_of(es.update("broken", {"number_of_allocations": 2})) == (
-        409, "status_exception", "cannot update deployment that is not in [started] state")
+        409,
+        "status_exception",
+        "cannot update deployment that is not in [started] state",
+    )
 
 
 def test_s1_6_c8_increase_beyond_capacity_is_429_and_changes_nothing(deployed: Es) -> None:
     before = deployed.stats("dep")
     assert error_of(deployed.update("dep", {"number_of_allocations": 257})) == (
-        429, "status_exception",
-        "Could not update deployment because there are not enough resources to provide all requested allocations")
+        429,
+        "status_exception",
+        "Could not update deployment because there are not enough resources to provide all requested allocations",
+    )
     assert deployed.stats("dep") == before
 
 
@@ -305,7 +363,7 @@ def test_s1_6_c8_scaling_possible_gives_partial_assignment_with_reason() -> None
 def test_s1_6_d_low_priority_update_rejected_in_newest() -> None:
     es = make_es(config(es_version="9.3.0"))
     es.deploy(deployment_id="low", priority="low")
-    status, kind, reason = error_of(es.update("low", {"number_of_allocations": 2}))
+    status, _, reason = error_of(es.update("low", {"number_of_allocations": 2}))
     assert status == 400 and "low" in reason and "priority" in reason
     status, _, reason = error_of(es.update("low", {"adaptive_allocations": {"max_number_of_allocations": 3}}))
     assert status == 400 and "low" in reason and "priority" in reason
@@ -321,16 +379,20 @@ def test_s1_6_d_low_priority_update_allowed_before_fix() -> None:
 def test_s1_6_b_inference_endpoint_conflict_from_9_2(version: str) -> None:
     es = make_es(config(es_version=version))
     es.put_model("tiny")
-    body = {"service": "elasticsearch", "service_settings": {"model_id": "tiny", "num_allocations": 1,
-                                                             "num_threads": 1}}
+    body = {
+        "service": "elasticsearch",
+        "service_settings": {"model_id": "tiny", "num_allocations": 1, "num_threads": 1},
+    }
     response = es.client.put("/_inference/text_embedding/my-endpoint", json=body)
     if not at_least(version, "9.2"):
         assert response.status_code == 400 and "no handler found" in response.json()["error"]
         return
     assert response.status_code == 200
     assert error_of(es.update("my-endpoint", {"number_of_allocations": 2})) == (
-        409, "status_exception",
+        409,
+        "status_exception",
         "Cannot update deployment [my-endpoint] as it was created by inference endpoint [my-endpoint]. This model "
-        "deployment must be updated through the inference API.")
+        "deployment must be updated through the inference API.",
+    )
     assert es.client.delete("/_inference/text_embedding/my-endpoint").status_code == 200
     assert error_of(es.update("my-endpoint", {"number_of_allocations": 2}))[0] == 404

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from conformance.context import Context, MlNode
 from conformance.exchange import (
@@ -34,7 +35,9 @@ ES_HEADERS = (("content-type", "application/json"), ("x-elastic-product", "Elast
 UNSET: Any = object()
 
 
-def context(profile: str = "9.3", nodes: Mapping[str, float] | None = None, scaling_possible: bool | None = False) -> Context:
+def context(
+    profile: str = "9.3", nodes: Mapping[str, float] | None = None, scaling_possible: bool | None = False
+) -> Context:
     found = profile_named(profile)
     chosen = nodes if nodes is not None else {NODE: 4}
     return Context(
@@ -42,7 +45,9 @@ def context(profile: str = "9.3", nodes: Mapping[str, float] | None = None, scal
         flavor="default",
         profile=profile,
         features=found.features,
-        nodes=tuple(MlNode(node_id, f"ml-{index}", processors) for index, (node_id, processors) in enumerate(chosen.items())),
+        nodes=tuple(
+            MlNode(node_id, f"ml-{index}", processors) for index, (node_id, processors) in enumerate(chosen.items())
+        ),
         scaling_possible=scaling_possible,
     )
 
@@ -65,13 +70,23 @@ def assignment(
     current = dict(current) if current is not None else dict(targets)
     doc: dict[str, Any] = {
         "task_parameters": {
-            "model_id": MODEL, "deployment_id": deployment_id, "model_bytes": 1630,
-            "threads_per_allocation": threads, "number_of_allocations": n, "queue_capacity": 1024,
-            "priority": priority, "per_deployment_memory_bytes": 0, "per_allocation_memory_bytes": 0,
+            "model_id": MODEL,
+            "deployment_id": deployment_id,
+            "model_bytes": 1630,
+            "threads_per_allocation": threads,
+            "number_of_allocations": n,
+            "queue_capacity": 1024,
+            "priority": priority,
+            "per_deployment_memory_bytes": 0,
+            "per_allocation_memory_bytes": 0,
         },
         "routing_table": {
-            node: {"current_allocations": current.get(node, 0), "target_allocations": target,
-                   "routing_state": "started", "reason": ""}
+            node: {
+                "current_allocations": current.get(node, 0),
+                "target_allocations": target,
+                "routing_state": "started",
+                "reason": "",
+            }
             for node, target in targets.items()
         },
         "assignment_state": state,
@@ -152,9 +167,16 @@ def observation(
     placed = dict(nodes) if nodes is not None else {NODE: n}
     reported = threads if node_threads is None else node_threads
     return DeploymentObservation(
-        deployment_id=deployment_id, model_id=MODEL, state=state, number_of_allocations=n,
-        threads_per_allocation=threads, priority=priority, queue_capacity=1024, cache_size=cache_size,
-        allocation_count=sum(placed.values()), target_allocation_count=target_count if target_count is not None else n,
+        deployment_id=deployment_id,
+        model_id=MODEL,
+        state=state,
+        number_of_allocations=n,
+        threads_per_allocation=threads,
+        priority=priority,
+        queue_capacity=1024,
+        cache_size=cache_size,
+        allocation_count=sum(placed.values()),
+        target_allocation_count=target_count if target_count is not None else n,
         start_time_ms=1667389834766,
         nodes={node: NodeAllocation("started", count, reported) for node, count in placed.items()},
         adaptive_allocations=adaptive,
@@ -166,27 +188,50 @@ def snapshot(*observations: DeploymentObservation, at: float = 0.0) -> Snapshot:
     return Snapshot({o.deployment_id: o for o in observations}, at)
 
 
-def stats_doc(*deployments: tuple[str, int, Mapping[str, int]], target_count: int | None = None,
-              adaptive: Any = UNSET, state: str = "started") -> dict[str, Any]:
+def stats_doc(
+    *deployments: tuple[str, int, Mapping[str, int]],
+    target_count: int | None = None,
+    adaptive: Any = UNSET,
+    state: str = "started",
+) -> dict[str, Any]:
     """A GET _ml/trained_models/_stats answer: (deployment id, count, allocations per node)."""
     entries = []
     for deployment_id, n, per_node in deployments:
         stats: dict[str, Any] = {
-            "deployment_id": deployment_id, "model_id": MODEL, "threads_per_allocation": 1,
-            "number_of_allocations": n, "queue_capacity": 1024, "priority": "normal", "state": state,
+            "deployment_id": deployment_id,
+            "model_id": MODEL,
+            "threads_per_allocation": 1,
+            "number_of_allocations": n,
+            "queue_capacity": 1024,
+            "priority": "normal",
+            "state": state,
             "start_time": 1667389834766,
-            "allocation_status": {"allocation_count": sum(per_node.values()),
-                                  "target_allocation_count": target_count if target_count is not None else n,
-                                  "state": "fully_allocated"},
-            "nodes": [{"node": {node: {"name": "ml-0"}}, "routing_state": {"routing_state": "started"},
-                       "number_of_allocations": count, "threads_per_allocation": 1}
-                      for node, count in per_node.items()],
+            "allocation_status": {
+                "allocation_count": sum(per_node.values()),
+                "target_allocation_count": target_count if target_count is not None else n,
+                "state": "fully_allocated",
+            },
+            "nodes": [
+                {
+                    "node": {node: {"name": "ml-0"}},
+                    "routing_state": {"routing_state": "started"},
+                    "number_of_allocations": count,
+                    "threads_per_allocation": 1,
+                }
+                for node, count in per_node.items()
+            ],
             "peak_throughput_per_minute": 0,
         }
         if adaptive is not UNSET:
             stats["adaptive_allocations"] = adaptive
-        entries.append({"model_id": MODEL, "model_size_stats": {"model_size_bytes": 1630, "required_native_memory_bytes": 251661572},
-                        "pipeline_count": 0, "deployment_stats": stats})
+        entries.append(
+            {
+                "model_id": MODEL,
+                "model_size_stats": {"model_size_bytes": 1630, "required_native_memory_bytes": 251661572},
+                "pipeline_count": 0,
+                "deployment_stats": stats,
+            }
+        )
     return {"count": len(entries), "trained_model_stats": entries}
 
 
@@ -205,9 +250,24 @@ def exchange(
     return Exchange(req, resp, 0.01, intent, None if resp else "timed out", before, after)
 
 
-def stub_rule(rule_id: str, level: Level = Level.MUST, *, check: Check = lambda e, c: [],
-              source: str = "§1.6", description: str | None = None, **extra: Any) -> Rule:
+def stub_rule(
+    rule_id: str,
+    level: Level = Level.MUST,
+    *,
+    check: Check = lambda e, c: [],
+    source: str = "§1.6",
+    description: str | None = None,
+    **extra: Any,
+) -> Rule:
     """A rule that applies to every exchange and answers ``check`` (no complaint by default);
     its family is the part of ``rule_id`` before the first dot."""
-    return Rule(rule_id, level, source, f"desc {rule_id}" if description is None else description,
-                applies=lambda e, c: True, check=check, family=rule_id.split(".")[0], **extra)
+    return Rule(
+        rule_id,
+        level,
+        source,
+        f"desc {rule_id}" if description is None else description,
+        applies=lambda e, c: True,
+        check=check,
+        family=rule_id.split(".")[0],
+        **extra,
+    )

@@ -11,8 +11,20 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange, NodeAllocation
-from rules.factories import (NODE, assignment, context, exchange, info, observation, ok, request, response,
-                             snapshot, stats_doc, stats_request)
+from rules.factories import (
+    NODE,
+    assignment,
+    context,
+    exchange,
+    info,
+    observation,
+    ok,
+    request,
+    response,
+    snapshot,
+    stats_doc,
+    stats_request,
+)
 
 HW2 = replace(context(), nodes=tuple(replace(n, hardware_threads=2) for n in context().nodes))
 
@@ -30,27 +42,68 @@ def _update(body: Any, answer: dict, *, last: dict, before=None, after=None) -> 
 def native_proofs() -> list[tuple[str, Exchange, Exchange, Context]]:
     to_four = {"number_of_allocations": 4}
     asked = assignment(4, {NODE: 4}, {NODE: 1})  # the answer: built before the node reacts
-    promise = {"target_allocations": {NODE: 2}, "total": 2, "current_total": 2, "route_targets": {NODE: 4},
-               "number_of_allocations": 4}
+    promise = {
+        "target_allocations": {NODE: 2},
+        "total": 2,
+        "current_total": 2,
+        "route_targets": {NODE: 4},
+        "number_of_allocations": 4,
+    }
     return [
-        ("native.request-never-clamped",
-         _update(to_four, assignment(2, {NODE: 4}, {NODE: 1}), last=assignment(1),
-                 after=snapshot(runs(2, 1))),
-         _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2))), HW2),
-        ("native.process-within-request",
-         _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2, threads=2))),
-         _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2))), HW2),
-        ("native.process-within-hardware-threads",
-         _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 4))),
-         _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2))), HW2),
-        ("native.current-follows-process",
-         _update(to_four, assignment(4, {NODE: 4}, {NODE: 4}), last=asked,
-                 before=snapshot(runs(4, 2)), after=snapshot(runs(4, 2))),
-         _update(to_four, assignment(4, {NODE: 4}, {NODE: 2}), last=asked,
-                 before=snapshot(runs(4, 2)), after=snapshot(runs(4, 2))), HW2),
-        ("native.process-within-request",
-         exchange("converged", stats_request(), response(200, stats_doc(("dep", 4, {NODE: 5}))),
-                  deployment=info(asked), expected=promise, after=snapshot(runs(4, 5))),
-         exchange("converged", stats_request(), response(200, stats_doc(("dep", 4, {NODE: 2}))),
-                  deployment=info(asked), expected=promise, after=snapshot(runs(4, 2))), HW2),
+        (
+            "native.request-never-clamped",
+            _update(to_four, assignment(2, {NODE: 4}, {NODE: 1}), last=assignment(1), after=snapshot(runs(2, 1))),
+            _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2))),
+            HW2,
+        ),
+        (
+            "native.process-within-request",
+            _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2, threads=2))),
+            _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2))),
+            HW2,
+        ),
+        (
+            "native.process-within-hardware-threads",
+            _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 4))),
+            _update(to_four, asked, last=assignment(1), after=snapshot(runs(4, 2))),
+            HW2,
+        ),
+        (
+            "native.current-follows-process",
+            _update(
+                to_four,
+                assignment(4, {NODE: 4}, {NODE: 4}),
+                last=asked,
+                before=snapshot(runs(4, 2)),
+                after=snapshot(runs(4, 2)),
+            ),
+            _update(
+                to_four,
+                assignment(4, {NODE: 4}, {NODE: 2}),
+                last=asked,
+                before=snapshot(runs(4, 2)),
+                after=snapshot(runs(4, 2)),
+            ),
+            HW2,
+        ),
+        (
+            "native.process-within-request",
+            exchange(
+                "converged",
+                stats_request(),
+                response(200, stats_doc(("dep", 4, {NODE: 5}))),
+                deployment=info(asked),
+                expected=promise,
+                after=snapshot(runs(4, 5)),
+            ),
+            exchange(
+                "converged",
+                stats_request(),
+                response(200, stats_doc(("dep", 4, {NODE: 2}))),
+                deployment=info(asked),
+                expected=promise,
+                after=snapshot(runs(4, 2)),
+            ),
+            HW2,
+        ),
     ]

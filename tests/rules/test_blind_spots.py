@@ -43,23 +43,35 @@ def test_a_5xx_the_oracle_cannot_judge_still_fails() -> None:
     that moved during the call makes it uncertain. The 5xx is wrong whatever moved."""
     moved = snapshot(observation(1), observation(1, deployment_id="other"))
     moving = snapshot(observation(1), observation(2, {NODE: 2}, deployment_id="other"))
-    ex = exchange("update", request({"number_of_allocations": 2}), error(503, "illegal_state_exception", RACE),
-                  deployment=info(assignment(1)), before=moved, after=moving)
+    ex = exchange(
+        "update",
+        request({"number_of_allocations": 2}),
+        error(503, "illegal_state_exception", RACE),
+        deployment=info(assignment(1)),
+        before=moved,
+        after=moving,
+    )
     assert outcome("oracle.agrees", ex) is Outcome.PASS  # uncertain: no verdict against the 503
     assert outcome("errors.valid-never-5xx", ex) is Outcome.FAIL
 
 
 @pytest.mark.parametrize("kind", sorted(VALID_UPDATE_KINDS))
 def test_every_kind_of_valid_update_is_judged(kind: str) -> None:
-    ex = exchange(kind, request({"number_of_allocations": 2}), error(500, "illegal_state_exception", RACE),
-                  deployment=info(assignment(1)), expected={"allocatable": 4})
+    ex = exchange(
+        kind,
+        request({"number_of_allocations": 2}),
+        error(500, "illegal_state_exception", RACE),
+        deployment=info(assignment(1)),
+        expected={"allocatable": 4},
+    )
     assert outcome("errors.valid-never-5xx", ex) is Outcome.FAIL
 
 
 def test_requests_whose_500_is_judged_elsewhere_are_not_judged() -> None:
     """A truncated body gave 500 before 8.16 (§10.2); invalid input has errors.invalid-never-5xx."""
-    truncated = exchange("update-malformed-json", request(raw=b"{"), error(500, "x_content_e_o_f_exception", "eof"),
-                         detail="truncated")
+    truncated = exchange(
+        "update-malformed-json", request(raw=b"{"), error(500, "x_content_e_o_f_exception", "eof"), detail="truncated"
+    )
     assert outcome("errors.valid-never-5xx", truncated) is None
 
 
@@ -67,8 +79,14 @@ def test_requests_whose_500_is_judged_elsewhere_are_not_judged() -> None:
 
 
 def burst(body: dict, resp: Response, allocatable: int | None = 4) -> Exchange:
-    return exchange("burst-update", request(body), resp, deployment=info(assignment(1)),
-                    detail="request 3 of a burst of 12", expected={"allocatable": allocatable})
+    return exchange(
+        "burst-update",
+        request(body),
+        resp,
+        deployment=info(assignment(1)),
+        detail="request 3 of a burst of 12",
+        expected={"allocatable": allocatable},
+    )
 
 
 COUNT_2, COUNT_6 = {"number_of_allocations": 2}, {"number_of_allocations": 6}
@@ -83,13 +101,25 @@ TOO_MANY = error(429, "status_exception", NOT_ENOUGH)
         ("a count that did not fit may get 429", burst(COUNT_6, TOO_MANY), CTX, Outcome.PASS),
         ("unknown capacity (the cluster moved) accepts 429", burst(COUNT_2, TOO_MANY, None), CTX, Outcome.PASS),
         ("settings that stay disabled meet no capacity check", burst(SETTINGS, TOO_MANY, None), CTX, Outcome.FAIL),
-        ("a cluster that can scale answers a partial 200, never 429", burst(COUNT_6, TOO_MANY),
-         context(scaling_possible=True), Outcome.FAIL),
+        (
+            "a cluster that can scale answers a partial 200, never 429",
+            burst(COUNT_6, TOO_MANY),
+            context(scaling_possible=True),
+            Outcome.FAIL,
+        ),
         ("409 while not started", burst(COUNT_2, error(409, "status_exception", NOT_STARTED)), CTX, Outcome.PASS),
-        ("a 409 with another error type", burst(COUNT_2, error(409, "version_conflict_engine_exception", "conflict")),
-         CTX, Outcome.FAIL),
-        ("a 400 for a valid request", burst(COUNT_2, error(400, "action_request_validation_exception", "no")),
-         CTX, Outcome.FAIL),
+        (
+            "a 409 with another error type",
+            burst(COUNT_2, error(409, "version_conflict_engine_exception", "conflict")),
+            CTX,
+            Outcome.FAIL,
+        ),
+        (
+            "a 400 for a valid request",
+            burst(COUNT_2, error(400, "action_request_validation_exception", "no")),
+            CTX,
+            Outcome.FAIL,
+        ),
         ("200", burst(SETTINGS, ok(assignment(1))), CTX, Outcome.PASS),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
@@ -110,8 +140,14 @@ def test_burst_answers_are_judged_apart_from_the_oracle_and_the_snapshot_rules()
 
 
 def after_update(answer: Response, after, *, last=None) -> Exchange:
-    return exchange("update", request({"number_of_allocations": 2}), answer, deployment=info(last or assignment(1)),
-                    before=snapshot(observation(1)), after=snapshot(*after))
+    return exchange(
+        "update",
+        request({"number_of_allocations": 2}),
+        answer,
+        deployment=info(last or assignment(1)),
+        before=snapshot(observation(1)),
+        after=snapshot(*after),
+    )
 
 
 WITH_CACHE = changed(assignment(2), "task_parameters.cache_size", "10kb")
@@ -123,20 +159,34 @@ WITH_CACHE = changed(assignment(2), "task_parameters.cache_size", "10kb")
         ("cache_size set and reported", ok(WITH_CACHE), [observation(2, cache_size="10kb")], Outcome.PASS),
         ("cache_size set but lost by the stats", ok(WITH_CACHE), [observation(2)], Outcome.FAIL),
         ("cache_size never set but reported", ok(assignment(2)), [observation(2, cache_size="10kb")], Outcome.FAIL),
-        ("cache_size spelt another way for the same bytes", ok(WITH_CACHE), [observation(2, cache_size="10240b")],
-         Outcome.PASS),
+        (
+            "cache_size spelt another way for the same bytes",
+            ok(WITH_CACHE),
+            [observation(2, cache_size="10240b")],
+            Outcome.PASS,
+        ),
         ("cache_size of other bytes", ok(WITH_CACHE), [observation(2, cache_size="10mb")], Outcome.FAIL),
-        ("a node's process clamps threads down (§3.4)", ok(assignment(2, threads=4)),
-         [observation(2, threads=4, node_threads=2)], Outcome.PASS),
-        ("a node reports more threads than the setting", ok(assignment(2)),
-         [observation(2, node_threads=2)], Outcome.FAIL),
+        (
+            "a node's process clamps threads down (§3.4)",
+            ok(assignment(2, threads=4)),
+            [observation(2, threads=4, node_threads=2)],
+            Outcome.PASS,
+        ),
+        (
+            "a node reports more threads than the setting",
+            ok(assignment(2)),
+            [observation(2, node_threads=2)],
+            Outcome.FAIL,
+        ),
         ("the stats still show the count before the 200", ok(assignment(2)), [observation(1)], Outcome.FAIL),
         ("the deployment is missing from the stats after its 200", ok(assignment(2)), [], Outcome.FAIL),
         ("priority reported otherwise", ok(assignment(2)), [observation(2, priority="low")], Outcome.FAIL),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
-def test_stats_after_an_update_agree_with_its_assignment(label: str, answer: Response, after, expected: Outcome) -> None:
+def test_stats_after_an_update_agree_with_its_assignment(
+    label: str, answer: Response, after, expected: Outcome
+) -> None:
     assert outcome("stats.agree-with-assignment", after_update(answer, after)) is expected
 
 
@@ -149,7 +199,9 @@ def test_after_a_refusal_the_stats_agree_with_the_last_assignment_but_the_count_
 
 
 def test_the_count_is_not_compared_while_adaptive_allocations_own_it() -> None:
-    scaled = ok(assignment(2, adaptive={"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4}))
+    scaled = ok(
+        assignment(2, adaptive={"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 4})
+    )
     assert outcome("stats.agree-with-assignment", after_update(scaled, [observation(3)])) is Outcome.PASS
 
 
@@ -157,8 +209,14 @@ def test_the_count_is_not_compared_while_adaptive_allocations_own_it() -> None:
 
 
 def around_update(other_before, other_after, ctx=CTX, rule_id: str = "stats.others-unchanged") -> Outcome | None:
-    ex = exchange("update", request({"number_of_allocations": 2}), ok(assignment(2)), deployment=info(assignment(1)),
-                  before=snapshot(observation(1), other_before), after=snapshot(observation(2), other_after))
+    ex = exchange(
+        "update",
+        request({"number_of_allocations": 2}),
+        ok(assignment(2)),
+        deployment=info(assignment(1)),
+        before=snapshot(observation(1), other_before),
+        after=snapshot(observation(2), other_after),
+    )
     return outcome(rule_id, ex, ctx)
 
 
@@ -166,19 +224,27 @@ OTHER = observation(1, deployment_id="other", threads=2, memory=400)
 
 
 def test_another_deployments_threads_on_a_node_stay_put() -> None:
-    assert around_update(OTHER, replace(OTHER, nodes={NODE: replace(OTHER.nodes[NODE], threads_per_allocation=1)})) \
+    assert (
+        around_update(OTHER, replace(OTHER, nodes={NODE: replace(OTHER.nodes[NODE], threads_per_allocation=1)}))
         is Outcome.FAIL
+    )
     assert around_update(OTHER, OTHER) is Outcome.PASS
 
 
 @pytest.mark.parametrize(
     ("label", "other_after"),
     [
-        ("restarted by someone else", replace(OTHER, start_time_ms=OTHER.start_time_ms + 5, threads_per_allocation=1,
-                                              required_native_memory_bytes=500)),
+        (
+            "restarted by someone else",
+            replace(
+                OTHER, start_time_ms=OTHER.start_time_ms + 5, threads_per_allocation=1, required_native_memory_bytes=500
+            ),
+        ),
         ("its own count changed", replace(OTHER, number_of_allocations=3, required_native_memory_bytes=500)),
-        ("its adaptive settings changed", replace(OTHER, adaptive_allocations={"enabled": True},
-                                                  required_native_memory_bytes=500)),
+        (
+            "its adaptive settings changed",
+            replace(OTHER, adaptive_allocations={"enabled": True}, required_native_memory_bytes=500),
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )

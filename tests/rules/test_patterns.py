@@ -22,9 +22,12 @@ def test_the_reference_echo_of_a_multi_line_model_id_passes_its_rule() -> None:
     """A body model_id with a newline against the reference: its 400 names the id as sent (§1.4)."""
     rule = CATALOGUE["errors.invalid-inconsistent-model-id"]
     with running_server(ServerConfig()) as url, Target(TargetConfig(url=url)) as target:
-        ex = target.request("POST", "/_ml/trained_models/dep/deployment/_update",
-                            intent=Intent("update-invalid", detail="inconsistent-model-id"),
-                            json={"model_id": NEWLINE_ID, "number_of_allocations": 1})
+        ex = target.request(
+            "POST",
+            "/_ml/trained_models/dep/deployment/_update",
+            intent=Intent("update-invalid", detail="inconsistent-model-id"),
+            json={"model_id": NEWLINE_ID, "number_of_allocations": 1},
+        )
     assert ex.response is not None and ex.response.status == 400
     assert NEWLINE_ID in (ex.response.json()["error"]["reason"])
     verdict = evaluate(rule, ex, context())
@@ -41,7 +44,9 @@ def test_a_multi_line_reason_still_fails_when_its_core_is_wrong() -> None:
 
 def test_multi_line_values_match_in_every_pattern_kind() -> None:
     """The shared matcher, the inference-endpoint reason and the §2.2 reason segments."""
-    assert matches(r"Cannot update deployment \[.*\] as it was created by inference endpoint \[.*\]",
-                   f"Cannot update deployment [{NEWLINE_ID}] as it was created by inference endpoint [{NEWLINE_ID}]")
+    assert matches(
+        r"Cannot update deployment \[.*\] as it was created by inference endpoint \[.*\]",
+        f"Cannot update deployment [{NEWLINE_ID}] as it was created by inference endpoint [{NEWLINE_ID}]",
+    )
     assert reason_problems(f"Could not assign (more) allocations on node [n1]. Reason: {NEWLINE_ID}") == []
     assert reason_problems("Could not assign (more) allocations on node [n1]. Reason: ") != []

@@ -29,7 +29,7 @@ def sections(text: str) -> set[str]:
 
 
 def cited(source: str) -> str:
-    """"§1.6 C.8" -> "1.6"; "§3.5-11" -> "3.5.11" (item 11 of §3.5); "§10.4" -> "10.4"."""
+    """ "§1.6 C.8" -> "1.6"; "§3.5-11" -> "3.5.11" (item 11 of §3.5); "§10.4" -> "10.4"."""
     found = re.match(r"§(\d+(?:[.-]\d+)*)", source)
     assert found, f"source {source!r} does not start with a § number"
     return found.group(1).replace("-", ".")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -23,7 +23,9 @@ def served(request: pytest.FixtureRequest) -> Iterator[str]:
     extra = list(getattr(request, "param", ()))
     process = subprocess.Popen(
         [PYTHON, "-m", "conformance", "serve", "--port", str(port), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(),
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -57,9 +59,23 @@ class SavedRun:
 def saved_run(name: str, report_dir: Path, *extra: str) -> SavedRun:
     """Serve the mutant ``name`` (or ``reference``) and run the CLI against it with ``CI=true``."""
     done = subprocess.run(
-        [PYTHON, "-m", "conformance.mutants.worker", name, "--report-dir", str(report_dir), "--seed", "1",
-         "--max-examples", "3", *extra],
-        capture_output=True, text=True, env=cli_env(CI="true"), timeout=300,
+        [
+            PYTHON,
+            "-m",
+            "conformance.mutants.worker",
+            name,
+            "--report-dir",
+            str(report_dir),
+            "--seed",
+            "1",
+            "--max-examples",
+            "3",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(CI="true"),
+        timeout=300,
     )
     problems = validate_results(json.loads((report_dir / "results.json").read_text(encoding="utf-8")))
     assert not problems, problems[:5]

@@ -3,7 +3,8 @@ back at the end, read back through ``_stats``; a restore that fails or differs i
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,15 @@ def _own_deployment(url: str, count: int, adaptive: Mapping[str, Any] | None) ->
     """A deployment the user made, outside the run."""
     owner = Provisioner(Target(TargetConfig(url=url)), "user", Version(9, 3))
     owner.upload_model("user-model")
-    owner.start("user-model", deployment_id=OWNED, threads_per_allocation=1, number_of_allocations=count,
-                priority="normal", adaptive_allocations=adaptive, wait_for="started")
+    owner.start(
+        "user-model",
+        deployment_id=OWNED,
+        threads_per_allocation=1,
+        number_of_allocations=count,
+        priority="normal",
+        adaptive_allocations=adaptive,
+        wait_for="started",
+    )
 
 
 def _stats_of(url: str) -> Mapping[str, Any]:
@@ -44,19 +52,25 @@ def _disturb(run: Any) -> None:
     run.update(OWNED, body={"number_of_allocations": 5})
 
 
-@pytest.mark.parametrize(("count", "adaptive"), [
-    (3, None),  # count only
-    (2, {"enabled": True, "min_number_of_allocations": 2, "max_number_of_allocations": 4}),  # starts at min
-    (3, {"enabled": False, "max_number_of_allocations": 6}),  # present but disabled
-    (2, {"enabled": False}),
-], ids=["count-only", "adaptive-enabled", "adaptive-disabled", "adaptive-disabled-unbounded"])
+@pytest.mark.parametrize(
+    ("count", "adaptive"),
+    [
+        (3, None),  # count only
+        (2, {"enabled": True, "min_number_of_allocations": 2, "max_number_of_allocations": 4}),  # starts at min
+        (3, {"enabled": False, "max_number_of_allocations": 6}),  # present but disabled
+        (2, {"enabled": False}),
+    ],
+    ids=["count-only", "adaptive-enabled", "adaptive-disabled", "adaptive-disabled-unbounded"],
+)
 def test_adopted_settings_are_restored_exactly(count: int, adaptive: dict[str, Any] | None) -> None:
     with running_server(ServerConfig()) as url:
         _own_deployment(url, count, adaptive)
         before = _stats_of(url)
         run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-adopt", deployment_id=OWNED))
         _disturb(run)
-        assert _stats_of(url)["number_of_allocations"] != count or _stats_of(url).get("adaptive_allocations") != adaptive
+        assert (
+            _stats_of(url)["number_of_allocations"] != count or _stats_of(url).get("adaptive_allocations") != adaptive
+        )
         assert run.close() == []
         after = _stats_of(url)
         assert after["number_of_allocations"] == before["number_of_allocations"] == count
@@ -68,8 +82,15 @@ def test_adopted_count_is_restored_before_adaptive_allocations_exist() -> None:
     with running_server(ServerConfig(es_version="8.15.2")) as url:
         owner = Provisioner(Target(TargetConfig(url=url)), "user", Version(8, 15, 2))
         owner.upload_model("user-model")
-        owner.start("user-model", deployment_id=OWNED, threads_per_allocation=1, number_of_allocations=3,
-                    priority="normal", adaptive_allocations=None, wait_for="started")
+        owner.start(
+            "user-model",
+            deployment_id=OWNED,
+            threads_per_allocation=1,
+            number_of_allocations=3,
+            priority="normal",
+            adaptive_allocations=None,
+            wait_for="started",
+        )
         run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-adopt", deployment_id=OWNED))
         run.update(OWNED, body={"number_of_allocations": 1})
         assert run.close() == []
@@ -104,8 +125,9 @@ def test_a_restore_the_target_refuses_is_a_problem() -> None:
         assert len(problems) == 1 and "not restored" in problems[0] and "HTTP 404" in problems[0]
 
 
-def test_adoption_with_several_workers_is_refused(capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adoption_with_several_workers_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DC_TARGET", raising=False)
     assert main(["run", "--deployment-id", OWNED, "--workers", "2"]) == 2
     err = capsys.readouterr().err

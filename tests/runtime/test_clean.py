@@ -11,10 +11,12 @@ import os
 import signal
 import subprocess
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 from conformance import cleaning
 from conformance.cli import main
@@ -26,8 +28,6 @@ from conformance.reference.config import ServerConfig
 from conformance.reference.errors import EsError
 from conformance.reference.server import running_server
 from conformance.target import Target, TargetConfig
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 Moment = Callable[[str], bool]
 
@@ -42,8 +42,15 @@ def _foreign(url: str) -> None:
     owner = Provisioner(Target(TargetConfig(url=url)), "user", Version(9, 3))
     owner.upload_model("user-model")
     owner.upload_model("dc-custom-model")
-    owner.start("user-model", deployment_id="user-dep", threads_per_allocation=1, number_of_allocations=2,
-                priority="normal", adaptive_allocations=None, wait_for="started")
+    owner.start(
+        "user-model",
+        deployment_id="user-dep",
+        threads_per_allocation=1,
+        number_of_allocations=2,
+        priority="normal",
+        adaptive_allocations=None,
+        wait_for="started",
+    )
     owner.create_inference_endpoint("user-endpoint", "user-model")
 
 
@@ -75,8 +82,13 @@ def _several_deployments(url: str) -> bool:
 
 def _kill_when(url: str, moment: Moment, tmp_path: Any) -> None:
     """Start ``run`` and SIGKILL it as soon as ``moment`` holds on the server."""
-    process = subprocess.Popen([PYTHON, "-m", "conformance", "run", "--target", url, "--seed", "3"],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env())
+    process = subprocess.Popen(
+        [PYTHON, "-m", "conformance", "run", "--target", url, "--seed", "3"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(),
+    )
     try:
         deadline = time.monotonic() + 120
         while not moment(url):
@@ -93,10 +105,14 @@ def _kill_when(url: str, moment: Moment, tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("served", [("--es-version", "9.3.0")], indirect=True)
-@pytest.mark.parametrize("moment", [_model_uploaded, _primary_started, _several_deployments],
-                         ids=["model-uploaded", "primary-started", "several-deployments"])
-def test_clean_removes_what_a_killed_run_left_and_nothing_else(served: str, moment: Moment, tmp_path: Any,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "moment",
+    [_model_uploaded, _primary_started, _several_deployments],
+    ids=["model-uploaded", "primary-started", "several-deployments"],
+)
+def test_clean_removes_what_a_killed_run_left_and_nothing_else(
+    served: str, moment: Moment, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     _foreign(served)
     _kill_when(served, moment, tmp_path)
     left = _run_objects(served)
@@ -117,8 +133,15 @@ def test_clean_removes_what_a_killed_run_left_and_nothing_else(served: str, mome
 def _objects_of(url: str, run_id: str) -> None:
     runner = Provisioner(Target(TargetConfig(url=url)), run_id, Version(9, 3))
     runner.upload_model(f"{run_id}-model")
-    runner.start(f"{run_id}-model", deployment_id=f"{run_id}-primary", threads_per_allocation=1,
-                 number_of_allocations=1, priority="normal", adaptive_allocations=None, wait_for="started")
+    runner.start(
+        f"{run_id}-model",
+        deployment_id=f"{run_id}-primary",
+        threads_per_allocation=1,
+        number_of_allocations=1,
+        priority="normal",
+        adaptive_allocations=None,
+        wait_for="started",
+    )
     runner.create_inference_endpoint(f"{run_id}-endpoint", f"{run_id}-model")
 
 
@@ -128,8 +151,12 @@ def test_run_id_limits_clean_to_that_run(capsys: pytest.CaptureFixture[str]) -> 
         _objects_of(url, "dc-bbbbbb")
         assert main(["clean", "--target", url, "--run-id", "dc-aaaaaa"]) == 0
         assert "removed 4 of 4" in capsys.readouterr().out
-        assert _run_objects(url) == ["inference endpoint dc-bbbbbb-endpoint", "deployment dc-bbbbbb-endpoint",
-                                     "deployment dc-bbbbbb-primary", "model dc-bbbbbb-model"]
+        assert _run_objects(url) == [
+            "inference endpoint dc-bbbbbb-endpoint",
+            "deployment dc-bbbbbb-endpoint",
+            "deployment dc-bbbbbb-primary",
+            "model dc-bbbbbb-model",
+        ]
         with Target(TargetConfig(url=url)) as target:
             assert cleaning.leftovers(target) == _run_objects(url)
 
@@ -138,12 +165,14 @@ class _RemovalRefused(Cluster):
     """A server that refuses to stop or delete anything (a missing privilege)."""
 
     def stop_deployments(self, pattern: str, allow_no_match: bool) -> None:
-        raise EsError(403, "security_exception", "action [cluster:admin/xpack/ml/trained_models/deployment/stop] "
-                                                 "is unauthorized")
+        raise EsError(
+            403, "security_exception", "action [cluster:admin/xpack/ml/trained_models/deployment/stop] is unauthorized"
+        )
 
     def delete_model(self, model_id: str, force: bool) -> None:
-        raise EsError(403, "security_exception", "action [cluster:admin/xpack/ml/trained_models/delete] "
-                                                 "is unauthorized")
+        raise EsError(
+            403, "security_exception", "action [cluster:admin/xpack/ml/trained_models/delete] is unauthorized"
+        )
 
 
 def test_what_clean_cannot_remove_is_named_with_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,12 +185,16 @@ def test_what_clean_cannot_remove_is_named_with_exit_3(capsys: pytest.CaptureFix
         assert "still present: deployment dc-cccccc-primary" in out
 
 
-@pytest.mark.parametrize(("argv", "needle"), [
-    (["clean"], "clean needs --target URL"),
-    (["clean", "--target", "http://127.0.0.1:1", "--run-id", "user-dep"], "--run-id must look like dc-1a2b3c"),
-])
-def test_clean_refuses_to_guess(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["clean"], "clean needs --target URL"),
+        (["clean", "--target", "http://127.0.0.1:1", "--run-id", "user-dep"], "--run-id must look like dc-1a2b3c"),
+    ],
+)
+def test_clean_refuses_to_guess(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DC_TARGET", raising=False)
     assert main(argv) == 2
     err = capsys.readouterr().err

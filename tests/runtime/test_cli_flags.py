@@ -27,8 +27,9 @@ from conformance.cli import main
         ([], "choose a command"),
     ],
 )
-def test_bad_flags_exit_2_with_one_line(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_flags_exit_2_with_one_line(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DC_TARGET", raising=False)
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -51,8 +52,9 @@ def test_baseline_must_be_a_list_of_rule_ids(tmp_path, capsys: pytest.CaptureFix
         (["selftest", "--bogus"], "unrecognized arguments"),
     ],
 )
-def test_selftest_bad_flags_exit_2_with_one_line(argv: list[str], needle: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_selftest_bad_flags_exit_2_with_one_line(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("deployment-conformance selftest: error: ")

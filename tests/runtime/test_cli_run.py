@@ -9,10 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects, wait_until
 
 from conformance.rules.base import CATALOGUE
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects, wait_until
 
 API_KEY = "apikey-TOPSECRET-1"
 PASSWORD = "password-TOPSECRET-2"
@@ -26,9 +25,25 @@ def test_run_writes_reports_without_secrets_and_cleans_up(served: str, tmp_path:
     for auth in (["--api-key", API_KEY], ["--user", "elastic", "--password", PASSWORD]):
         report_dir = tmp_path / auth[0].strip("-")
         done = subprocess.run(
-            [PYTHON, "-m", "conformance", "run", "--target", served, *auth, "--report-dir", str(report_dir),
-             "--max-examples", "2", "--seed", "1"],
-            capture_output=True, text=True, env=cli_env(PYTEST_ADDOPTS=QUICK, CI="1"), timeout=240,
+            [
+                PYTHON,
+                "-m",
+                "conformance",
+                "run",
+                "--target",
+                served,
+                *auth,
+                "--report-dir",
+                str(report_dir),
+                "--max-examples",
+                "2",
+                "--seed",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(PYTEST_ADDOPTS=QUICK, CI="1"),
+            timeout=240,
         )
         assert done.returncode in (0, 1), done.stderr[-2000:]
         outputs += [done.stdout, done.stderr] + [p.read_text() for p in report_dir.iterdir()]
@@ -48,13 +63,18 @@ def test_run_writes_reports_without_secrets_and_cleans_up(served: str, tmp_path:
 @pytest.mark.parametrize("served", [["--es-version", "9.3.0", "--convergence-delay", "0.2"]], indirect=True)
 def test_sigint_mid_run_still_cleans_up(served: str, tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [PYTHON, "-m", "conformance", "run", "--target", served, "--report-dir", str(tmp_path),
-         "--max-examples", "50"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(CI="1"),
+        [PYTHON, "-m", "conformance", "run", "--target", served, "--report-dir", str(tmp_path), "--max-examples", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(CI="1"),
     )
     try:
-        wait_until(lambda: run_prefixed_objects(served) or process.poll() is not None,
-                   timeout=60, what="provisioning to be visible")
+        wait_until(
+            lambda: run_prefixed_objects(served) or process.poll() is not None,
+            timeout=60,
+            what="provisioning to be visible",
+        )
         assert process.poll() is None, "the run ended before it could be interrupted"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)

@@ -8,15 +8,15 @@ import re
 from dataclasses import replace
 
 from conftest import SavedRun
+from rules.factories import stub_rule
 
+from conformance import events
 from conformance.console import Console, is_plain, summary
 from conformance.context import Context, Version
-from conformance import events
 from conformance.events import Judged, Notice, PhaseStarted
 from conformance.exchange import Exchange, Intent, Request, Response
 from conformance.results import Tally, build_results
 from conformance.rules.base import Outcome, Verdict
-from rules.factories import stub_rule
 
 MAX_LINES = 40
 
@@ -30,10 +30,15 @@ def test_a_failing_ci_run_fits_one_screen_with_a_reproducer_per_failed_rule(fail
     assert len(out.splitlines()) <= MAX_LINES, out
     assert f"target {target}" in out and f"seed {seed}" in out and f"profile {results['run']['profile']}" in out
     for rule_id in failed:
-        assert re.search(rf"rerun: +deployment-conformance run --target {re.escape(target)} .*--seed {seed} "
-                         rf"--select {re.escape(rule_id)}$", out, re.M), rule_id
-        assert (f"replay: deployment-conformance replay {failing_run.report_dir} --rule {rule_id} "
-                f"--target {target}") in out
+        assert re.search(
+            rf"rerun: +deployment-conformance run --target {re.escape(target)} .*--seed {seed} "
+            rf"--select {re.escape(rule_id)}$",
+            out,
+            re.M,
+        ), rule_id
+        assert (
+            f"replay: deployment-conformance replay {failing_run.report_dir} --rule {rule_id} --target {target}"
+        ) in out
     # pytest's progress (and any traceback) is in the log, not on the console; a failed rule
     # no longer fails a pytest test (the traffic goes on), so the log shows tests that passed
     log = (failing_run.report_dir / "pytest.log").read_text()
@@ -46,11 +51,18 @@ def _many_failures(count: int):  # type: ignore[no-untyped-def]
     rules = [stub_rule(f"shape.rule-{n}") for n in range(count)]
     exchange = Exchange(Request("POST", "http://t/x"), Response(400, (), b"{}"), 0.01, Intent("update"))
     tally = Tally()
-    tally.add([Verdict(r.id, Outcome.FAIL, (f"{r.id} broke " + "x" * 500,), exchange) for r in rules],
-              test="t::x", seed=9)
+    tally.add(
+        [Verdict(r.id, Outcome.FAIL, (f"{r.id} broke " + "x" * 500,), exchange) for r in rules], test="t::x", seed=9
+    )
     ctx = Context(Version(9, 3), "default", "9.3", frozenset(), ())
-    run = {"target": "http://t", "version": "10.1.0", "profile": "9.3", "seed": 9, "run_id": "dc-9",
-           "rerun_args": ["--max-examples", "25"]}
+    run = {
+        "target": "http://t",
+        "version": "10.1.0",
+        "profile": "9.3",
+        "seed": 9,
+        "run_id": "dc-9",
+        "rerun_args": ["--max-examples", "25"],
+    }
     return build_results(rules, ctx, tally, run=run)
 
 
@@ -76,9 +88,15 @@ def test_an_embedded_run_reproduces_without_its_dead_port() -> None:
 def test_plain_progress_is_one_line_per_phase_and_family() -> None:
     stream = io.StringIO()
     console = Console(stream, lambda text: text.replace("hunter2", "[redacted]"), plain=True)
-    for event in (PhaseStarted("discovery", "http://t"), Judged("scenarios", 3, 0), Judged("scenarios", 7, 1),
-                  events.TestFinished("t::a", "scenarios", "failed", "boom"), Judged("stateful", 9, 1),
-                  Notice("a note with hunter2"), PhaseStarted("cleanup")):
+    for event in (
+        PhaseStarted("discovery", "http://t"),
+        Judged("scenarios", 3, 0),
+        Judged("scenarios", 7, 1),
+        events.TestFinished("t::a", "scenarios", "failed", "boom"),
+        Judged("stateful", 9, 1),
+        Notice("a note with hunter2"),
+        PhaseStarted("cleanup"),
+    ):
         console(event)
     console.close()
     assert stream.getvalue().splitlines() == [
@@ -93,7 +111,11 @@ def test_plain_progress_is_one_line_per_phase_and_family() -> None:
 def test_live_progress_renders_with_rich() -> None:
     stream = io.StringIO()
     console = Console(stream, plain=False)
-    for event in (PhaseStarted("traffic"), Judged("scenarios", 4, 1), events.TestFinished("t::a", "scenarios", "failed", "boom")):
+    for event in (
+        PhaseStarted("traffic"),
+        Judged("scenarios", 4, 1),
+        events.TestFinished("t::a", "scenarios", "failed", "boom"),
+    ):
         console(event)
     console.close()
     text = stream.getvalue()

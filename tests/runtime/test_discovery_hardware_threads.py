@@ -25,6 +25,12 @@ def test_reads_available_processors_of_each_ml_node() -> None:
 def test_a_target_without_os_info_leaves_hardware_threads_unknown() -> None:
     body = {"nodes": {"n1": {"name": "ml", "roles": ["ml"], "attributes": {"ml.allocated_processors": "4"}}}}
     assert ml_nodes(body)[0].hardware_threads is None
-    for broken in (None, {}, {"available_processors": "4"}, {"available_processors": 0}, {"available_processors": True}):
+    for broken in (
+        None,
+        {},
+        {"available_processors": "4"},
+        {"available_processors": 0},
+        {"available_processors": True},
+    ):
         assert hardware_threads(broken) is None
     assert hardware_threads({"available_processors": 16, "allocated_processors": 8}) == 16

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from conftest import SavedRun
@@ -40,8 +40,9 @@ def page(browser, failing_run: SavedRun):  # type: ignore[no-untyped-def]
 
 def _visible_rows(page) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     found = page.eval_on_selector_all(
-        "#rules tbody tr", "rows => rows.filter(r => r.offsetParent !== null)"
-                           ".map(r => [r.dataset.outcome, r.dataset.family])")
+        "#rules tbody tr",
+        "rows => rows.filter(r => r.offsetParent !== null).map(r => [r.dataset.outcome, r.dataset.family])",
+    )
     return [tuple(row) for row in found]
 
 

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from runtime_helpers import PYTHON, cli_env
 
 HOSTILE_INI = "[pytest]\naddopts = -x --cov\ntimeout = 2\n"
@@ -17,9 +16,25 @@ HOSTILE_CONFTEST = 'raise RuntimeError("a conftest of the folder the user stands
 
 def _verdict(served: str, folder: Path, reports: Path, **env: str) -> tuple[int, dict[str, str]]:
     done = subprocess.run(
-        [PYTHON, "-m", "conformance", "run", "--target", served, "--seed", "5", "--max-examples", "3",
-         "--report-dir", str(reports)],
-        cwd=folder, env=cli_env(**env), capture_output=True, text=True, timeout=300,
+        [
+            PYTHON,
+            "-m",
+            "conformance",
+            "run",
+            "--target",
+            served,
+            "--seed",
+            "5",
+            "--max-examples",
+            "3",
+            "--report-dir",
+            str(reports),
+        ],
+        cwd=folder,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     results = json.loads((reports / "results.json").read_text())
     return done.returncode, {rule["id"]: rule["outcome"] for rule in results["rules"]}
@@ -40,7 +55,7 @@ def test_run_gives_the_same_verdict_whatever_folder_it_starts_in(served: str, tm
     assert list(empty.iterdir()) == []
 
 
-UNRELATED_TEST = '''
+UNRELATED_TEST = """
 import pytest
 
 @pytest.fixture
@@ -53,11 +68,11 @@ def test_marked_with_a_marker_the_suite_once_claimed(run):
 
 def test_with_its_own_target_option(request):
     assert request.config.getoption("--target") == "staging"
-'''
-UNRELATED_CONFTEST = '''
+"""
+UNRELATED_CONFTEST = """
 def pytest_addoption(parser):
     parser.addoption("--target", default="staging")
-'''
+"""
 
 
 def test_an_unrelated_project_runs_as_if_the_package_were_absent(tmp_path: Path) -> None:
@@ -66,8 +81,14 @@ def test_an_unrelated_project_runs_as_if_the_package_were_absent(tmp_path: Path)
     pytest.importorskip("pytest_profiling")
     (tmp_path / "test_unrelated.py").write_text(UNRELATED_TEST)
     (tmp_path / "conftest.py").write_text(UNRELATED_CONFTEST)
-    done = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
-                          cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
     assert "conformance" not in done.stdout + done.stderr

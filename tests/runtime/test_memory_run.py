@@ -9,18 +9,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from runtime_helpers import PYTHON, cli_env
 
 from conformance.mutants.selftest import main as selftest
-
-from runtime_helpers import PYTHON, cli_env
 
 SMALL_NODES = "ml-0:4:2gb,ml-1:4:2gb"
 
 
 @pytest.mark.parametrize("served", [["--nodes", SMALL_NODES]], indirect=True)
 def test_default_run_passes_on_memory_bound_nodes(served: str, tmp_path: Path) -> None:
-    done = subprocess.run([PYTHON, "-m", "conformance", "run", "--target", served, "--report-dir", str(tmp_path)],
-                          capture_output=True, text=True, env=cli_env(CI="1"), timeout=600)
+    done = subprocess.run(
+        [PYTHON, "-m", "conformance", "run", "--target", served, "--report-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=cli_env(CI="1"),
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
     tests = {t["test"].rsplit("::", 1)[-1]: t["outcome"] for t in results["run"]["tests"]}

@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from runtime_helpers import PYTHON, cli_env
 
 from conformance.rules.base import CATALOGUE
-
-from runtime_helpers import PYTHON, cli_env
 
 NATIVE = sorted(rule.id for rule in CATALOGUE if rule.family == "native")
 
@@ -23,7 +22,10 @@ NATIVE = sorted(rule.id for rule in CATALOGUE if rule.family == "native")
 def test_default_run_passes_against_a_clamping_node(served: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [PYTHON, "-m", "conformance", "run", "--target", served, "--seed", "1", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, env=cli_env(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
     )
     results = json.loads((tmp_path / "results.json").read_text())
     outcomes = {rule["id"]: rule["outcome"] for rule in results["rules"]}

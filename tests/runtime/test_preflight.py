@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from runtime_helpers import run_prefixed_objects
 
 from conformance import preflight
 from conformance.cli import main
@@ -17,8 +18,6 @@ from conformance.reference.errors import EsError
 from conformance.reference.server import running_server
 from conformance.target import Target, TargetConfig
 
-from runtime_helpers import run_prefixed_objects
-
 EVERYTHING = frozenset({"manage_ml", "monitor", "manage_inference"})
 
 
@@ -27,15 +26,27 @@ def _run(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     return code, capsys.readouterr().err.splitlines()
 
 
-@pytest.mark.parametrize(("config", "needle", "fix"), [
-    (ServerConfig(nodes=()), "no ML node", "node.roles: [ml"),
-    (ServerConfig(license_type="basic"), "the licence is basic", "POST _license/start_trial?acknowledge=true"),
-    (ServerConfig(privileges=frozenset({"monitor", "manage_inference"})), "lacks the cluster privilege manage_ml",
-     "PUT _security/role/"),
-    (ServerConfig(privileges=frozenset({"manage_ml", "manage_inference"})), "lacks the cluster privilege monitor", "PUT _security/role/"),
-], ids=["no-ml-node", "basic-licence", "no-manage_ml", "no-monitor"])
-def test_each_missing_prerequisite_is_one_line_naming_the_fix(config: ServerConfig, needle: str, fix: str,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("config", "needle", "fix"),
+    [
+        (ServerConfig(nodes=()), "no ML node", "node.roles: [ml"),
+        (ServerConfig(license_type="basic"), "the licence is basic", "POST _license/start_trial?acknowledge=true"),
+        (
+            ServerConfig(privileges=frozenset({"monitor", "manage_inference"})),
+            "lacks the cluster privilege manage_ml",
+            "PUT _security/role/",
+        ),
+        (
+            ServerConfig(privileges=frozenset({"manage_ml", "manage_inference"})),
+            "lacks the cluster privilege monitor",
+            "PUT _security/role/",
+        ),
+    ],
+    ids=["no-ml-node", "basic-licence", "no-manage_ml", "no-monitor"],
+)
+def test_each_missing_prerequisite_is_one_line_naming_the_fix(
+    config: ServerConfig, needle: str, fix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with running_server(config) as url:
         code, lines = _run(url, capsys)
         assert code == 3
@@ -50,8 +61,10 @@ def test_several_missing_prerequisites_are_one_line_each(capsys: pytest.CaptureF
         code, lines = _run(url, capsys)
     assert code == 3
     assert "2 prerequisites are missing" in lines[0]
-    assert [line.strip().split(":")[0] for line in lines[1:]] == ["the licence is basic",
-                                                                  "user elastic lacks the cluster privilege manage_ml"]
+    assert [line.strip().split(":")[0] for line in lines[1:]] == [
+        "the licence is basic",
+        "user elastic lacks the cluster privilege manage_ml",
+    ]
 
 
 def test_a_ready_target_passes_and_the_probe_model_is_gone() -> None:
@@ -65,8 +78,9 @@ def test_a_ready_target_passes_and_the_probe_model_is_gone() -> None:
 def test_without_the_licence_the_reference_refuses_the_start_as_elasticsearch_does() -> None:
     """What preflight saves the user from: the server's own words, at provisioning."""
     with running_server(ServerConfig(license_type="basic")) as url:
-        answer = httpx.put(url + "/_ml/trained_models/m", json={"model_type": "pytorch",
-                                                                "inference_config": {"pass_through": {}}})
+        answer = httpx.put(
+            url + "/_ml/trained_models/m", json={"model_type": "pytorch", "inference_config": {"pass_through": {}}}
+        )
         assert answer.status_code == 200
         start = httpx.post(url + "/_ml/trained_models/m/deployment/_start")
     assert start.status_code == 403
@@ -75,8 +89,12 @@ def test_without_the_licence_the_reference_refuses_the_start_as_elasticsearch_do
 
 class _ModelsRefused(Cluster):
     def put_model(self, model_id: str, config: dict[str, Any]) -> Any:
-        raise EsError(403, "cluster_block_exception", "index [.ml-inference-native-000002] blocked by: "
-                                                      "[TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark]")
+        raise EsError(
+            403,
+            "cluster_block_exception",
+            "index [.ml-inference-native-000002] blocked by: "
+            "[TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark]",
+        )
 
 
 def test_a_model_that_cannot_be_uploaded_is_named(capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,7 +109,9 @@ def test_security_off_is_answered_as_elasticsearch_does() -> None:
     with running_server(ServerConfig(license_type="basic")) as url:
         answer = httpx.post(url + "/_security/user/_has_privileges", json={"cluster": ["manage_ml"]})
     assert answer.status_code == 500
-    assert answer.json()["error"]["reason"].startswith("Security must be explicitly enabled when using a [basic] license.")
+    assert answer.json()["error"]["reason"].startswith(
+        "Security must be explicitly enabled when using a [basic] license."
+    )
 
 
 @pytest.mark.parametrize("served", [("--license", "basic")], indirect=True)

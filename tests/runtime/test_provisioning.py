@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from runtime_helpers import run_prefixed_objects
 
 from conformance.context import Version
 from conformance.exchange import Intent
@@ -12,8 +13,6 @@ from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
 from conformance.suite.runner import RunSettings, open_run, parse_stats
 from conformance.target import Target, TargetConfig
-
-from runtime_helpers import run_prefixed_objects
 
 
 @pytest.mark.parametrize("es_version", ["8.7.1", "9.3.0"])
@@ -37,8 +36,15 @@ def test_adopted_deployment_is_restored_not_removed() -> None:
     with running_server(ServerConfig(es_version="9.3.0")) as url:
         owner = Provisioner(Target(TargetConfig(url=url)), "user", Version(9, 3))
         owner.upload_model("user-model")
-        owner.start("user-model", deployment_id="user-dep", threads_per_allocation=1, number_of_allocations=2,
-                    priority="normal", adaptive_allocations=None, wait_for="started")
+        owner.start(
+            "user-model",
+            deployment_id="user-dep",
+            threads_per_allocation=1,
+            number_of_allocations=2,
+            priority="normal",
+            adaptive_allocations=None,
+            wait_for="started",
+        )
         run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-adopt", deployment_id="user-dep"))
         assert run.primary == "user-dep"
         run.restore("user-dep", 1)

@@ -18,11 +18,10 @@ from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape as xml_escape
 
 import pytest
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 from conformance.redaction import REPLACEMENT, Redactor
 from conformance.reference import ServerConfig, create_app, running_server
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 SECRET = "S3cr\"et<&>'\\ key+/=%41"
 USER = "elastic"
@@ -58,9 +57,16 @@ class EchoingTarget:
             status = started["status"]
             answer = message.get("body", b"")
             if status >= 400:
-                answer = json.dumps({"error": {"root_cause": [], "type": "echo_exception",
-                                               "reason": f"you sent {echo} ({quote(echo)})"},
-                                     "status": status}).encode()
+                answer = json.dumps(
+                    {
+                        "error": {
+                            "root_cause": [],
+                            "type": "echo_exception",
+                            "reason": f"you sent {echo} ({quote(echo)})",
+                        },
+                        "status": status,
+                    }
+                ).encode()
             kept = [(k, v) for k, v in started.get("headers", []) if k.lower() != b"content-length"]
             kept += [(b"content-length", str(len(answer)).encode()), (b"x-echo", quote(echo).encode())]
             await send({**started, "headers": kept})
@@ -71,17 +77,28 @@ class EchoingTarget:
 
 def _forms(credential: str) -> set[str]:
     """Every escaped form a report could carry, computed here independently of the redactor."""
-    once = {credential, json.dumps(credential)[1:-1], quote(credential, safe=""), quote_plus(credential),
-            repr(credential)[1:-1]}
+    once = {
+        credential,
+        json.dumps(credential)[1:-1],
+        quote(credential, safe=""),
+        quote_plus(credential),
+        repr(credential)[1:-1],
+    }
     twice = once | {json.dumps(form)[1:-1] for form in once}
-    return twice | {html.escape(f) for f in twice} | {html.escape(f, quote=False) for f in twice} \
+    return (
+        twice
+        | {html.escape(f) for f in twice}
+        | {html.escape(f, quote=False) for f in twice}
         | {xml_escape(f, {'"': "&quot;"}) for f in twice}
+    )
 
 
 AUTH = {
     "api-key": ({}, [SECRET, f"ApiKey {SECRET}"]),  # from --api-key-file
-    "basic": ({"DC_USER": USER, "DC_PASSWORD": SECRET},
-              [SECRET, base64.b64encode(f"{USER}:{SECRET}".encode()).decode(), f"{USER}:{SECRET}"]),
+    "basic": (
+        {"DC_USER": USER, "DC_PASSWORD": SECRET},
+        [SECRET, base64.b64encode(f"{USER}:{SECRET}".encode()).decode(), f"{USER}:{SECRET}"],
+    ),
     "bearer": ({"DC_BEARER_TOKEN": SECRET}, [SECRET, f"Bearer {SECRET}"]),
 }
 
@@ -97,9 +114,25 @@ def test_no_form_of_any_credential_reaches_any_output(method: str, tmp_path: Pat
     config = ServerConfig()
     with running_server(config, app=EchoingTarget(create_app(config))) as url:
         done = subprocess.run(
-            [PYTHON, "-m", "conformance", "run", "--target", url, *flags, "--report-dir", str(reports), "--seed", "3",
-             "--max-examples", "2", "--verbose"],
-            capture_output=True, text=True, env=cli_env(PYTEST_ADDOPTS="-k scenarios", CI="true", **env),
+            [
+                PYTHON,
+                "-m",
+                "conformance",
+                "run",
+                "--target",
+                url,
+                *flags,
+                "--report-dir",
+                str(reports),
+                "--seed",
+                "3",
+                "--max-examples",
+                "2",
+                "--verbose",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(PYTEST_ADDOPTS="-k scenarios", CI="true", **env),
             timeout=240,
         )
         assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]

@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FAILING_MUTANT, SavedRun
+from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 import conformance.mutants  # noqa: F401 - registers every mutant
 from conformance.cli import main
 from conformance.mutants.base import REGISTRY
 from conformance.reference import ServerConfig, create_app, running_server
-
-from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 
 def _nothing_left(url: str) -> None:
@@ -26,8 +25,9 @@ def _nothing_left(url: str) -> None:
 
 
 @pytest.mark.parametrize("rule_id", ["errors.invalid-unknown-field", "oracle.agrees"])
-def test_replay_reproduces_a_saved_failure_on_a_fresh_mutant(failing_run: SavedRun, rule_id: str,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_reproduces_a_saved_failure_on_a_fresh_mutant(
+    failing_run: SavedRun, rule_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     mutant = REGISTRY[FAILING_MUTANT]
     with running_server(mutant.config, app=mutant.build(mutant.config)) as url:
         code = main(["replay", str(failing_run.report_dir), "--rule", rule_id, "--target", url])
@@ -40,12 +40,23 @@ def test_replay_reproduces_a_saved_failure_on_a_fresh_mutant(failing_run: SavedR
     assert "dc-replay-" in saved["exchange"]["request"]["url"]  # fresh ids, not the dead run's
 
 
-def test_the_same_exchange_passes_on_the_reference_server(failing_run: SavedRun,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_same_exchange_passes_on_the_reference_server(
+    failing_run: SavedRun, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = ServerConfig()
     with running_server(config, app=create_app(config)) as url:
-        code = main(["replay", str(failing_run.report_dir), "--rule", "errors.invalid-unknown-field", "--exchange", "2",
-                     "--target", url])
+        code = main(
+            [
+                "replay",
+                str(failing_run.report_dir),
+                "--rule",
+                "errors.invalid-unknown-field",
+                "--exchange",
+                "2",
+                "--target",
+                url,
+            ]
+        )
         _nothing_left(url)
     assert code == 0
     assert "(exchange 2 of" in capsys.readouterr().out
@@ -54,14 +65,39 @@ def test_the_same_exchange_passes_on_the_reference_server(failing_run: SavedRun,
 def test_replay_of_an_embedded_run_starts_a_server_like_the_runs(tmp_path: Path) -> None:
     # The embedded server of the recorded run is gone; judged by the 8.6 profile, the newest
     # behaviour fails errors.invalid-empty-object ({} is a no-op from 8.15).
-    run = subprocess.run([PYTHON, "-m", "conformance", "run", "--profile", "8.6", "--es-version", "9.3.0",
-                          "--report-dir", str(tmp_path), "--seed", "2", "--max-examples", "2"],
-                         capture_output=True, text=True, env=cli_env(PYTEST_ADDOPTS="-k scenarios", CI="true"),
-                         timeout=240)
+    run = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "conformance",
+            "run",
+            "--profile",
+            "8.6",
+            "--es-version",
+            "9.3.0",
+            "--report-dir",
+            str(tmp_path),
+            "--seed",
+            "2",
+            "--max-examples",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(PYTEST_ADDOPTS="-k scenarios", CI="true"),
+        timeout=240,
+    )
     assert run.returncode == 1, run.stdout[-2000:]
-    assert "replay: deployment-conformance replay" in run.stdout and "--rule errors.invalid-empty-object\n" in run.stdout
-    replayed = subprocess.run([PYTHON, "-m", "conformance", "replay", str(tmp_path), "--rule",
-                               "errors.invalid-empty-object"], capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert (
+        "replay: deployment-conformance replay" in run.stdout and "--rule errors.invalid-empty-object\n" in run.stdout
+    )
+    replayed = subprocess.run(
+        [PYTHON, "-m", "conformance", "replay", str(tmp_path), "--rule", "errors.invalid-empty-object"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     assert "reproduced: fail" in replayed.stdout
 
@@ -70,8 +106,9 @@ def test_replay_of_an_embedded_run_starts_a_server_like_the_runs(tmp_path: Path)
     ("rule_id", "needle"),
     [("shape.product-header", "kept no exchange to replay"), ("no.such-rule", "has no rule 'no.such-rule'")],
 )
-def test_what_cannot_be_replayed_is_one_line_exit_2(failing_run: SavedRun, rule_id: str, needle: str,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_what_cannot_be_replayed_is_one_line_exit_2(
+    failing_run: SavedRun, rule_id: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["replay", str(failing_run.report_dir), "--rule", rule_id]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err

@@ -7,13 +7,14 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from rules.factories import stub_rule
+
 from conformance.context import Context, Version
 from conformance.exchange import Exchange, Intent, Request, Response
 from conformance.redaction import Redactor
 from conformance.report import write_reports
 from conformance.results import Tally, build_results
 from conformance.rules.base import Outcome, Verdict
-from rules.factories import stub_rule
 
 SECRET = "hunter2-secret"
 HOSTILE = "<script>alert(1)</script>"
@@ -21,15 +22,32 @@ CTX = Context(Version(9, 3), "default", "9.3", frozenset(), ())
 
 
 def _results():
-    rules = [stub_rule("shape.fails"), stub_rule("shape.passes"), stub_rule("x.never"),
-             stub_rule("x.old", until=Version(8, 8))]
+    rules = [
+        stub_rule("shape.fails"),
+        stub_rule("shape.passes"),
+        stub_rule("x.never"),
+        stub_rule("x.old", until=Version(8, 8)),
+    ]
     exchange = Exchange(
-        Request("POST", "http://t/_ml/trained_models/d/deployment/_update", (("authorization", "<redacted>"),),
-                f'{{"note":"{SECRET}"}}'.encode()),
-        Response(200, (("content-type", "application/json"),), HOSTILE.encode()), 0.02, Intent("update"))
+        Request(
+            "POST",
+            "http://t/_ml/trained_models/d/deployment/_update",
+            (("authorization", "<redacted>"),),
+            f'{{"note":"{SECRET}"}}'.encode(),
+        ),
+        Response(200, (("content-type", "application/json"),), HOSTILE.encode()),
+        0.02,
+        Intent("update"),
+    )
     tally = Tally()
-    tally.add([Verdict("shape.fails", Outcome.FAIL, (f"bad {HOSTILE}",), exchange),
-               Verdict("shape.passes", Outcome.PASS, (), exchange)], test="suite::t", seed=11)
+    tally.add(
+        [
+            Verdict("shape.fails", Outcome.FAIL, (f"bad {HOSTILE}",), exchange),
+            Verdict("shape.passes", Outcome.PASS, (), exchange),
+        ],
+        test="suite::t",
+        seed=11,
+    )
     return rules, build_results(rules, CTX, tally, run={"target": "http://t", "run_id": "dc-abc"})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rules.factories import stub_rule
+
 from conformance.context import Context, Version
 from conformance.exchange import (
     DeploymentInfo,
@@ -21,11 +23,14 @@ from conformance.results import (
     results_from_dict,
 )
 from conformance.rules.base import Level, Outcome, Verdict
-from rules.factories import stub_rule
 
 CTX = Context(Version(8, 10), "default", "8.10", frozenset({"deployment_ids"}), ())
-EXCHANGE = Exchange(Request("POST", "http://t/x", (("authorization", "<redacted>"),), b"{}"),
-                    Response(429, (), b'{"status":429}'), 0.01, Intent("update"))
+EXCHANGE = Exchange(
+    Request("POST", "http://t/x", (("authorization", "<redacted>"),), b"{}"),
+    Response(429, (), b'{"status":429}'),
+    0.01,
+    Intent("update"),
+)
 
 
 RULES = [
@@ -49,8 +54,13 @@ def _by_id(results):
 
 
 def test_worst_outcome_wins_and_unjudged_rules_are_listed() -> None:
-    tally = _tally(("a.must-fails", Outcome.PASS), ("a.must-fails", Outcome.FAIL), ("b.passes", Outcome.PASS),
-                   ("a.should-fails", Outcome.INDETERMINATE), ("a.should-fails", Outcome.FAIL))
+    tally = _tally(
+        ("a.must-fails", Outcome.PASS),
+        ("a.must-fails", Outcome.FAIL),
+        ("b.passes", Outcome.PASS),
+        ("a.should-fails", Outcome.INDETERMINATE),
+        ("a.should-fails", Outcome.FAIL),
+    )
     results = _by_id(build_results(RULES, CTX, tally))
     assert results["a.must-fails"].outcome == "fail"
     assert results["a.must-fails"].counts == {"pass": 1, "fail": 1}
@@ -85,8 +95,9 @@ def test_a_verdict_with_holes_is_never_green() -> None:
     assert (indeterminate.exit_code, errored.exit_code) == (3, 3)
     stopped = build_results(RULES, CTX, _complete(), incomplete=("a test errored",))
     assert stopped.exit_code == 3 and stopped.holes == ("a test errored",)
-    failed_then_stopped = build_results(RULES, CTX, _complete(("a.must-fails", Outcome.FAIL)),
-                                        incomplete=("the run was interrupted",))
+    failed_then_stopped = build_results(
+        RULES, CTX, _complete(("a.must-fails", Outcome.FAIL)), incomplete=("the run was interrupted",)
+    )
     assert failed_then_stopped.exit_code == 1 and failed_then_stopped.holes == ("the run was interrupted",)
     assert build_results(RULES, CTX, _complete()).exit_code == 0
 
@@ -148,13 +159,20 @@ def test_the_timeline_follows_the_addressed_deployment_and_marks_failures() -> N
     observed = DeploymentObservation("dc-1-primary", "dc-1-model", "started", 3, 1, "normal", 1024, None, 2, 3, 0)
     tally = Tally()
     for taken_at, outcome in ((2.0, Outcome.FAIL), (1.0, Outcome.PASS)):
-        exchange = Exchange(EXCHANGE.request, EXCHANGE.response, 0.01, Intent("update", deployment=info),
-                            after=Snapshot({"dc-1-primary": observed}, taken_at))
+        exchange = Exchange(
+            EXCHANGE.request,
+            EXCHANGE.response,
+            0.01,
+            Intent("update", deployment=info),
+            after=Snapshot({"dc-1-primary": observed}, taken_at),
+        )
         tally.add([Verdict("a.must-fails", outcome, ("m",), exchange)], test="t::x", seed=7)
     tally.add([Verdict("b.passes", Outcome.PASS, (), EXCHANGE)], test="t::x", seed=7)  # no deployment: no point
     timeline = build_results(RULES, CTX, Tally.from_json(tally.to_json())).timeline["dc-1-primary"]
     assert [(p["t"], p["requested"], p["planned"], p["current"], p["failed"]) for p in timeline] == [
-        (1.0, 3, 3, 2, []), (2.0, 3, 3, 2, ["a.must-fails"])]
+        (1.0, 3, 3, 2, []),
+        (2.0, 3, 3, 2, ["a.must-fails"]),
+    ]
     assert tally.evidence["a.must-fails"]["fail"][0]["after"]["dc-1-primary"]["allocation_count"] == 2
 
 

@@ -10,13 +10,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from runtime_helpers import PYTHON, cli_env
+
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import ServerConfig
 from conformance.reference.model import Deployment
 from conformance.reference.server import running_server
-
-from runtime_helpers import PYTHON, cli_env
 
 SCALABLE = ServerConfig(scaling_possible=True)
 
@@ -37,9 +37,27 @@ class _CountsScaleUps(Cluster):
 def _run(flags: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[int], dict[str, Any]]:
     cluster = _CountsScaleUps(SCALABLE)
     with running_server(SCALABLE, app=create_app(SCALABLE, cluster)) as url:
-        done = subprocess.run([PYTHON, "-m", "conformance", "run", "--target", url, "--max-examples", "5",
-                               "--seed", "5", "--report-dir", str(tmp_path), *flags],
-                              capture_output=True, text=True, env=cli_env(CI="1"), timeout=600)
+        done = subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "conformance",
+                "run",
+                "--target",
+                url,
+                "--max-examples",
+                "5",
+                "--seed",
+                "5",
+                "--report-dir",
+                str(tmp_path),
+                *flags,
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(CI="1"),
+            timeout=600,
+        )
     results = json.loads((tmp_path / "results.json").read_text())
     return done, cluster.beyond_capacity, {r["id"]: r for r in results["rules"]}
 

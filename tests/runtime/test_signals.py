@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-
 from runtime_helpers import PYTHON, cli_env, run_prefixed_objects
 
 _DRAW = random.Random(20261201)
@@ -32,21 +31,37 @@ MOMENTS = [
 ]
 
 
-def _lines(stream: IO[str], into: "queue.Queue[str]") -> None:
+def _lines(stream: IO[str], into: queue.Queue[str]) -> None:
     for line in stream:
         into.put(line)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("when", "delay", "signals"), MOMENTS, ids=[f"{w}-{d}-{len(s)}" for w, d, s in MOMENTS])
-def test_signals_never_read_green_and_leave_nothing(served: str, tmp_path: Path, when: str, delay: float,
-                                                    signals: tuple[int, ...]) -> None:
+def test_signals_never_read_green_and_leave_nothing(
+    served: str, tmp_path: Path, when: str, delay: float, signals: tuple[int, ...]
+) -> None:
     process = subprocess.Popen(
-        [PYTHON, "-m", "conformance", "run", "--target", served, "--seed", "3", "--max-examples", "10",
-         "--report-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env(),
+        [
+            PYTHON,
+            "-m",
+            "conformance",
+            "run",
+            "--target",
+            served,
+            "--seed",
+            "3",
+            "--max-examples",
+            "10",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(),
     )
-    lines: "queue.Queue[str]" = queue.Queue()
+    lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
     seen: list[str] = []
     if when.startswith("phase:"):

@@ -6,12 +6,12 @@ import base64
 
 import httpx
 import pytest
+from rules.factories import stub_rule
 
 from conformance.context import Context, Version
 from conformance.exchange import Intent
 from conformance.rules.base import Outcome, evaluate
 from conformance.target import ConfigError, Target, TargetConfig
-from rules.factories import stub_rule
 
 SECRET = "s3cr3t-value-123"
 OTHER = Intent("other")
@@ -32,8 +32,7 @@ def _capturing_target(config: TargetConfig) -> tuple[Target, list[httpx.Request]
     [
         ({"api_key": SECRET}, f"ApiKey {SECRET}"),
         ({"bearer_token": SECRET}, f"Bearer {SECRET}"),
-        ({"user": "elastic", "password": SECRET},
-         "Basic " + base64.b64encode(f"elastic:{SECRET}".encode()).decode()),
+        ({"user": "elastic", "password": SECRET}, "Basic " + base64.b64encode(f"elastic:{SECRET}".encode()).decode()),
     ],
 )
 def test_each_auth_method_sends_its_header(flags: dict, expected: str) -> None:
@@ -91,8 +90,9 @@ def test_timeout_gives_an_exchange_without_response_judged_indeterminate() -> No
         raise httpx.ReadTimeout("timed out", request=request)
 
     target = Target(TargetConfig(), transport=httpx.MockTransport(handler))
-    exchange = target.request("POST", "/_ml/trained_models/d/deployment/_update",
-                              intent=Intent("update"), json={"number_of_allocations": 2})
+    exchange = target.request(
+        "POST", "/_ml/trained_models/d/deployment/_update", intent=Intent("update"), json={"number_of_allocations": 2}
+    )
     assert exchange.response is None and exchange.error.startswith("timeout")
     ctx = Context(Version(9, 3), "default", "test", frozenset(), ())
     always = stub_rule("t.any", check=lambda e, c: ["bad"])

@@ -7,7 +7,8 @@ at a time with ``mutated``.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conformance.schemas import Profile
 
@@ -20,8 +21,9 @@ def task_parameters(profile: Profile, **overrides: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {"model_id": "test_model"}
     if profile.has("deployment_id"):
         doc["deployment_id"] = "test_model_deployment"
-    doc.update(model_bytes=1630, threads_per_allocation=1, number_of_allocations=4, queue_capacity=10000,
-               priority="normal")
+    doc.update(
+        model_bytes=1630, threads_per_allocation=1, number_of_allocations=4, queue_capacity=10000, priority="normal"
+    )
     if profile.has("memory_fields"):
         doc.update(per_deployment_memory_bytes=0, per_allocation_memory_bytes=0)
     doc.update(overrides)

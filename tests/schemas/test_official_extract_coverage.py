@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,20 @@ from conformance.schemas import profile_named, schema_dir
 EXTRACT = Path(__file__).resolve().parents[3] / "shared" / "spec" / "es-openapi-update-deployment.json"
 UPDATE = "/_ml/trained_models/{model_id}/deployment/_update"
 CONSTRAINTS = (
-    "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength", "pattern", "format",
-    "const", "additionalProperties", "propertyNames", "minItems", "dependentSchemas", "not", "if",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "const",
+    "additionalProperties",
+    "propertyNames",
+    "minItems",
+    "dependentSchemas",
+    "not",
+    "if",
 )
 
 # official component -> where this project keeps the same concept (bundled 9.3 document)
@@ -52,6 +65,7 @@ def _resolver(document: dict[str, Any]) -> Resolve:
                 schema = {**{k: v for k, v in schema.items() if k != "allOf"}, **schema["allOf"][0]}
             else:
                 return schema
+
     return resolve
 
 
@@ -81,8 +95,10 @@ def _items(document: dict[str, Any], components: Callable[[str], str]) -> Iterat
     operation = document["paths"][UPDATE]["post"]
     for parameter in operation["parameters"]:
         parameter = resolve(parameter)
-        yield (f"{parameter['in']}.{parameter['name']}",
-               _signature(parameter["schema"], parameter.get("required", False), resolve))
+        yield (
+            f"{parameter['in']}.{parameter['name']}",
+            _signature(parameter["schema"], parameter.get("required", False), resolve),
+        )
     body = resolve(operation["requestBody"]["content"]["application/json"]["schema"])
     yield "body", _signature(body, operation["requestBody"].get("required", False), resolve)
     for name, prop in body.get("properties", {}).items():

@@ -22,7 +22,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
-        check=True, capture_output=True, timeout=240,
+        check=True,
+        capture_output=True,
+        timeout=240,
     )
     (built,) = out.glob("deployment_conformance-*.whl")
     return built
@@ -47,7 +49,10 @@ def test_installed_package_loads_schemas_from_inside_itself(wheel: Path, tmp_pat
     # -I isolates from the editable install's path hooks and the current directory.
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
-        check=True, capture_output=True, text=True, timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     location, problems, paths = result.stdout.split()
     assert Path(location) == tmp_path / "conformance" / "_schemas"
@@ -80,7 +85,10 @@ def test_installed_package_reads_the_contract_from_inside_itself(wheel: Path, tm
     probe = "import conformance.contract as c; print(c.document_path()); print(c.link('§1.6 C.8'))"
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
-        check=True, capture_output=True, text=True, timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     location, link = result.stdout.split()
     assert Path(location) == tmp_path / "conformance" / "_docs" / "contract.md"

@@ -3,7 +3,8 @@ wrong is rejected with a message that names where (the JSON path)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from schema_documents import (
@@ -29,7 +30,7 @@ def ids(profiles: list[Profile]) -> list[str]:
 
 def assert_rejected(problems: list[str], path: str) -> None:
     assert problems, "expected the document to be rejected"
-    assert any(problem.startswith(f"{path}:") or problem.startswith(f"{path}.") for problem in problems), problems
+    assert any(problem.startswith((f"{path}:", f"{path}.")) for problem in problems), problems
 
 
 # --- assignment answers --------------------------------------------------------------
@@ -108,9 +109,18 @@ def test_zero_allocations_rejected_before_8_16(profile: Profile) -> None:
 
 
 WRONG_ASSIGNMENTS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
-    "assignment_state upper case": (lambda d: _assignment(d).update(assignment_state="STARTED"), "$.assignment.assignment_state"),
-    "assignment_state failed (never computed, §2.5)": (lambda d: _assignment(d).update(assignment_state="failed"), "$.assignment.assignment_state"),
-    "routing_state unknown": (lambda d: _route(d).update(routing_state="running"), f"$.assignment.routing_table.{NODE}.routing_state"),
+    "assignment_state upper case": (
+        lambda d: _assignment(d).update(assignment_state="STARTED"),
+        "$.assignment.assignment_state",
+    ),
+    "assignment_state failed (never computed, §2.5)": (
+        lambda d: _assignment(d).update(assignment_state="failed"),
+        "$.assignment.assignment_state",
+    ),
+    "routing_state unknown": (
+        lambda d: _route(d).update(routing_state="running"),
+        f"$.assignment.routing_table.{NODE}.routing_state",
+    ),
     "priority DEFAULT (§2.5)": (lambda d: _task(d).update(priority="default"), "$.assignment.task_parameters.priority"),
     "priority wrong case": (lambda d: _task(d).update(priority="Normal"), "$.assignment.task_parameters.priority"),
     "missing task_parameters": (lambda d: _assignment(d).pop("task_parameters"), "$.assignment"),
@@ -118,27 +128,69 @@ WRONG_ASSIGNMENTS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "missing max_assigned_allocations": (lambda d: _assignment(d).pop("max_assigned_allocations"), "$.assignment"),
     "missing priority": (lambda d: _task(d).pop("priority"), "$.assignment.task_parameters"),
     "missing routing_state": (lambda d: _route(d).pop("routing_state"), f"$.assignment.routing_table.{NODE}"),
-    "string for integer": (lambda d: _task(d).update(number_of_allocations="4"), "$.assignment.task_parameters.number_of_allocations"),
-    "fractional allocations 2.5": (lambda d: _route(d).update(target_allocations=2.5), f"$.assignment.routing_table.{NODE}.target_allocations"),
-    "negative current allocations": (lambda d: _route(d).update(current_allocations=-1), f"$.assignment.routing_table.{NODE}.current_allocations"),
-    "negative max_assigned_allocations": (lambda d: _assignment(d).update(max_assigned_allocations=-1), "$.assignment.max_assigned_allocations"),
-    "threads 3": (lambda d: _task(d).update(threads_per_allocation=3), "$.assignment.task_parameters.threads_per_allocation"),
-    "threads 64": (lambda d: _task(d).update(threads_per_allocation=64), "$.assignment.task_parameters.threads_per_allocation"),
+    "string for integer": (
+        lambda d: _task(d).update(number_of_allocations="4"),
+        "$.assignment.task_parameters.number_of_allocations",
+    ),
+    "fractional allocations 2.5": (
+        lambda d: _route(d).update(target_allocations=2.5),
+        f"$.assignment.routing_table.{NODE}.target_allocations",
+    ),
+    "negative current allocations": (
+        lambda d: _route(d).update(current_allocations=-1),
+        f"$.assignment.routing_table.{NODE}.current_allocations",
+    ),
+    "negative max_assigned_allocations": (
+        lambda d: _assignment(d).update(max_assigned_allocations=-1),
+        "$.assignment.max_assigned_allocations",
+    ),
+    "threads 3": (
+        lambda d: _task(d).update(threads_per_allocation=3),
+        "$.assignment.task_parameters.threads_per_allocation",
+    ),
+    "threads 64": (
+        lambda d: _task(d).update(threads_per_allocation=64),
+        "$.assignment.task_parameters.threads_per_allocation",
+    ),
     "queue capacity 0": (lambda d: _task(d).update(queue_capacity=0), "$.assignment.task_parameters.queue_capacity"),
-    "queue capacity 100001": (lambda d: _task(d).update(queue_capacity=100001), "$.assignment.task_parameters.queue_capacity"),
-    "model_bytes as ByteSize string": (lambda d: _task(d).update(model_bytes="1.5kb"), "$.assignment.task_parameters.model_bytes"),
+    "queue capacity 100001": (
+        lambda d: _task(d).update(queue_capacity=100001),
+        "$.assignment.task_parameters.queue_capacity",
+    ),
+    "model_bytes as ByteSize string": (
+        lambda d: _task(d).update(model_bytes="1.5kb"),
+        "$.assignment.task_parameters.model_bytes",
+    ),
     "negative model_bytes": (lambda d: _task(d).update(model_bytes=-1), "$.assignment.task_parameters.model_bytes"),
     "cache_size as a number": (lambda d: _task(d).update(cache_size=0), "$.assignment.task_parameters.cache_size"),
-    "start_time without Z": (lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34.766591"), "$.assignment.start_time"),
-    "start_time with offset": (lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34.766+00:00"), "$.assignment.start_time"),
-    "start_time without fraction": (lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34Z"), "$.assignment.start_time"),
-    "start_time 10 fraction digits": (lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34.7665911234Z"), "$.assignment.start_time"),
+    "start_time without Z": (
+        lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34.766591"),
+        "$.assignment.start_time",
+    ),
+    "start_time with offset": (
+        lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34.766+00:00"),
+        "$.assignment.start_time",
+    ),
+    "start_time without fraction": (
+        lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34Z"),
+        "$.assignment.start_time",
+    ),
+    "start_time 10 fraction digits": (
+        lambda d: _assignment(d).update(start_time="2022-11-02T11:50:34.7665911234Z"),
+        "$.assignment.start_time",
+    ),
     "start_time epoch millis": (lambda d: _assignment(d).update(start_time=1667389834766), "$.assignment.start_time"),
-    "start_time impossible date": (lambda d: _assignment(d).update(start_time="2022-02-30T11:50:34.766Z"), "$.assignment.start_time"),
+    "start_time impossible date": (
+        lambda d: _assignment(d).update(start_time="2022-02-30T11:50:34.766Z"),
+        "$.assignment.start_time",
+    ),
     "unknown assignment field": (lambda d: _assignment(d).update(allocation_state="started"), "$.assignment"),
     "unknown task parameter": (lambda d: _task(d).update(model_threads=1), "$.assignment.task_parameters"),
     "unknown route field": (lambda d: _route(d).update(node_name="n"), f"$.assignment.routing_table.{NODE}"),
-    "routing key not a node id": (lambda d: _assignment(d).update(routing_table={"node 1": _route(d)}), "$.assignment.routing_table"),
+    "routing key not a node id": (
+        lambda d: _assignment(d).update(routing_table={"node 1": _route(d)}),
+        "$.assignment.routing_table",
+    ),
     "reason not a string": (lambda d: _assignment(d).update(reason=None), "$.assignment.reason"),
     "routing_table as list": (lambda d: _assignment(d).update(routing_table=[]), "$.assignment.routing_table"),
     "unknown top-level field": (lambda d: d.update(acknowledged=True), "$"),
@@ -164,15 +216,26 @@ def test_missing_assignment_envelope_is_rejected() -> None:
     [
         ("x", "$.assignment.adaptive_allocations"),  # the official "string" branch (§2.7)
         ({"min_number_of_allocations": 1}, "$.assignment.adaptive_allocations"),  # enabled always written (§1.4)
-        ({"enabled": True, "max_number_of_allocations": None}, "$.assignment.adaptive_allocations.max_number_of_allocations"),
-        ({"enabled": True, "max_number_of_allocations": 0}, "$.assignment.adaptive_allocations.max_number_of_allocations"),
-        ({"enabled": True, "min_number_of_allocations": -1}, "$.assignment.adaptive_allocations.min_number_of_allocations"),
+        (
+            {"enabled": True, "max_number_of_allocations": None},
+            "$.assignment.adaptive_allocations.max_number_of_allocations",
+        ),
+        (
+            {"enabled": True, "max_number_of_allocations": 0},
+            "$.assignment.adaptive_allocations.max_number_of_allocations",
+        ),
+        (
+            {"enabled": True, "min_number_of_allocations": -1},
+            "$.assignment.adaptive_allocations.min_number_of_allocations",
+        ),
         ({"enabled": "true"}, "$.assignment.adaptive_allocations.enabled"),
         ({"enabled": True, "scale": 1}, "$.assignment.adaptive_allocations"),
     ],
 )
 def test_wrong_adaptive_allocations_answer_is_rejected(profile: Profile, value: Any, path: str) -> None:
-    assert_rejected(profile.validate_assignment_response(assignment_response(profile, adaptive_allocations=value)), path)
+    assert_rejected(
+        profile.validate_assignment_response(assignment_response(profile, adaptive_allocations=value)), path
+    )
 
 
 @pytest.mark.parametrize("profile", ADAPTIVE, ids=ids(ADAPTIVE))
@@ -190,7 +253,9 @@ def test_adaptive_allocations_is_tolerated_but_not_required_in_8_15() -> None:
 @pytest.mark.parametrize("name", ["8.6", "8.8", "8.11"])
 def test_adaptive_allocations_is_unknown_before_8_15(name: str) -> None:
     profile = profile_named(name)
-    assert_rejected(profile.validate_assignment_response(assignment_response(profile, adaptive_allocations=None)), "$.assignment")
+    assert_rejected(
+        profile.validate_assignment_response(assignment_response(profile, adaptive_allocations=None)), "$.assignment"
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,7 +271,9 @@ def test_adaptive_allocations_is_unknown_before_8_15(name: str) -> None:
 def test_version_specific_task_parameters(name: str, field: str, present: bool) -> None:
     profile = profile_named(name)
     without = mutated(assignment_response(profile), lambda d: _task(d).pop(field, None))
-    with_it = mutated(assignment_response(profile), lambda d: _task(d).setdefault(field, 0 if "bytes" in field else "x"))
+    with_it = mutated(
+        assignment_response(profile), lambda d: _task(d).setdefault(field, 0 if "bytes" in field else "x")
+    )
     if present:  # required from this version on
         assert_rejected(profile.validate_assignment_response(without), "$.assignment.task_parameters")
         assert profile.validate_assignment_response(with_it) == []
@@ -260,57 +327,82 @@ def test_docs_example_completed_with_omitted_fields_validates_for_8_6() -> None:
 # --- errors ---------------------------------------------------------------------------
 
 ERROR_EXAMPLES: dict[str, dict[str, Any]] = {
-    "404 missing deployment (§1.6 C.1)": envelope(404, "resource_not_found_exception", "No known model deployment with id [missing]"),
+    "404 missing deployment (§1.6 C.1)": envelope(
+        404, "resource_not_found_exception", "No known model deployment with id [missing]"
+    ),
     "400 request validation (§1.6 A)": envelope(
-        400, "action_request_validation_exception",
+        400,
+        "action_request_validation_exception",
         "Validation Failed: 1: [number_of_allocations] must be a positive integer;",
     ),
     "400 validation_exception (§1.6 C.3)": envelope(
-        400, "validation_exception",
+        400,
+        "validation_exception",
         "Validation Failed: 1: [number_of_allocations] cannot be set if adaptive allocations is enabled;",
     ),
     "400 unknown field with position (§1.5)": envelope(
-        400, "x_content_parse_exception",
+        400,
+        "x_content_parse_exception",
         "[1:2] [cluster:admin/xpack/ml/trained_models/deployment/update] unknown field [threads_per_allocation]",
     ),
     "400 failed to parse with caused_by (§1.5)": envelope(
-        400, "x_content_parse_exception",
-        "[1:27] [cluster:admin/xpack/ml/trained_models/deployment/update] failed to parse field [number_of_allocations]",
+        400,
+        "x_content_parse_exception",
+        "[1:27] [cluster:admin/xpack/ml/trained_models/deployment/update] failed to parse field "
+        "[number_of_allocations]",
         caused_by={
             "type": "illegal_argument_exception",
-            "reason": "For input string: \"abc\"",
-            "caused_by": {"type": "number_format_exception", "reason": "For input string: \"abc\""},
+            "reason": 'For input string: "abc"',
+            "caused_by": {"type": "number_format_exception", "reason": 'For input string: "abc"'},
         },
     ),
     "400 malformed JSON (§1.5)": envelope(
-        400, "x_content_parse_exception", "[1:27] Unexpected character ('}' (code 125))",
+        400,
+        "x_content_parse_exception",
+        "[1:27] Unexpected character ('}' (code 125))",
         caused_by={"type": "json_parse_exception", "reason": "Unexpected character ('}' (code 125))"},
     ),
     "400 body required (§1.5)": envelope(400, "parse_exception", "request body is required"),
     "400 unrecognized parameter (§1.3)": envelope(
-        400, "illegal_argument_exception",
-        "request [/_ml/trained_models/m/deployment/_update] contains unrecognized parameter: [number_of_allocation] -> did you mean [number_of_allocations]?",
+        400,
+        "illegal_argument_exception",
+        "request [/_ml/trained_models/m/deployment/_update] contains unrecognized parameter: [number_of_allocation] -> "
+        "did you mean [number_of_allocations]?",
     ),
     "400 inconsistent model_id (§1.4)": envelope(
-        400, "status_exception",
+        400,
+        "status_exception",
         "Inconsistent model_id; 'a' specified in the body differs from 'b' specified as a URL argument",
     ),
-    "409 not started (§1.6 C.6)": envelope(409, "status_exception", "cannot update deployment that is not in [started] state"),
+    "409 not started (§1.6 C.6)": envelope(
+        409, "status_exception", "cannot update deployment that is not in [started] state"
+    ),
     "429 not enough resources (§1.6 C.8)": envelope(
-        429, "status_exception",
+        429,
+        "status_exception",
         "Could not update deployment because there are not enough resources to provide all requested allocations",
     ),
-    "500 truncated JSON before 8.16 (§1.5)": envelope(500, "x_content_e_o_f_exception", "[1:2] Unexpected end-of-input"),
-    "stack_trace with error_trace": envelope(404, "resource_not_found_exception", "No known model deployment with id [x]",
-                                             stack_trace="ResourceNotFoundException[...]\n\tat ..."),
-    "metadata keys stay open": envelope(404, "resource_not_found_exception", "x", **{"resource.id": "x", "resource.type": "deployment"}),
+    "500 truncated JSON before 8.16 (§1.5)": envelope(
+        500, "x_content_e_o_f_exception", "[1:2] Unexpected end-of-input"
+    ),
+    "stack_trace with error_trace": envelope(
+        404,
+        "resource_not_found_exception",
+        "No known model deployment with id [x]",
+        stack_trace="ResourceNotFoundException[...]\n\tat ...",
+    ),
+    "metadata keys stay open": envelope(
+        404, "resource_not_found_exception", "x", **{"resource.id": "x", "resource.type": "deployment"}
+    ),
     "406 plain form (§1.5)": {"error": "Content-Type header [text/plain] is not supported", "status": 406},
     "405 plain form (§1.1)": {
-        "error": "Incorrect HTTP method for uri [/_ml/trained_models/m/deployment/_update] and method [GET], allowed: [POST]",
+        "error": "Incorrect HTTP method for uri [/_ml/trained_models/m/deployment/_update] and method [GET], allowed: "
+        "[POST]",
         "status": 405,
     },
     "405 envelope form (§1.1)": envelope(
-        405, "status_exception",
+        405,
+        "status_exception",
         "Incorrect HTTP method for uri [/_ml/trained_models/m/deployment/_update] and method [GET], allowed: [POST]",
     ),
 }
@@ -329,9 +421,15 @@ WRONG_ERRORS: dict[str, tuple[Any, str]] = {
     "status as string": (mutated(BASE_ERROR, lambda d: d.update(status="404")), "$.status"),
     "no root_cause": (mutated(BASE_ERROR, lambda d: d["error"].pop("root_cause")), "$.error"),
     "empty root_cause": (mutated(BASE_ERROR, lambda d: d["error"].update(root_cause=[])), "$.error.root_cause"),
-    "root cause without type": (mutated(BASE_ERROR, lambda d: d["error"]["root_cause"][0].pop("type")), "$.error.root_cause[0]"),
+    "root cause without type": (
+        mutated(BASE_ERROR, lambda d: d["error"]["root_cause"][0].pop("type")),
+        "$.error.root_cause[0]",
+    ),
     "no reason": (mutated(BASE_ERROR, lambda d: d["error"].pop("reason")), "$.error"),
-    "Java class name as type": (mutated(BASE_ERROR, lambda d: d["error"].update(type="ResourceNotFoundException")), "$.error.type"),
+    "Java class name as type": (
+        mutated(BASE_ERROR, lambda d: d["error"].update(type="ResourceNotFoundException")),
+        "$.error.type",
+    ),
     "caused_by not an object": (mutated(BASE_ERROR, lambda d: d["error"].update(caused_by="x")), "$.error.caused_by"),
     "nested caused_by without reason": (
         mutated(BASE_ERROR, lambda d: d["error"].update(caused_by={"type": "a", "caused_by": {"type": "b"}})),
@@ -362,9 +460,21 @@ VALID_REQUESTS: dict[str, tuple[dict[str, Any], str]] = {
     "timeout -1": ({"number_of_allocations": 1, "timeout": "-1"}, "8.6"),
     "empty body no-op (§1.6 C.5)": ({}, "8.15"),
     "adaptive null removes (§1.4)": ({"adaptive_allocations": None}, "8.16"),
-    "adaptive full object": ({"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 4}}, "8.16"),
+    "adaptive full object": (
+        {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 4}},
+        "8.16",
+    ),
     "adaptive partial object merges (§1.4)": ({"adaptive_allocations": {"max_number_of_allocations": 4}}, "8.16"),
-    "adaptive min/max null clear (§1.4)": ({"adaptive_allocations": {"enabled": True, "min_number_of_allocations": None, "max_number_of_allocations": None}}, "8.16"),
+    "adaptive min/max null clear (§1.4)": (
+        {
+            "adaptive_allocations": {
+                "enabled": True,
+                "min_number_of_allocations": None,
+                "max_number_of_allocations": None,
+            }
+        },
+        "8.16",
+    ),
     "count with adaptive disabled": ({"number_of_allocations": 2, "adaptive_allocations": {"enabled": False}}, "8.16"),
     "count with adaptive removed": ({"number_of_allocations": 2, "adaptive_allocations": None}, "8.16"),
 }
@@ -394,10 +504,19 @@ WRONG_REQUESTS: dict[str, tuple[Any, str]] = {
     "adaptive as a string": ({"adaptive_allocations": "x"}, "$.adaptive_allocations"),
     "adaptive as a number (§1.5)": ({"adaptive_allocations": 5}, "$.adaptive_allocations"),
     "adaptive unknown key (§1.4)": ({"adaptive_allocations": {"x": 1}}, "$.adaptive_allocations"),
-    "adaptive min negative (§1.6 A.3)": ({"adaptive_allocations": {"min_number_of_allocations": -1}}, "$.adaptive_allocations.min_number_of_allocations"),
-    "adaptive max zero (§1.6 A.3)": ({"adaptive_allocations": {"max_number_of_allocations": 0}}, "$.adaptive_allocations.max_number_of_allocations"),
+    "adaptive min negative (§1.6 A.3)": (
+        {"adaptive_allocations": {"min_number_of_allocations": -1}},
+        "$.adaptive_allocations.min_number_of_allocations",
+    ),
+    "adaptive max zero (§1.6 A.3)": (
+        {"adaptive_allocations": {"max_number_of_allocations": 0}},
+        "$.adaptive_allocations.max_number_of_allocations",
+    ),
     "adaptive enabled null": ({"adaptive_allocations": {"enabled": None}}, "$.adaptive_allocations.enabled"),
-    "count with adaptive enabled (§1.6 A.2)": ({"number_of_allocations": 2, "adaptive_allocations": {"enabled": True}}, "$.adaptive_allocations.enabled"),
+    "count with adaptive enabled (§1.6 A.2)": (
+        {"number_of_allocations": 2, "adaptive_allocations": {"enabled": True}},
+        "$.adaptive_allocations.enabled",
+    ),
     "timeout with words": ({"number_of_allocations": 1, "timeout": "30 seconds"}, "$.timeout"),
     "timeout fractional": ({"number_of_allocations": 1, "timeout": "1.5s"}, "$.timeout"),
     "timeout as number": ({"number_of_allocations": 1, "timeout": 30}, "$.timeout"),
@@ -472,16 +591,40 @@ def _deployment(doc: dict[str, Any]) -> dict[str, Any]:
 
 D = "$.trained_model_stats[0].deployment_stats"
 WRONG_STATS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
-    "start_time as ISO string (§2.2)": (lambda d: _deployment(d).update(start_time="2022-11-02T11:50:34.766Z"), f"{D}.start_time"),
-    "node start_time as ISO string": (lambda d: _deployment(d)["nodes"][0].update(start_time="2022-11-02T11:50:34.766Z"), f"{D}.nodes[0].start_time"),
+    "start_time as ISO string (§2.2)": (
+        lambda d: _deployment(d).update(start_time="2022-11-02T11:50:34.766Z"),
+        f"{D}.start_time",
+    ),
+    "node start_time as ISO string": (
+        lambda d: _deployment(d)["nodes"][0].update(start_time="2022-11-02T11:50:34.766Z"),
+        f"{D}.nodes[0].start_time",
+    ),
     "missing deployment_id (8.8+)": (lambda d: _deployment(d).pop("deployment_id"), D),
-    "allocation_status state misspelt": (lambda d: _deployment(d)["allocation_status"].update(state="fully-allocated"), f"{D}.allocation_status.state"),
-    "allocation_count negative": (lambda d: _deployment(d)["allocation_status"].update(allocation_count=-1), f"{D}.allocation_status.allocation_count"),
+    "allocation_status state misspelt": (
+        lambda d: _deployment(d)["allocation_status"].update(state="fully-allocated"),
+        f"{D}.allocation_status.state",
+    ),
+    "allocation_count negative": (
+        lambda d: _deployment(d)["allocation_status"].update(allocation_count=-1),
+        f"{D}.allocation_status.allocation_count",
+    ),
     "state unknown": (lambda d: _deployment(d).update(state="running"), f"{D}.state"),
-    "threads not a power of two at deployment level": (lambda d: _deployment(d).update(threads_per_allocation=3), f"{D}.threads_per_allocation"),
-    "node routing state unknown": (lambda d: _deployment(d)["nodes"][0]["routing_state"].update(routing_state="up"), f"{D}.nodes[0].routing_state.routing_state"),
-    "node threads zero": (lambda d: _deployment(d)["nodes"][0].update(threads_per_allocation=0), f"{D}.nodes[0].threads_per_allocation"),
-    "node allocations fractional": (lambda d: _deployment(d)["nodes"][0].update(number_of_allocations=1.5), f"{D}.nodes[0].number_of_allocations"),
+    "threads not a power of two at deployment level": (
+        lambda d: _deployment(d).update(threads_per_allocation=3),
+        f"{D}.threads_per_allocation",
+    ),
+    "node routing state unknown": (
+        lambda d: _deployment(d)["nodes"][0]["routing_state"].update(routing_state="up"),
+        f"{D}.nodes[0].routing_state.routing_state",
+    ),
+    "node threads zero": (
+        lambda d: _deployment(d)["nodes"][0].update(threads_per_allocation=0),
+        f"{D}.nodes[0].threads_per_allocation",
+    ),
+    "node allocations fractional": (
+        lambda d: _deployment(d)["nodes"][0].update(number_of_allocations=1.5),
+        f"{D}.nodes[0].number_of_allocations",
+    ),
     "missing count": (lambda d: d.pop("count"), "$"),
 }
 

@@ -10,10 +10,16 @@ import asyncio
 import json
 from typing import Any
 
-from conformance.mutants.base import Answer, AsgiApp, Asked, Receive, Rewrite, Scope, Send, UPDATE_PATH
+from conformance.mutants.base import UPDATE_PATH, Answer, AsgiApp, Asked, Receive, Rewrite, Scope, Send
 
-UNAVAILABLE = {"error": {"root_cause": [{"type": "status_exception", "reason": "node is shutting down"}],
-                         "type": "status_exception", "reason": "node is shutting down"}, "status": 503}
+UNAVAILABLE = {
+    "error": {
+        "root_cause": [{"type": "status_exception", "reason": "node is shutting down"}],
+        "type": "status_exception",
+        "reason": "node is shutting down",
+    },
+    "status": 503,
+}
 
 
 class BreaksMidRun(Rewrite):
@@ -30,8 +36,11 @@ class BreaksMidRun(Rewrite):
         self.seen += 1
         if self.seen <= self.healthy:
             return None
-        return Answer(503, (("content-type", "application/json"), ("x-elastic-product", "Elasticsearch")),
-                      json.dumps(UNAVAILABLE).encode())
+        return Answer(
+            503,
+            (("content-type", "application/json"), ("x-elastic-product", "Elasticsearch")),
+            json.dumps(UNAVAILABLE).encode(),
+        )
 
 
 class NeverAnswersLargeCounts:
@@ -80,7 +89,7 @@ class Drips:
                 return
             body = message.get("body", b"")
             for index in range(len(body)):
-                await send({"type": "http.response.body", "body": body[index:index + 1], "more_body": True})
+                await send({"type": "http.response.body", "body": body[index : index + 1], "more_body": True})
                 await asyncio.sleep(1.0)
             if not message.get("more_body"):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -100,12 +109,22 @@ class HugeStats:
             await self.app(scope, receive, send)
             return
         filler = b'{"count":0,"trained_model_stats":[],"padding":"' + b"x" * self.size + b'"}'
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"x-elastic-product", b"Elasticsearch")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"x-elastic-product", b"Elasticsearch")],
+            }
+        )
         step = 1 << 20
         for start in range(0, len(filler), step):
-            await send({"type": "http.response.body", "body": filler[start:start + step],
-                        "more_body": start + step < len(filler)})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": filler[start : start + step],
+                    "more_body": start + step < len(filler),
+                }
+            )
 
 
 def _count(body: bytes) -> int:

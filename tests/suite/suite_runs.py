@@ -18,8 +18,9 @@ def judge(config: ServerConfig, *, app: Any = None, **settings: Any) -> Results:
     with running_server(config, app=app) as url:
         values: dict[str, Any] = {"seed": 7, "max_examples": 4, **settings}
         target = values.pop("target", TargetConfig(url=url))
-        run_settings = RunSettings(target=dataclasses.replace(target, url=url),
-                                   run_id=f"dc-{secrets.token_hex(3)}", **values)
+        run_settings = RunSettings(
+            target=dataclasses.replace(target, url=url), run_id=f"dc-{secrets.token_hex(3)}", **values
+        )
         return run_suite(run_settings)
 
 

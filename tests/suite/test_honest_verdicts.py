@@ -14,6 +14,9 @@ import sys
 import time
 
 import pytest
+from runtime.runtime_helpers import run_prefixed_objects
+from suite.misbehaving import BreaksMidRun, Drips, HugeStats, NeverAnswersLargeCounts
+from suite.suite_runs import failed, judge
 
 import conformance.mutants  # noqa: F401 - registers the mutants
 from conformance.budget import CLEANUP_ALLOWANCE
@@ -22,9 +25,6 @@ from conformance.reference import ServerConfig, create_app
 from conformance.reference.server import running_server
 from conformance.results import EXIT_FAILED, EXIT_OK, EXIT_UNJUDGED
 from conformance.target import TargetConfig
-from runtime.runtime_helpers import run_prefixed_objects
-from suite.misbehaving import BreaksMidRun, Drips, HugeStats, NeverAnswersLargeCounts
-from suite.suite_runs import failed, judge
 
 CONFIG = ServerConfig()
 
@@ -50,8 +50,7 @@ def test_a_traffic_test_that_errors_never_reads_green() -> None:
 
 @pytest.mark.slow
 def test_updates_that_never_get_an_answer_leave_the_run_unjudged_not_green() -> None:
-    results = judge(CONFIG, app=NeverAnswersLargeCounts(create_app(CONFIG)),
-                    target=TargetConfig(read_timeout=1.0))
+    results = judge(CONFIG, app=NeverAnswersLargeCounts(create_app(CONFIG)), target=TargetConfig(read_timeout=1.0))
     assert results.exit_code in (EXIT_FAILED, EXIT_UNJUDGED)
     indeterminate = [r.id for r in results.rules if r.outcome == "indeterminate" and r.level == "MUST"]
     assert indeterminate and results.holes
@@ -75,13 +74,20 @@ def test_a_dripping_target_is_stopped_by_the_time_budget() -> None:
 def test_a_50_mb_answer_does_not_cost_the_run_its_memory(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The answer is given up past the size limit: the run's peak memory stays far below 200 MB."""
     with running_server(CONFIG, app=HugeStats(create_app(CONFIG), 50 * 2**20)) as url:
-        probe = ("import resource, sys\n"
-                 "from conformance.cli import main\n"
-                 f"code = main(['run', '--target', {url!r}, '--max-examples', '2', '--report-dir', {str(tmp_path)!r}])\n"
-                 "print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-                 "sys.exit(code)\n")
-        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                              env={k: v for k, v in os.environ.items() if not k.startswith("DC_")})
+        probe = (
+            "import resource, sys\n"
+            "from conformance.cli import main\n"
+            f"code = main(['run', '--target', {url!r}, '--max-examples', '2', '--report-dir', {str(tmp_path)!r}])\n"
+            "print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            "sys.exit(code)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={k: v for k, v in os.environ.items() if not k.startswith("DC_")},
+        )
     peak_kb = int(done.stdout.rsplit("peak-kb", 1)[1].split()[0])
     assert done.returncode == EXIT_UNJUDGED, done.stdout + done.stderr
     assert peak_kb < 200 * 1024, f"peak memory {peak_kb / 1024:.0f} MB"
@@ -93,6 +99,7 @@ def judge_at(url: str, **settings: object):  # type: ignore[no-untyped-def]
 
     from conformance.suite import RunSettings, run_suite
 
-    run_settings = RunSettings(target=TargetConfig(url=url), run_id=f"dc-{secrets.token_hex(3)}", seed=7,
-                               max_examples=4, **settings)  # type: ignore[arg-type]
+    run_settings = RunSettings(
+        target=TargetConfig(url=url), run_id=f"dc-{secrets.token_hex(3)}", seed=7, max_examples=4, **settings
+    )  # type: ignore[arg-type]
     return run_suite(dataclasses.replace(run_settings))

@@ -9,10 +9,10 @@ and the rules only it reaches are skips too, never holes.
 from __future__ import annotations
 
 import pytest
+from suite.suite_runs import failed, judge
 
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.results import NOT_EXERCISED
-from suite.suite_runs import failed, judge
 
 TOPOLOGIES = {
     "one-node-1": (NodeSpec("ml-0", 1),),

@@ -9,10 +9,10 @@ stopped reaching it. Each configuration is one full suite run through
 from __future__ import annotations
 
 import pytest
+from suite.suite_runs import failed, judge, outcomes
 
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.results import NOT_EXERCISED
-from suite.suite_runs import failed, judge, outcomes
 
 pytestmark = pytest.mark.slow  # each test is a whole suite run
 
