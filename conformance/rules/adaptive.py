@@ -55,6 +55,7 @@ def _update_200_after(ex: Exchange, ctx: Context) -> bool:
 
 @rule(
     "adaptive.merge",
+    reads_answer=True,
     level=Level.MUST,
     source=SOURCE,
     requires=FEATURE,
@@ -73,6 +74,7 @@ def merge(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 @rule(
     "adaptive.absent-keeps",
+    reads_answer=True,
     level=Level.MUST,
     source=SOURCE,
     requires=FEATURE,

@@ -48,6 +48,7 @@ class Rule:
     over_capacity: bool = False  # judges increases beyond capacity, which a scalable target answers by scaling up
     needs_nodes: bool = False  # judged against the discovered ML nodes (processors, memory, §3.2)
     unless: Callable[[Context], str | None] | None = None  # why the target's topology rules it out
+    reads_answer: bool = False  # judges the assignment of a 200: indeterminate when that cannot be read
 
     def skip_reason(self, ctx: Context) -> str | None:
         """Why this rule cannot be judged on this target, or ``None`` when it can."""
@@ -118,6 +119,7 @@ def rule(
     over_capacity: bool = False,
     needs_nodes: bool = False,
     unless: Callable[[Context], str | None] | None = None,
+    reads_answer: bool = False,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule. The check's docstring is the default description."""
 
@@ -137,6 +139,7 @@ def rule(
                 over_capacity=over_capacity,
                 needs_nodes=needs_nodes,
                 unless=unless,
+                reads_answer=reads_answer,
             )
         )
         return check
@@ -158,6 +161,20 @@ def update_answer(status_test: Callable[[int], bool]) -> Applies:
 UPDATE_KINDS = frozenset({"update", "update-not-started"})  # valid updates of a deployment the suite started
 
 
+UNREADABLE = "the 200 answer to a valid update holds no readable assignment: nothing to judge"
+
+
+def unreadable_answer(ex: Exchange) -> bool:
+    """A valid update answered 200 whose body is no assignment (cut short, not JSON): the rules
+    that judge the assignment cannot, and say so, instead of looking as if nothing reached them."""
+    return (
+        ex.intent.kind in UPDATE_KINDS
+        and ex.response is not None
+        and ex.response.status == 200
+        and assignment_in(ex.response) is None
+    )
+
+
 def answered_200(ex: Exchange, ctx: Context) -> bool:
     """An ``applies`` for valid updates answered 200 with an assignment to judge."""
     return ex.intent.kind in UPDATE_KINDS and assignment_in(ex.response) is not None
@@ -167,6 +184,8 @@ def evaluate(rule_: Rule, exchange: Exchange, ctx: Context) -> Verdict | None:
     """Judge one exchange by one rule; ``None`` when the rule does not look at it."""
     if rule_.skip_reason(ctx) is not None:
         return None
+    if rule_.reads_answer and unreadable_answer(exchange):
+        return Verdict(rule_.id, Outcome.INDETERMINATE, (UNREADABLE,), exchange)
     try:
         if not rule_.applies(exchange, ctx):
             return None

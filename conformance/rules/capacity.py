@@ -55,7 +55,9 @@ def reason_problems(reason: Any) -> list[str]:
     ]
 
 
-@rule("capacity.targets-within-requested", level=Level.SHOULD, source="§3.5-10", applies=answered_200)
+@rule(
+    "capacity.targets-within-requested", reads_answer=True, level=Level.SHOULD, source="§3.5-10", applies=answered_200
+)
 def targets_within_requested(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Σ routing_table.*.target_allocations (stopping routes aside) <= task_parameters.number_of_allocations."""
     assignment = assignment_in(ex.response)
@@ -74,6 +76,7 @@ def _others_snapshot(ex: Exchange) -> Snapshot | None:
 
 @rule(
     "capacity.node-processors-not-exceeded",
+    reads_answer=True,
     level=Level.MUST,
     source="§3.5-11",
     needs_nodes=True,
@@ -164,6 +167,7 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 @rule(
     "capacity.fitting-increase-planned-in-full",
+    reads_answer=True,
     level=Level.MUST,
     source="§3.2, ES#156638",
     applies=_fitting_increase,
@@ -198,7 +202,12 @@ def _placed_on_new_nodes(ex: Exchange, ctx: Context) -> bool:
 
 
 @rule(
-    "capacity.node-memory-not-exceeded", level=Level.MUST, source="§3.2", applies=_placed_on_new_nodes, needs_nodes=True
+    "capacity.node-memory-not-exceeded",
+    reads_answer=True,
+    level=Level.MUST,
+    source="§3.2",
+    applies=_placed_on_new_nodes,
+    needs_nodes=True,
 )
 def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
     """A deployment is placed on a node only where its memory estimate fits beside the deployments already there."""
@@ -229,7 +238,8 @@ def _scales(ctx: Context) -> str | None:
 
 def _refused_for_capacity(ex: Exchange, ctx: Context) -> bool:
     """A 429, or an increase beyond capacity on a cluster that cannot scale: one that must get one."""
-    return _TOO_MANY(ex, ctx) or (ctx.scaling_possible is False and _over_capacity(ex, ctx))
+    predicted = ctx.scaling_possible is False and not ctx.capacity_unknown and _over_capacity(ex, ctx)
+    return _TOO_MANY(ex, ctx) or predicted
 
 
 @rule(
@@ -278,7 +288,14 @@ def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
             )
 
 
-@rule("capacity.partial-has-reason", level=Level.SHOULD, source="§3.5-12", applies=answered_200, over_capacity=True)
+@rule(
+    "capacity.partial-has-reason",
+    reads_answer=True,
+    level=Level.SHOULD,
+    source="§3.5-12",
+    applies=answered_200,
+    over_capacity=True,
+)
 def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
     """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
     assignment = assignment_of(ex)

@@ -155,7 +155,7 @@ def _is_increase(ex: Exchange) -> bool:
     return isinstance(requested, int) and isinstance(stored, int) and requested > stored
 
 
-@rule("native.current-follows-process", level=Level.MUST, source="§3.4", applies=answered_200)
+@rule("native.current-follows-process", reads_answer=True, level=Level.MUST, source="§3.4", applies=answered_200)
 def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
     """current_allocations is what a process can run: within the target after an increase, and within the hardware threads once the node wrote it back."""  # noqa: E501 - the first line is the rule's description
     assignment = assignment_in(ex.response)

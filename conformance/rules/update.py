@@ -58,6 +58,7 @@ def is_noop_request(ex: Exchange) -> bool:
 
 @rule(
     "update.number-of-allocations-applied",
+    reads_answer=True,
     level=Level.MUST,
     source="§3.5-1",
     applies=lambda ex, ctx: answered_200(ex, ctx) and requested_allocations(ex.request) is not None,
@@ -74,7 +75,7 @@ def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.assignment.task_parameters.number_of_allocations: expected {requested} (requested), got {_shown(got)}"
 
 
-@rule("update.immutable-fields-unchanged", level=Level.MUST, source="§3.5-2", applies=_with_last)
+@rule("update.immutable-fields-unchanged", reads_answer=True, level=Level.MUST, source="§3.5-2", applies=_with_last)
 def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     """threads_per_allocation, priority, queue_capacity, cache_size, ids, model_bytes and start_time never change."""
     now, before = assignment_of(ex), last_assignment(ex)
@@ -88,7 +89,14 @@ def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.assignment.start_time: expected {old_start!r} (unchanged), got {new_start!r}"
 
 
-@rule("update.deployment-id-is-path-id", level=Level.MUST, source="§3.5-3", since="8.8", applies=answered_200)
+@rule(
+    "update.deployment-id-is-path-id",
+    reads_answer=True,
+    level=Level.MUST,
+    source="§3.5-3",
+    since="8.8",
+    applies=answered_200,
+)
 def deployment_id_is_path_id(ex: Exchange, ctx: Context) -> Iterator[str]:
     """task_parameters.deployment_id equals the id in the path (the lookup is by deployment id)."""
     got = task_parameter(assignment_in(ex.response), "deployment_id")
@@ -143,7 +151,7 @@ def empty_body_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield from _unchanged(last_assignment(ex), assignment_in(response))
 
 
-@rule("update.max-assigned-covers-current", level=Level.MUST, source="§3.5-4", applies=answered_200)
+@rule("update.max-assigned-covers-current", reads_answer=True, level=Level.MUST, source="§3.5-4", applies=answered_200)
 def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations >= Σ routing_table.*.current_allocations."""
     assignment = assignment_of(ex)
@@ -152,7 +160,7 @@ def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.assignment.max_assigned_allocations: expected >= {current} (Σ current_allocations), got {maximum!r}"
 
 
-@rule("update.max-assigned-never-decreases", level=Level.MUST, source="§3.5-5", applies=_with_last)
+@rule("update.max-assigned-never-decreases", reads_answer=True, level=Level.MUST, source="§3.5-5", applies=_with_last)
 def max_assigned_never_decreases(ex: Exchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations is never lower than in the previous assignment of the deployment."""
     last = last_assignment(ex)
@@ -163,7 +171,7 @@ def max_assigned_never_decreases(ex: Exchange, ctx: Context) -> Iterator[str]:
         yield f"$.assignment.max_assigned_allocations: expected >= {old} (previous value), got {new!r}"
 
 
-@rule("update.no-negative-allocations", level=Level.MUST, source="§3.5-9", applies=answered_200)
+@rule("update.no-negative-allocations", reads_answer=True, level=Level.MUST, source="§3.5-9", applies=answered_200)
 def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
     """No route has negative current_allocations or target_allocations."""
     for node, route in routes(assignment_in(ex.response)).items():
@@ -173,7 +181,14 @@ def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
                 yield f"$.assignment.routing_table.{node}.{field}: expected >= 0, got {value}"
 
 
-@rule("update.routes-on-ml-nodes", level=Level.MUST, source="§2.4", applies=answered_200, needs_nodes=True)
+@rule(
+    "update.routes-on-ml-nodes",
+    reads_answer=True,
+    level=Level.MUST,
+    source="§2.4",
+    applies=answered_200,
+    needs_nodes=True,
+)
 def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
     """Every routing_table key is the node id of one of the cluster's ML nodes (the planner places routes there, §3.2).
 
@@ -191,6 +206,7 @@ def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 @rule(
     "update.started-after-increase",
+    reads_answer=True,
     level=Level.MUST,
     source="§10.1",
     applies=lambda ex, ctx: _with_last(ex, ctx) and ex.intent.kind == "update" and _is_increase(ex),

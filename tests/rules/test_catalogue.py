@@ -932,3 +932,14 @@ def test_an_increase_beyond_capacity_answered_200_breaks_the_429_rules(rule_id: 
     after = snapshot(observation(5, {NODE: 5}), observation(2, {NODE: 2}, deployment_id="other"))
     verdict = evaluate(CATALOGUE[rule_id], replaced(accepted, after=after), context())
     assert verdict is not None and verdict.outcome is Outcome.FAIL, verdict
+
+
+def test_a_200_cut_short_is_indeterminate_for_the_rules_that_read_the_assignment() -> None:
+    """Nothing to judge is said as such, never as a rule nothing reached."""
+    from conformance.exchange import Response as Answer
+
+    cut = Answer(200, (("content-type", "application/json"),), b'{"assignment":{"task_param')
+    exchange_ = update({"number_of_allocations": 2}, cut)
+    verdict = evaluate(CATALOGUE["update.number-of-allocations-applied"], exchange_, context())
+    assert verdict is not None and verdict.outcome is Outcome.INDETERMINATE
+    assert evaluate(CATALOGUE["shape.assignment-schema"], exchange_, context()).outcome is Outcome.FAIL
