@@ -7,8 +7,8 @@ limits and whether it could scale up (§1.6 C.8: that decides between 429 and a 
 200 for an over-capacity increase).
 
 What discovery learned travels as JSON (:func:`context_to_dict`): from pytest-xdist
-workers to the controller, into the results file, and from the CLI, which discovers
-before it starts pytest, to the pytest session (``DC_CONTEXT``), so it is read once.
+workers to the controller and into the results file; the CLI discovers before the run
+and hands the context to ``run_suite`` in its settings, so it is read once.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from conformance.exchange import Exchange, Intent
 from conformance.target import SetupError, Target
 
 SETUP = Intent("other", detail="discovery")
-CONTEXT_ENV = "DC_CONTEXT"
 SERVERLESS = "serverless"  # GET / version.build_flavor of Elasticsearch Serverless
 OS_OVERHEAD = 200 * 2**20  # ES NativeMemoryCalculator.OS_OVERHEAD
 

@@ -44,7 +44,6 @@ ENV_NAMES: Mapping[str, str] = {
     "insecure": "DC_INSECURE",
     "read_timeout": "DC_REQUEST_TIMEOUT",
 }
-SECRET_FIELDS = frozenset({"api_key", "password", "bearer_token"})
 
 
 def flags_of(options: argparse.Namespace) -> dict[str, Any]:
@@ -134,12 +133,6 @@ class TargetConfig:
             pair = f"{self.user}:{self.password}".encode()
             return f"Basic {base64.b64encode(pair).decode('ascii')}"
         return None
-
-    def secrets(self) -> tuple[str, ...]:
-        """Every secret value, so callers can prove they never wrote one down."""
-        found = [getattr(self, name) for name in SECRET_FIELDS]
-        header = self.auth_header()
-        return tuple(s for s in [*found, header] if s)
 
 
 class Target:

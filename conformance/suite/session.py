@@ -41,6 +41,7 @@ REACHES_KEY = "dc-reaches"
 FAILED_RULES_KEY = "dc-failed-rules"
 FIRST_FAILURE_KEY = "dc-first-failure"
 STOPPED_KEY = "dc-stopped"
+SETUP_FAILED_KEY = "dc-setup-failed"
 SESSION_KEY = pytest.StashKey["SuiteSession"]()
 T = TypeVar("T")
 FAMILIES = {
@@ -252,6 +253,7 @@ class SuiteSession:
         if call.excinfo is not None:
             if call.excinfo.errisinstance(SetupError):
                 item.session.shouldstop = f"set-up failed: {call.excinfo.value}"
+                report.user_properties.append((SETUP_FAILED_KEY, str(call.excinfo.value)))
             elif call.excinfo.errisinstance(RunStopped):
                 item.session.shouldstop = str(call.excinfo.value)
                 report.user_properties.append((STOPPED_KEY, str(call.excinfo.value)))
@@ -287,13 +289,14 @@ class SuiteSession:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             return TestRecord(report.nodeid, family, "skipped", reason.removeprefix("Skipped: "), reaches)
         stopped = next((value for key, value in report.user_properties if key == STOPPED_KEY), None)
+        setup_failed = next((value for key, value in report.user_properties if key == SETUP_FAILED_KEY), None)
         if report.failed:
             reason = _first_line(report)
             if stopped is not None:
                 self._note_incomplete(f"the traffic stopped: {stopped}")
-            elif "SetupError" in reason.split(":", 1)[0]:
+            elif setup_failed is not None:
                 if self.unjudged is None:
-                    self.unjudged = reason.split(": ", 1)[-1]
+                    self.unjudged = str(setup_failed)
             else:
                 phase = "" if report.when == "call" else f" in {report.when}"
                 self._note_incomplete(f"{report.nodeid} errored{phase}: {reason}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -46,3 +49,30 @@ def run_prefixed_objects(url: str, prefix: str = "dc-") -> list[str]:
         deployment = (entry.get("deployment_stats") or {}).get("deployment_id")
         found += [i for i in (entry.get("model_id"), deployment) if i and i.startswith(prefix)]
     return sorted(set(found))
+
+
+def run_cli(url: str, report_dir: Path, *flags: str, seed: int = 5) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """``deployment-conformance run`` against ``url`` (5 examples, CI output) and its rules by id."""
+    done = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "conformance",
+            "run",
+            "--target",
+            url,
+            "--max-examples",
+            "5",
+            "--seed",
+            str(seed),
+            "--report-dir",
+            str(report_dir),
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(CI="1"),
+        timeout=600,
+    )
+    results = json.loads((report_dir / "results.json").read_text())
+    return done, {rule["id"]: rule for rule in results["rules"]}

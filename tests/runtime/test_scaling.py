@@ -5,12 +5,11 @@ The server counts the updates it could not place in full: those are the scale-up
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from runtime_helpers import PYTHON, cli_env
+from runtime_helpers import run_cli
 
 from conformance.reference.app import create_app
 from conformance.reference.cluster import Cluster
@@ -37,29 +36,8 @@ class _CountsScaleUps(Cluster):
 def _run(flags: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[int], dict[str, Any]]:
     cluster = _CountsScaleUps(SCALABLE)
     with running_server(SCALABLE, app=create_app(SCALABLE, cluster)) as url:
-        done = subprocess.run(
-            [
-                PYTHON,
-                "-m",
-                "conformance",
-                "run",
-                "--target",
-                url,
-                "--max-examples",
-                "5",
-                "--seed",
-                "5",
-                "--report-dir",
-                str(tmp_path),
-                *flags,
-            ],
-            capture_output=True,
-            text=True,
-            env=cli_env(CI="1"),
-            timeout=600,
-        )
-    results = json.loads((tmp_path / "results.json").read_text())
-    return done, cluster.beyond_capacity, {r["id"]: r for r in results["rules"]}
+        done, rules = run_cli(url, tmp_path, *flags, seed=5)
+    return done, cluster.beyond_capacity, rules
 
 
 def test_a_default_run_sends_nothing_beyond_capacity(tmp_path: Path) -> None:

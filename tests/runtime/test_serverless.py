@@ -3,14 +3,13 @@ for that reason, everything else as usual."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from runtime_helpers import PYTHON, cli_env
+from runtime_helpers import run_cli
 from starlette.responses import JSONResponse
 
 from conformance.discovery import discover
@@ -24,28 +23,7 @@ NODE_RULES = sorted(rule.id for rule in CATALOGUE if rule.needs_nodes)
 
 
 def _run(url: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    done = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "conformance",
-            "run",
-            "--target",
-            url,
-            "--max-examples",
-            "5",
-            "--seed",
-            "9",
-            "--report-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=cli_env(CI="1"),
-        timeout=600,
-    )
-    results = json.loads((tmp_path / "results.json").read_text())
-    return done, {rule["id"]: rule for rule in results["rules"]}
+    return run_cli(url, tmp_path, seed=9)
 
 
 def test_the_reference_answers_like_serverless() -> None:
