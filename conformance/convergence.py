@@ -91,9 +91,16 @@ def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> d
 
 def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, Any]) -> bool:
     """Every promised node runs its expected count in a started route, no other node runs any,
-    and the allocation count is the routing table's settled Σ current."""
+    and the allocation count is the routing table's settled Σ current.
+
+    Without a promise (a deployment the run adopted and has not updated yet, or an answer
+    without a readable routing table) there is nothing to hold the target to, so the
+    deployment has converged once its own ``_stats`` say it has settled (:func:`has_settled`).
+    """
     if observed is None:
         return False
+    if not promise:
+        return has_settled(observed)
     targets: Mapping[str, int] = promise.get("target_allocations", {})
     for node_id, target in targets.items():
         route = observed.nodes.get(node_id)
@@ -103,3 +110,15 @@ def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, 
     if extra:
         return False
     return observed.allocation_count in (None, promise.get("current_total", promise.get("total")))
+
+
+def has_settled(observed: DeploymentObservation) -> bool:
+    """The deployment's ``_stats`` show nothing in motion (§2.4, §3.4): it is ``started``,
+    every route that runs allocations is ``started``, and ``allocation_status`` counts as
+    many allocations as it targets (where it reports both)."""
+    if observed.state != "started":
+        return False
+    if any(route.allocations and route.routing_state != "started" for route in observed.nodes.values()):
+        return False
+    count, target = observed.allocation_count, observed.target_allocation_count
+    return count is None or target is None or count == target

@@ -8,6 +8,7 @@ each other over every small topology, and to ml-cpp's bound (``clamp_problem``).
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from conformance.context import MlNode
 from conformance.convergence import has_converged, promise_of, settles_at
@@ -100,3 +101,15 @@ def test_without_hardware_threads_the_target_is_the_promise() -> None:
     assert promise_of(assignment({"ml-0": route(1, 4)}, 4)) == promise
     assert has_converged(observed({"ml-0": 4}, 4), promise)
     assert not has_converged(observed({"ml-0": 2}, 2), promise)
+
+
+def test_without_a_promise_the_deployments_own_stats_decide() -> None:
+    """An adopted deployment (no assignment seen yet) converges once its stats have settled, not never."""
+    settled = observed({"ml-0": 2, "ml-1": 2}, 4)
+    assert has_converged(settled, {})
+    assert not has_converged(replace(settled, allocation_count=3), {})  # still counting up to its target
+    assert not has_converged(replace(settled, state="starting"), {})
+    starting = replace(settled, nodes={**settled.nodes, "ml-1": NodeAllocation("starting", 2, 1)})
+    assert not has_converged(starting, {})
+    assert has_converged(replace(settled, allocation_count=None, target_allocation_count=None), {})
+    assert not has_converged(None, {})
