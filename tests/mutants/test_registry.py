@@ -105,6 +105,7 @@ def stats_of(target: Target, deployment_id: str = "dep") -> dict:
     )
 
 
+@pytest.mark.slow
 def test_answer_mutants_break_the_update_answer_as_documented() -> None:
     with deployed("pre-update-assignment") as target:
         assert update(target, 2).response.json()["assignment"]["task_parameters"]["number_of_allocations"] == 1
@@ -121,6 +122,7 @@ def test_answer_mutants_break_the_update_answer_as_documented() -> None:
         assert answer.json() is None  # whole as HTTP, cut off as JSON
 
 
+@pytest.mark.slow
 def test_read_path_mutants_break_the_stats_as_documented() -> None:
     with deployed("stale-stats-cache") as target:
         stats_of(target)
@@ -176,6 +178,7 @@ def failed(verdicts: list[Verdict]) -> set[str]:
     return {verdict.rule_id for verdict in verdicts if verdict.outcome is Outcome.FAIL}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name in BLIND_SPOTS if name != "fails-when-overlapping"])
 def test_the_first_judged_update_fails_the_expected_rule(name: str) -> None:
     """One update of the primary, as the suite sends and judges it, already shows the defect."""

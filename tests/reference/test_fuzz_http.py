@@ -247,6 +247,7 @@ def provision(client: httpx.Client) -> None:
     ).raise_for_status()
 
 
+@pytest.mark.slow
 def test_random_requests_never_get_a_5xx(url: str) -> None:
     rng = random.Random(SEED)
     server_errors, statuses = [], set()

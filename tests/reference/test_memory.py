@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 
 import httpx
+import pytest
 
 from conformance.assets import tiny_model
 from conformance.reference.config import NodeSpec, ServerConfig
@@ -106,6 +107,7 @@ def test_ml_info_reports_the_ml_memory() -> None:
     assert limits["effective_max_model_memory_limit"] == f"{(int(2 * GB * 0.3) - 50 * MB) // MB}mb"
 
 
+@pytest.mark.slow
 def test_auto_sizing_gives_ml_more_of_the_node() -> None:
     config = ServerConfig(nodes=SMALL.nodes, use_auto_machine_memory_percent=True)
     with running_server(config) as url:

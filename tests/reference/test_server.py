@@ -39,6 +39,7 @@ def test_accepts_an_already_built_app() -> None:
         assert httpx.get(url + "/").text == "mutant"
 
 
+@pytest.mark.slow
 def test_s2_4_wait_for_started_waits_for_the_convergence_delay() -> None:
     """`wait_for=started` returns once routes started, even with a real convergence delay."""
     config = ServerConfig(convergence_delay=0.3)

@@ -52,6 +52,7 @@ def _disturb(run: Any) -> None:
     run.update(OWNED, body={"number_of_allocations": 5})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("count", "adaptive"),
     [

@@ -104,6 +104,7 @@ OPENSEARCH_ROOT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("app", "needle"),
     [
@@ -158,6 +159,7 @@ def test_a_target_that_is_not_a_usable_elasticsearch_is_named_in_one_line(
     assert needle in err and "Elasticsearch 2.11.0" not in err
 
 
+@pytest.mark.slow
 def test_serve_port_0_picks_a_free_port_and_says_what_it_emulates() -> None:
     process = subprocess.Popen(
         [PYTHON, "-m", "conformance", "serve", "--port", "0", "--es-version", "8.15.2", "--nodes", "ml-0:2"],
@@ -175,6 +177,7 @@ def test_serve_port_0_picks_a_free_port_and_says_what_it_emulates() -> None:
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [["--es-version", "9.3.0"]], indirect=True)
 def test_a_closed_pipe_ends_quietly_and_still_cleans_up(served: str, tmp_path: Path) -> None:
     command = (
@@ -193,6 +196,7 @@ def test_a_closed_pipe_ends_quietly_and_still_cleans_up(served: str, tmp_path: P
     assert run_prefixed_objects(served) == []
 
 
+@pytest.mark.slow
 def test_selftest_shows_progress_per_target(tmp_path: Path) -> None:
     done = subprocess.run(
         [
@@ -223,6 +227,7 @@ def test_an_unreadable_secret_file_is_exit_2(tmp_path: Path, capsys: pytest.Capt
     assert "exclude each other" in _one_error_line(capsys)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [["--es-version", "10.0.0"]], indirect=True)
 def test_a_newer_version_warns_on_the_console_and_in_the_reports(served: str, tmp_path: Path) -> None:
     done = subprocess.run(

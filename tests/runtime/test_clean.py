@@ -104,6 +104,7 @@ def _kill_when(url: str, moment: Moment, tmp_path: Any) -> None:
             process.wait(timeout=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [("--es-version", "9.3.0")], indirect=True)
 @pytest.mark.parametrize(
     "moment",

@@ -7,6 +7,7 @@ import io
 import re
 from dataclasses import replace
 
+import pytest
 from conftest import SavedRun
 from rules.factories import stub_rule
 
@@ -21,6 +22,7 @@ from conformance.rules.base import Outcome, Verdict
 MAX_LINES = 40
 
 
+@pytest.mark.slow
 def test_a_failing_ci_run_fits_one_screen_with_a_reproducer_per_failed_rule(failing_run: SavedRun) -> None:
     assert failing_run.returncode == 1, failing_run.stderr[-2000:]
     results = failing_run.results()

@@ -15,6 +15,7 @@ def _failing(run: SavedRun) -> set[str]:
     return {r["id"] for r in run.results()["rules"] if r["outcome"] in ("fail", "error")}
 
 
+@pytest.mark.slow
 def test_passing_to_failing_lists_exactly_the_newly_failing_rules(
     passing_run: SavedRun, failing_run: SavedRun, capsys: pytest.CaptureFixture[str]
 ) -> None:

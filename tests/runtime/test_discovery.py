@@ -63,6 +63,7 @@ def test_closed_port_is_a_setup_error() -> None:
         discover(target)
 
 
+@pytest.mark.slow
 def test_cli_exits_3_with_one_line_when_the_target_is_unreachable() -> None:
     done = subprocess.run(
         [PYTHON, "-m", "conformance", "run", "--target", f"http://127.0.0.1:{free_port()}"],

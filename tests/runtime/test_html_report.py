@@ -14,6 +14,8 @@ from conftest import SavedRun
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
+pytestmark = pytest.mark.slow  # a saved run of the CLI and a real browser page
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:

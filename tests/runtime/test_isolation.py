@@ -75,6 +75,7 @@ def pytest_addoption(parser):
 """
 
 
+@pytest.mark.slow
 def test_an_unrelated_project_runs_as_if_the_package_were_absent(tmp_path: Path) -> None:
     """With the package and pytest-profiling (which owns ``--profile``) installed, another
     project's own ``--target`` option, ``run`` fixture and ``requires`` marker just work."""

@@ -16,6 +16,7 @@ from conformance.mutants.selftest import main as selftest
 SMALL_NODES = "ml-0:4:2gb,ml-1:4:2gb"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [["--nodes", SMALL_NODES]], indirect=True)
 def test_default_run_passes_on_memory_bound_nodes(served: str, tmp_path: Path) -> None:
     done = subprocess.run(
@@ -34,6 +35,7 @@ def test_default_run_passes_on_memory_bound_nodes(served: str, tmp_path: Path) -
     assert outcomes["capacity.over-capacity-answer"] == "pass"
 
 
+@pytest.mark.slow
 def test_a_planner_that_ignores_memory_is_caught(tmp_path: Path) -> None:
     selftest(["--only", "memory-ignored-by-planner", "--report-dir", str(tmp_path), "--max-examples", "5"])
     target = json.loads((tmp_path / "selftest.json").read_text())["targets"][0]

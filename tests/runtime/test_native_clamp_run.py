@@ -18,6 +18,7 @@ from conformance.rules.base import CATALOGUE
 NATIVE = sorted(rule.id for rule in CATALOGUE if rule.family == "native")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [["--nodes", "ml-0:4:2gb:hw2"]], indirect=True)
 def test_default_run_passes_against_a_clamping_node(served: str, tmp_path: Path) -> None:
     done = subprocess.run(

@@ -26,6 +26,7 @@ def _run(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     return code, capsys.readouterr().err.splitlines()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "needle", "fix"),
     [
@@ -114,6 +115,7 @@ def test_security_off_is_answered_as_elasticsearch_does() -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [("--license", "basic")], indirect=True)
 def test_serve_takes_the_licence_as_a_flag(served: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert httpx.get(served + "/_license").json()["license"]["type"] == "basic"

@@ -15,6 +15,7 @@ from conformance.suite.runner import RunSettings, open_run, parse_stats
 from conformance.target import Target, TargetConfig
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("es_version", ["8.7.1", "9.3.0"])
 def test_close_removes_every_model_and_deployment_of_the_run(es_version: str) -> None:
     with running_server(ServerConfig(es_version=es_version)) as url:

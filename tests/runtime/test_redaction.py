@@ -103,6 +103,7 @@ AUTH = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", sorted(AUTH))
 def test_no_form_of_any_credential_reaches_any_output(method: str, tmp_path: Path) -> None:
     env, credentials = AUTH[method]

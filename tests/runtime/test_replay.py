@@ -24,6 +24,7 @@ def _nothing_left(url: str) -> None:
     assert [m["model_id"] for m in models.get("trained_model_configs", []) if m["model_id"].startswith("dc-")] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule_id", ["errors.invalid-unknown-field", "oracle.agrees"])
 def test_replay_reproduces_a_saved_failure_on_a_fresh_mutant(
     failing_run: SavedRun, rule_id: str, capsys: pytest.CaptureFixture[str]
@@ -40,6 +41,7 @@ def test_replay_reproduces_a_saved_failure_on_a_fresh_mutant(
     assert "dc-replay-" in saved["exchange"]["request"]["url"]  # fresh ids, not the dead run's
 
 
+@pytest.mark.slow
 def test_the_same_exchange_passes_on_the_reference_server(
     failing_run: SavedRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -62,6 +64,7 @@ def test_the_same_exchange_passes_on_the_reference_server(
     assert "(exchange 2 of" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_replay_of_an_embedded_run_starts_a_server_like_the_runs(tmp_path: Path) -> None:
     # The embedded server of the recorded run is gone; judged by the 8.6 profile, the newest
     # behaviour fails errors.invalid-empty-object ({} is a no-op from 8.15).
@@ -102,6 +105,7 @@ def test_replay_of_an_embedded_run_starts_a_server_like_the_runs(tmp_path: Path)
     assert "reproduced: fail" in replayed.stdout
 
 
+@pytest.mark.slow  # reads the saved run of a mutant
 @pytest.mark.parametrize(
     ("rule_id", "needle"),
     [("shape.product-header", "kept no exchange to replay"), ("no.such-rule", "has no rule 'no.such-rule'")],

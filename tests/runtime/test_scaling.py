@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from runtime_helpers import run_cli
 
 from conformance.reference.app import create_app
@@ -40,6 +41,7 @@ def _run(flags: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[
     return done, cluster.beyond_capacity, rules
 
 
+@pytest.mark.slow
 def test_a_default_run_sends_nothing_beyond_capacity(tmp_path: Path) -> None:
     done, beyond, rules = _run([], tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -51,6 +53,7 @@ def test_a_default_run_sends_nothing_beyond_capacity(tmp_path: Path) -> None:
         assert "--allow-scaling" in rules[rule_id]["reason"]
 
 
+@pytest.mark.slow
 def test_allow_scaling_sends_them(tmp_path: Path) -> None:
     done, beyond, rules = _run(["--allow-scaling"], tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

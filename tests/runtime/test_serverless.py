@@ -42,6 +42,7 @@ def test_the_reference_answers_like_serverless() -> None:
     assert ctx.scaling_possible is True  # the platform adds ML capacity itself
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [["--flavor", "serverless"]], indirect=True)
 def test_a_serverless_target_is_judged_without_capacity_rules(served: str, tmp_path: Path) -> None:
     done, rules = _run(served, tmp_path)
@@ -78,6 +79,7 @@ def _refusing_nodes(app: Any) -> Any:
     return wrapped
 
 
+@pytest.mark.slow
 def test_a_target_refusing_nodes_is_judged_without_capacity_rules(tmp_path: Path) -> None:
     with running_server(app=_refusing_nodes(create_app(ServerConfig()))) as url:
         done, rules = _run(url, tmp_path)

@@ -21,6 +21,7 @@ OTHER = Intent("other")
 UPDATE = "/_ml/trained_models/x/deployment/_update"
 
 
+@pytest.mark.slow
 def test_an_answer_that_drips_in_is_cut_at_the_request_timeout() -> None:
     with (
         running_server(CONFIG, app=Drips(create_app(CONFIG))) as url,
@@ -53,6 +54,7 @@ def test_a_spent_budget_stops_the_next_request_at_once() -> None:
         target.request("GET", "/", intent=OTHER)
 
 
+@pytest.mark.slow
 def test_requests_of_a_kind_that_never_get_an_answer_stop_the_traffic() -> None:
     body = {"number_of_allocations": 5}
     with (
