@@ -64,6 +64,7 @@ class Cluster:
         self.behaviour: Behaviour = behaviour_for(config.es_version)
         self.clock = clock
         self.lock = threading.RLock()
+        """Held by every operation for its whole run; re-entrant, as an operation may call another."""
         self.models: dict[str, TrainedModel] = {}
         self.deployments: dict[str, Deployment] = {}
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
