@@ -13,7 +13,7 @@ from conformance.reference.model import ABSENT, Deployment, UpdateRequest
 MIN_ABOVE_MAX = "Validation Failed: 1: [min_number_of_allocations] must not be larger than [max_number_of_allocations];"
 
 
-def _tolerating_min_above_max(check: Callable[[], None]) -> None:
+def _tolerating_min_above_max(check: Callable[[], object]) -> None:
     """Run ``check`` but swallow the error when min > max is its only complaint."""
     try:
         check()
@@ -26,8 +26,9 @@ def _tolerating_min_above_max(check: Callable[[], None]) -> None:
 class MinAboveMaxAccepted(Cluster):
     """Each bound is checked on its own, never against the other: ``min > max`` is accepted (§1.6 A.3, C.4)."""
 
-    def validate_update_request(self, request: UpdateRequest) -> None:
+    def validate_update_request(self, request: UpdateRequest) -> UpdateRequest:
         _tolerating_min_above_max(lambda: super(MinAboveMaxAccepted, self).validate_update_request(request))
+        return request
 
     def validate_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
         _tolerating_min_above_max(lambda: super(MinAboveMaxAccepted, self).validate_update(deployment, request, merged))

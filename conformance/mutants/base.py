@@ -2,9 +2,12 @@
 
 A mutant is the reference server with exactly one realistic defect, written as a small
 change of behaviour, never a copy: either a :class:`~conformance.reference.cluster.Cluster`
-subclass that overrides one step of a state change, or a :class:`Rewrite` (a tiny ASGI
-middleware) that changes one thing of a request or of an answer. Both are registered
-with :func:`mutant`, which reads the defect from the class docstring.
+subclass that overrides one step of a state change (a method in
+:data:`~conformance.reference.cluster.STEPS`, never an operation: see
+:mod:`conformance.reference.locking`), or a :class:`Rewrite` (a tiny ASGI middleware) that
+changes one thing of a request or of an answer. Both are registered with :func:`mutant`,
+which reads the defect from the class docstring and refuses a cluster that overrides
+anything but steps.
 
 ``selftest`` runs the suite against each mutant; the suite must fail (or refuse to
 judge) every one of them, and the rule named in ``expects`` should be among the ones
@@ -20,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.reference.app import create_app
-from conformance.reference.cluster import Cluster
+from conformance.reference.cluster import STEPS, Cluster
 from conformance.reference.config import ServerConfig
+from conformance.reference.locking import overrides
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,6 +99,9 @@ def mutant(*, family: str, expects: str, config: ServerConfig | None = None) -> 
 
 def _builder(cls: type) -> Callable[[ServerConfig], AsgiApp]:
     if issubclass(cls, Cluster):
+        wrong = overrides(cls, Cluster) - STEPS
+        if wrong:
+            raise TypeError(f"{cls.__name__} overrides {', '.join(sorted(wrong))}: a mutant overrides steps only")
         return lambda config: create_app(config, cluster=cls(config))
     if issubclass(cls, Rewrite):
         return lambda config: cls(create_app(config))

@@ -12,7 +12,7 @@ from typing import Any
 from conformance.mutants.base import mutant
 from conformance.reference.cluster import Cluster
 from conformance.reference.config import NodeSpec, ServerConfig
-from conformance.reference.model import Deployment, Route, UpdateRequest
+from conformance.reference.model import Deployment, Route
 from conformance.reference.native import ThreadSettings
 
 CLAMPING = ServerConfig(nodes=(NodeSpec("ml-0", 4, 2 * 2**30, hardware_threads=2),))
@@ -37,12 +37,10 @@ class ClampedStoredCount(Cluster):
 class ClampedAnswerCount(Cluster):
     """The ``_update`` answer shows the count clamped to what the processes can run; the stored one is right (§3.4)."""
 
-    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
-        body = super().update_deployment(deployment_id, request)
-        with self.lock:
-            deployment = self.deployments[deployment_id]
-            parameters = body["task_parameters"]
-            parameters["number_of_allocations"] = min(parameters["number_of_allocations"], _runnable(self, deployment))
+    def update_answer(self, deployment: Deployment) -> dict[str, Any]:
+        body = super().update_answer(deployment)
+        parameters = body["task_parameters"]
+        parameters["number_of_allocations"] = min(parameters["number_of_allocations"], _runnable(self, deployment))
         return body
 
 

@@ -54,21 +54,21 @@ class NotStartedAccepted(Cluster):
 class ZeroMeansUnset(Cluster):
     """``number_of_allocations: 0`` is taken as "not sent" (a zero-value default), so it is a 200 no-op (§1.6 A.1)."""
 
-    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
+    def validate_update_request(self, request: UpdateRequest) -> UpdateRequest:
         if request.number_of_allocations == 0:
             request = replace(request, number_of_allocations=None)
-        return super().update_deployment(deployment_id, request)
+        return super().validate_update_request(request)
 
 
 @mutant(family="errors", expects="errors.invalid-negative")
 class NegativeClampedToOne(Cluster):
     """A negative ``number_of_allocations`` is clamped to 1 and accepted instead of rejected (§1.6 A.1)."""
 
-    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
+    def validate_update_request(self, request: UpdateRequest) -> UpdateRequest:
         allocations = request.number_of_allocations
         if allocations is not None and allocations < 0:
             request = replace(request, number_of_allocations=1)
-        return super().update_deployment(deployment_id, request)
+        return super().validate_update_request(request)
 
 
 @mutant(family="errors", expects="errors.invalid-unknown-field")

@@ -33,14 +33,13 @@ class StaleAnswer(Cluster):
     read_before_increase: dict[str, Any] | None = None
 
     def increase(self, deployment: Deployment, wanted: int) -> None:
-        self.read_before_increase = self.assignment_json(deployment)
+        read = self.assignment_json(deployment)
         super().increase(deployment, wanted)
+        self.read_before_increase = read  # only once applied: a 429 is answered as it should be
 
-    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
-        with self.lock:
-            self.read_before_increase = None
-            applied = super().update_deployment(deployment_id, request)
-            return self.read_before_increase or applied
+    def update_answer(self, deployment: Deployment) -> dict[str, Any]:
+        read, self.read_before_increase = self.read_before_increase, None
+        return read or super().update_answer(deployment)
 
 
 @mutant(family="update", expects="update.immutable-fields-unchanged")
@@ -81,12 +80,16 @@ class PreUpdateAssignment(Cluster):
     the convergence promise it waits for are always one update behind.
     """
 
-    def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
-        with self.lock:
-            found = self.deployments.get(deployment_id)
-            read = self.assignment_json(found) if found is not None else None
-            applied = super().update_deployment(deployment_id, request)
-            return read or applied
+    read_before_update: dict[str, Any] | None = None
+
+    def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
+        read = self.assignment_json(deployment)
+        super().apply_update(deployment, request, merged)
+        self.read_before_update = read  # only once applied: a 429 is answered as it should be
+
+    def update_answer(self, deployment: Deployment) -> dict[str, Any]:
+        read, self.read_before_update = self.read_before_update, None
+        return read or super().update_answer(deployment)
 
 
 @mutant(family="update", expects="update.routes-on-ml-nodes")

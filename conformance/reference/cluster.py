@@ -2,7 +2,10 @@
 
 Each step of a state change is a small named method (``validate_update``,
 ``plan_increase``, ``reduce_to``, ``apply_update``, ``assignment_json``...) so that the
-mutants can break exactly one rule by overriding exactly one method.
+mutants can break exactly one rule by overriding exactly one method. The public methods are
+operations (the endpoints' entry points, each holding the lock) or such steps (run with the
+lock held); :mod:`conformance.reference.locking` states the rule, :data:`OPERATIONS` and
+:data:`STEPS` list them.
 
 Convergence (§2.4, §3.4) is lazy: a route records when it settles, and every read first
 calls :meth:`Cluster.settle` with the clock. No background thread, hence deterministic.
@@ -18,6 +21,7 @@ from typing import Any
 
 from conformance.reference import errors, inference, native, views
 from conformance.reference.config import NodeSpec, ServerConfig
+from conformance.reference.locking import marked, operation, step
 from conformance.reference.model import (
     ABSENT,
     Deployment,
@@ -46,13 +50,21 @@ INFERENCE_SERVICES = ("elasticsearch", "elser")
 
 
 class Cluster:
-    """All state of one reference server. Public methods take :attr:`lock` themselves."""
+    """All state of one reference server, and every change of it, serialised by :attr:`lock`.
+
+    Operations (``@operation``) are what the endpoints call: each holds the lock for its whole
+    run. Steps (``@step``) are the named pieces of an operation, one rule each, cited: they are
+    called with the lock held, only by operations and other steps, and they are the only
+    methods a mutant overrides. Every other method is private. The facts of the configuration
+    (:attr:`config`, :attr:`behaviour`, :attr:`nodes`) never change and need no lock.
+    """
 
     def __init__(self, config: ServerConfig = ServerConfig(), clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.behaviour: Behaviour = behaviour_for(config.es_version)
         self.clock = clock
         self.lock = threading.RLock()
+        """Held by every operation for its whole run; re-entrant, as an operation may call another."""
         self.models: dict[str, TrainedModel] = {}
         self.deployments: dict[str, Deployment] = {}
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
@@ -60,7 +72,7 @@ class Cluster:
         """Model alias -> model id (ES ``ModelAliasMetadata``)."""
 
     @property
-    def can_scale(self) -> bool:
+    def _can_scale(self) -> bool:
         """Whether over-asking is planned partially (scaling possible, §1.6 C.8): Serverless scales itself."""
         return self.config.scaling_possible or self.config.flavor == "serverless"
 
@@ -71,10 +83,17 @@ class Cluster:
 
     # -- capacity (§3.2) -------------------------------------------------------------------
 
+    @operation
+    def ml_node_limits(self) -> list[tuple[int, int]]:
+        """Each ML node's processors and memory for ML, as the planner counts them (``_ml/info``, §3.2)."""
+        return [(self.node_capacity(node), self._ml_memory(node)) for node in self.nodes]
+
+    @step
     def node_capacity(self, node: NodeSpec) -> int:
+        """§3.2: the processors the planner may fill on ``node``."""
         return node_processors(node.allocated_processors)
 
-    def ml_memory(self, node: NodeSpec) -> int:
+    def _ml_memory(self, node: NodeSpec) -> int:
         """The node's memory for ML (§3.2, ES ``NativeMemoryCalculator.allowedBytesForMl``)."""
         return allowed_bytes_for_ml(
             node.memory_bytes,
@@ -83,10 +102,12 @@ class Cluster:
             self.config.use_auto_machine_memory_percent,
         )
 
+    @step
     def deployment_memory(self, deployment: Deployment) -> int:
+        """§3.2: the memory a deployment needs on each node it has a route on."""
         return memory_estimate(deployment.model_bytes, deployment.cache_size_bytes)
 
-    def node_loads(self, excluding: Deployment | None = None) -> list[NodeLoad]:
+    def _node_loads(self, excluding: Deployment | None = None) -> list[NodeLoad]:
         loads = []
         for node in self.nodes:
             used_processors = used_memory = low = 0
@@ -105,15 +126,16 @@ class Cluster:
                     node.id,
                     self.node_capacity(node),
                     used_processors,
-                    planner_memory(self.ml_memory(node)),
+                    planner_memory(self._ml_memory(node)),
                     used_memory,
                     low,
                 )
             )
         return loads
 
+    @step
     def plan_increase(self, deployment: Deployment, wanted_total: int) -> Placement:
-        """Place ``wanted_total - current targets`` more allocations around the existing routes.
+        """§3.2: place ``wanted_total - current targets`` more allocations around the existing routes.
 
         The deployment's own routes occupy their nodes like any other's; on those nodes it needs
         no more memory (``place`` charges memory only to nodes outside ``hosting``)."""
@@ -123,8 +145,9 @@ class Cluster:
             deployment.low_priority,
             self.deployment_memory(deployment),
         )
-        return place(demand, self.node_loads(), set(deployment.routes))
+        return place(demand, self._node_loads(), set(deployment.routes))
 
+    @step
     def reduce_to(self, deployment: Deployment, wanted_total: int) -> None:
         """§1.6 C.7: lower targets; kept routes keep ``current`` until they settle."""
         targets = plan_reduction({node: route.target for node, route in deployment.routes.items()}, wanted_total)
@@ -136,6 +159,7 @@ class Cluster:
                 deployment.routes[node_id].target = targets[node_id]
                 deployment.routes[node_id].settles_at = settles_at
 
+    @step
     def add_routes(self, deployment: Deployment, placement: Placement, failure: str | None) -> None:
         """§2.4: new routes start with current = target, ``starting``; existing ones get a new target."""
         settles_at = self.clock() + self.config.convergence_delay
@@ -158,11 +182,12 @@ class Cluster:
             }
         deployment.record_max_assigned()
 
-    def unsatisfied_reason(self, placement: Placement) -> str:
+    def _unsatisfied_reason(self, placement: Placement) -> str:
         return "|".join(placement.reasons)
 
     # -- convergence (§2.4, §2.5, §3.4) -----------------------------------------------------
 
+    @step
     def settle(self, deployment: Deployment) -> None:
         """Bring routes whose time has come to ``started``, their process running what it can (§3.4)."""
         now = self.clock()
@@ -170,16 +195,18 @@ class Cluster:
             if route.state == "failed" or now < route.settles_at:
                 continue
             route.state = "started" if route.state == "starting" else route.state
-            self.run_process(deployment, self.node_spec(node_id), route)
+            self.run_process(deployment, self._node_spec(node_id), route)
         deployment.record_max_assigned()
 
-    def node_spec(self, node_id: str) -> NodeSpec:
+    def _node_spec(self, node_id: str) -> NodeSpec:
         return next(node for node in self.nodes if node.id == node_id)  # routes exist on known nodes only
 
+    @step
     def hardware_threads(self, node: NodeSpec) -> int:
         """What ``hardware_concurrency`` tells the node's process: not its allocated processors (§3.3)."""
         return node.threads
 
+    @step
     def run_process(self, deployment: Deployment, node: NodeSpec, route: Route) -> None:
         """§3.4 ``TrainedModelAssignmentNodeService``: a new route's process is loaded with the
         route's current count, which stays as the rebalancer wrote it; a started route whose
@@ -196,115 +223,126 @@ class Cluster:
             route.process = native.updated(threads, route.process, route.target)
             route.current = route.process.allocations
 
-    def settle_all(self) -> None:
+    def _settle_all(self) -> None:
         for deployment in self.deployments.values():
             self.settle(deployment)
 
+    @operation
     def seconds_until_settled(self, deployment_id: str) -> float:
-        with self.lock:
-            deployment = self.deployments.get(deployment_id)
-            if deployment is None:
-                return 0.0
-            pending = [r.settles_at for r in deployment.routes.values() if r.state != "failed"]
-            return max([0.0] + [at - self.clock() for at in pending])
+        deployment = self.deployments.get(deployment_id)
+        if deployment is None:
+            return 0.0
+        pending = [r.settles_at for r in deployment.routes.values() if r.state != "failed"]
+        return max([0.0] + [at - self.clock() for at in pending])
 
     # -- models ---------------------------------------------------------------------------------
 
+    @operation
     def put_model(self, model_id: str, config: dict[str, Any]) -> TrainedModel:
         """ES ``TransportPutTrainedModelAction``: an id may be neither an alias nor (8.8+) the id of
         a current deployment (§11.1), checked before the store finds an existing model."""
-        with self.lock:
-            if model_id in self.model_aliases:
-                raise errors.status_exception(
-                    400,
-                    f"requested model_id [{model_id}] is the same as an existing model_alias. Model "
-                    "model_aliases and ids must be unique",
-                )
-            if self.behaviour.deployment_ids and model_id in self.deployments:
-                raise errors.status_exception(
-                    400, f"Cannot create model [{model_id}] the id is the same as an current model deployment"
-                )
-            if model_id in self.models:
-                raise errors.EsError(
-                    400,
-                    "resource_already_exists_exception",
-                    f"Trained machine learning model [{model_id}] already exists",
-                )
-            model = TrainedModel(model_id, config, int(self.clock() * 1000))
-            self.models[model_id] = model
-            return model
+        if model_id in self.model_aliases:
+            raise errors.status_exception(
+                400,
+                f"requested model_id [{model_id}] is the same as an existing model_alias. Model "
+                "model_aliases and ids must be unique",
+            )
+        if self.behaviour.deployment_ids and model_id in self.deployments:
+            raise errors.status_exception(
+                400, f"Cannot create model [{model_id}] the id is the same as an current model deployment"
+            )
+        if model_id in self.models:
+            raise errors.EsError(
+                400,
+                "resource_already_exists_exception",
+                f"Trained machine learning model [{model_id}] already exists",
+            )
+        model = TrainedModel(model_id, config, int(self.clock() * 1000))
+        self.models[model_id] = model
+        return model
 
-    def model(self, model_id: str) -> TrainedModel:
+    def _model(self, model_id: str) -> TrainedModel:
         model = self.models.get(model_id)
         if model is None:
             raise errors.missing_model(model_id)
         return model
 
+    @operation
     def put_vocabulary(self, model_id: str, vocabulary: list[str]) -> None:
-        with self.lock:
-            self.model(model_id).vocabulary = list(vocabulary)
+        self._model(model_id).vocabulary = list(vocabulary)
 
+    @operation
     def put_definition_part(self, model_id: str, part: int, data: bytes, total_parts: int, total_length: int) -> None:
-        with self.lock:
-            model = self.model(model_id)
-            if part >= total_parts:
-                raise errors.validation_failed(["[part] must be less than [total_parts]"])
-            model.total_parts = total_parts
-            model.total_definition_length = total_length
-            model.parts[part] = data
+        model = self._model(model_id)
+        if part >= total_parts:
+            raise errors.validation_failed(["[part] must be less than [total_parts]"])
+        model.total_parts = total_parts
+        model.total_definition_length = total_length
+        model.parts[part] = data
 
-    def find_models(self, pattern: str) -> list[TrainedModel]:
+    @operation
+    def matching_models(self, pattern: str, allow_no_match: bool) -> list[TrainedModel]:
+        """The models of a comma-separated ``pattern``; a part that matches nothing is a 404
+        unless it is a wildcard and ``allow_no_match``."""
+        found = []
+        for part in pattern.split(","):
+            models = self._find_models(part)
+            if not models and (not _is_wildcard(part) or not allow_no_match):
+                raise errors.missing_model(part)
+            found += [m for m in models if m not in found]
+        return found
+
+    def _find_models(self, pattern: str) -> list[TrainedModel]:
         """Models whose id matches ``pattern``; an exact alias names its model (``ModelAliasMetadata``)."""
-        with self.lock:
-            if pattern in self.model_aliases:
-                return [self.models[self.model_aliases[pattern]]]
-            return [self.models[i] for i in sorted(self.models) if _matches(pattern, i)]
+        if pattern in self.model_aliases:
+            return [self.models[self.model_aliases[pattern]]]
+        return [self.models[i] for i in sorted(self.models) if _matches(pattern, i)]
 
+    @operation
     def delete_model(self, model_id: str, force: bool) -> None:
-        with self.lock:
-            self.model(model_id)
-            deployed = [d for d in self.deployments.values() if d.model_id == model_id]
-            if deployed and not force:
-                raise errors.status_exception(409, f"Cannot delete model [{model_id}] as it is currently deployed")
-            for deployment in deployed:
-                self.remove_deployment(deployment)
-            del self.models[model_id]
-            # ES TransportDeleteTrainedModelAction deletes the model's aliases with it
-            self.model_aliases = {alias: target for alias, target in self.model_aliases.items() if target != model_id}
+        self._model(model_id)
+        deployed = [d for d in self.deployments.values() if d.model_id == model_id]
+        if deployed and not force:
+            raise errors.status_exception(409, f"Cannot delete model [{model_id}] as it is currently deployed")
+        for deployment in deployed:
+            self._remove_deployment(deployment)
+        del self.models[model_id]
+        # ES TransportDeleteTrainedModelAction deletes the model's aliases with it
+        self.model_aliases = {alias: target for alias, target in self.model_aliases.items() if target != model_id}
 
     # -- start (§1.7, §3.2, §5.1) ------------------------------------------------------------
 
+    @operation
     def start_deployment(self, request: StartRequest) -> Deployment:
-        with self.lock:
-            model = self.model(request.model_id)
-            if model.packaged and not model.fully_defined:
-                # The reference has no network: a package's download never ends (as in ES's own
-                # YAML test, §11.1). ES ``TransportStartTrainedModelDeploymentAction`` answers a start
-                # while the download task runs with 408 (``RestStatus.REQUEST_TIMEOUT``).
-                raise errors.status_exception(
-                    408,
-                    f"Model download task is currently running. Wait for trained model [{model.model_id}] "
-                    "download task to complete then try again",
-                )
-            if not model.fully_defined:
-                raise errors.status_exception(400, f"Could not find trained model definition [{request.model_id}]")
-            self.check_deployment_id(request)
-            deployment = self.new_deployment(request, model)
-            placement = self.plan_increase(deployment, deployment.number_of_allocations)
-            if placement.total < deployment.number_of_allocations and not self.can_scale:
-                raise self.start_capacity_error(placement)
-            failure = (
-                None
-                if model.is_torchscript()
-                else ("Failed to start deployment: the model definition is not a TorchScript archive")
+        model = self._model(request.model_id)
+        if model.packaged and not model.fully_defined:
+            # The reference has no network: a package's download never ends (as in ES's own
+            # YAML test, §11.1). ES ``TransportStartTrainedModelDeploymentAction`` answers a start
+            # while the download task runs with 408 (``RestStatus.REQUEST_TIMEOUT``).
+            raise errors.status_exception(
+                408,
+                f"Model download task is currently running. Wait for trained model [{model.model_id}] "
+                "download task to complete then try again",
             )
-            self.add_routes(deployment, placement, failure)
-            if placement.total < deployment.number_of_allocations:
-                deployment.reason = self.unsatisfied_reason(placement)
-            self.deployments[deployment.deployment_id] = deployment
-            return deployment
+        if not model.fully_defined:
+            raise errors.status_exception(400, f"Could not find trained model definition [{request.model_id}]")
+        self._check_deployment_id(request)
+        deployment = self._new_deployment(request, model)
+        placement = self.plan_increase(deployment, deployment.number_of_allocations)
+        if placement.total < deployment.number_of_allocations and not self._can_scale:
+            raise self._start_capacity_error(placement)
+        failure = (
+            None
+            if model.is_torchscript()
+            else ("Failed to start deployment: the model definition is not a TorchScript archive")
+        )
+        self.add_routes(deployment, placement, failure)
+        if placement.total < deployment.number_of_allocations:
+            deployment.reason = self._unsatisfied_reason(placement)
+        self.deployments[deployment.deployment_id] = deployment
+        return deployment
 
-    def check_deployment_id(self, request: StartRequest) -> None:
+    def _check_deployment_id(self, request: StartRequest) -> None:
         if request.deployment_id in self.deployments:
             raise errors.status_exception(
                 400,
@@ -319,7 +357,7 @@ class Cluster:
                 "match a different model",
             )
 
-    def new_deployment(self, request: StartRequest, model: TrainedModel) -> Deployment:
+    def _new_deployment(self, request: StartRequest, model: TrainedModel) -> Deployment:
         adaptive = _normalised(request.adaptive)
         allocations = request.number_of_allocations
         if allocations is None:  # §1.7 computeNumberOfAllocations
@@ -342,12 +380,12 @@ class Cluster:
             inference_id=request.inference_id,
         )
 
-    def start_capacity_error(self, placement: Placement) -> errors.EsError:
+    def _start_capacity_error(self, placement: Placement) -> errors.EsError:
         if placement.total == 0:
             cause = errors.status_exception(
                 429,
                 "Could not start deployment because no suitable nodes were found, allocation explanation "
-                f"[{self.unsatisfied_reason(placement)}]",
+                f"[{self._unsatisfied_reason(placement)}]",
             )
             return errors.EsError(
                 429,
@@ -362,23 +400,25 @@ class Cluster:
 
     # -- update (§1.6) -------------------------------------------------------------------------
 
+    @operation
     def update_deployment(self, deployment_id: str, request: UpdateRequest) -> dict[str, Any]:
         """§1.6 in order: A request validation, B inference check, C cluster-service steps."""
-        self.validate_update_request(request)
-        with self.lock:
-            self.check_not_inference_owned(deployment_id)
-            deployment = self.find_deployment(deployment_id)
-            self.settle(deployment)
-            merged = self.merge_adaptive(deployment.adaptive_allocations, request.adaptive)
-            self.validate_update(deployment, request, merged)
-            if not self.has_updates(deployment, request, merged):
-                return self.assignment_json(deployment)  # C.5: before the state check
-            self.check_started(deployment)
-            self.apply_update(deployment, request, merged)
-            return self.assignment_json(deployment)
+        request = self.validate_update_request(request)
+        self.check_not_inference_owned(deployment_id)
+        deployment = self.find_deployment(deployment_id)
+        self.settle(deployment)
+        merged = self.merge_adaptive(deployment.adaptive_allocations, request.adaptive)
+        self.validate_update(deployment, request, merged)
+        if not self.has_updates(deployment, request, merged):
+            return self.update_answer(deployment)  # C.5: before the state check
+        self.check_started(deployment)
+        self.apply_update(deployment, request, merged)
+        return self.update_answer(deployment)
 
-    def validate_update_request(self, request: UpdateRequest) -> None:
-        """§1.6 A: ``Request.validate()``, errors accumulated."""
+    @step
+    def validate_update_request(self, request: UpdateRequest) -> UpdateRequest:
+        """§1.6 A: ``Request.validate()``, errors accumulated; returns the request the later steps
+        apply (the one given: a mutant may read it otherwise)."""
         messages: list[str] = []
         allocations = request.number_of_allocations
         if allocations is not None and allocations < 1:
@@ -390,13 +430,16 @@ class Cluster:
             messages += adaptive_errors(adaptive)
         if messages:
             raise errors.validation_failed(messages)
+        return request
 
+    @step
     def check_started(self, deployment: Deployment) -> None:
         """§1.6 C.6: only a ``started`` deployment can change. A method of its own so that a
         mutant can drop exactly this 409 and no other (e.g. not the §1.6 B one)."""
         if deployment.state != "started":
             raise errors.status_exception(409, "cannot update deployment that is not in [started] state")
 
+    @step
     def check_not_inference_owned(self, deployment_id: str) -> None:
         """§1.6 B (newest versions): deployments of inference endpoints are updated elsewhere."""
         if not self.behaviour.inference_endpoint_conflict:
@@ -409,6 +452,7 @@ class Cluster:
                 f"[{deployment_id}]. This model deployment must be updated through the inference API.",
             )
 
+    @step
     def find_deployment(self, deployment_id: str) -> Deployment:
         """§1.2/§1.6 C.1: by deployment id (8.8+; before, deployment id = model id)."""
         deployment = self.deployments.get(deployment_id)
@@ -416,6 +460,7 @@ class Cluster:
             raise errors.missing_deployment(deployment_id)
         return deployment
 
+    @step
     def merge_adaptive(self, existing: dict[str, Any] | None, update: Any) -> dict[str, Any] | None:
         """§1.4 merge: absent keeps, null removes, else field by field (``-1`` clears a bound)."""
         if update is ABSENT:
@@ -432,6 +477,7 @@ class Cluster:
                 merged[key] = None if update[key] == -1 else update[key]
         return merged
 
+    @step
     def validate_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
         """§1.6 C.3, C.4 and D, against the merged adaptive settings."""
         if merged is not None and merged.get("enabled") is True and request.number_of_allocations is not None:
@@ -443,9 +489,9 @@ class Cluster:
             if messages:
                 raise errors.validation_failed(messages)
         if deployment.low_priority and self.behaviour.low_priority_update_rejected:
-            self.check_low_priority_update(deployment, request, merged)
+            self._check_low_priority_update(deployment, request, merged)
 
-    def check_low_priority_update(
+    def _check_low_priority_update(
         self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None
     ) -> None:
         """§1.6 D. The real text and status are unknown (§9): a 400 naming `low` priority."""
@@ -462,6 +508,7 @@ class Cluster:
                 f"[{deployment.deployment_id}]",
             )
 
+    @step
     def has_updates(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> bool:
         """§1.6 C.5: a new allocation count or different adaptive settings."""
         allocations = request.number_of_allocations
@@ -469,6 +516,7 @@ class Cluster:
             merged != deployment.adaptive_allocations
         )
 
+    @step
     def apply_update(self, deployment: Deployment, request: UpdateRequest, merged: dict[str, Any] | None) -> None:
         """§1.6 C.7/C.8: increase through the planner (429 changes nothing), decrease by the reducer."""
         wanted = request.number_of_allocations
@@ -478,10 +526,12 @@ class Cluster:
             self.decrease(deployment, wanted)
         deployment.adaptive_allocations = merged
 
+    @step
     def increase(self, deployment: Deployment, wanted: int) -> None:
+        """§1.6 C.7/C.8: plan the larger count; a 429 unless it fits or the cluster can scale."""
         placement = self.plan_increase(deployment, wanted)
         reachable = deployment.total_target + placement.total
-        if reachable < wanted and not self.can_scale:
+        if reachable < wanted and not self._can_scale:
             raise errors.status_exception(
                 429,
                 "Could not update deployment because there are not enough resources to provide all "
@@ -489,9 +539,11 @@ class Cluster:
             )
         self.add_routes(deployment, placement, failure=None)
         deployment.number_of_allocations = wanted
-        deployment.reason = None if reachable >= wanted else self.unsatisfied_reason(placement)
+        deployment.reason = None if reachable >= wanted else self._unsatisfied_reason(placement)
 
+    @step
     def decrease(self, deployment: Deployment, wanted: int) -> None:
+        """§1.6 C.7: reduce the targets; the reason is cleared once the targets can hold the count."""
         if wanted < deployment.total_target:
             self.reduce_to(deployment, wanted)
         if wanted <= deployment.total_target:
@@ -500,15 +552,15 @@ class Cluster:
 
     # -- stop ------------------------------------------------------------------------------------
 
+    @operation
     def stop_deployments(self, pattern: str, allow_no_match: bool) -> None:
-        with self.lock:
-            matched = self.match_deployments(pattern)
-            if not matched and not allow_no_match:
-                raise errors.missing_deployment(pattern)
-            for deployment in matched:
-                self.remove_deployment(deployment)
+        matched = self._match_deployments(pattern)
+        if not matched and not allow_no_match:
+            raise errors.missing_deployment(pattern)
+        for deployment in matched:
+            self._remove_deployment(deployment)
 
-    def match_deployments(self, pattern: str) -> list[Deployment]:
+    def _match_deployments(self, pattern: str) -> list[Deployment]:
         found: dict[str, Deployment] = {}
         for part in pattern.split(","):
             direct = [d for d in self.deployments.values() if _matches(part, d.deployment_id)]
@@ -517,37 +569,33 @@ class Cluster:
             found.update((d.deployment_id, d) for d in direct)
         return list(found.values())
 
-    def remove_deployment(self, deployment: Deployment) -> None:
+    def _remove_deployment(self, deployment: Deployment) -> None:
         self.deployments.pop(deployment.deployment_id, None)
 
     # -- inference (§11.1; ES TransportInternalInferModelAction) ----------------------------------
 
+    @operation
     def infer(self, request_id: str, docs: list[Any], timeout: float) -> list[dict[str, Any]]:
         """``_infer``: an alias or model id, else a deployment id; documents go to ``started``
         routes with allocations, weighted by their allocations; each counts on its node."""
-        with self.lock:
-            model_id = self.model_aliases.get(request_id, request_id)
-            deployment = self.inference_deployment(request_id, model_id)
-            self.settle(deployment)
-            routes = [
-                (node, route)
-                for node, route in deployment.routes.items()
-                if route.state == "started" and route.current > 0
-            ]
-            if not routes:
-                raise errors.status_exception(
-                    409, f"Trained model deployment [{request_id}] is not allocated to any nodes"
-                )
-            model = self.models[deployment.model_id]
-            definition = b"".join(model.parts[index] for index in range(model.total_parts or 0))
-            reason = inference.not_emulated_reason(model.config, definition)
-            if reason is not None:
-                raise errors.status_exception(
-                    400, f"Inference for model [{model.model_id}] is not emulated by the reference server: {reason}"
-                )
-            return [self.infer_one(deployment, model, routes, doc, timeout) for doc in docs]
+        model_id = self.model_aliases.get(request_id, request_id)
+        deployment = self._inference_deployment(request_id, model_id)
+        self.settle(deployment)
+        routes = [
+            (node, route) for node, route in deployment.routes.items() if route.state == "started" and route.current > 0
+        ]
+        if not routes:
+            raise errors.status_exception(409, f"Trained model deployment [{request_id}] is not allocated to any nodes")
+        model = self.models[deployment.model_id]
+        definition = b"".join(model.parts[index] for index in range(model.total_parts or 0))
+        reason = inference.not_emulated_reason(model.config, definition)
+        if reason is not None:
+            raise errors.status_exception(
+                400, f"Inference for model [{model.model_id}] is not emulated by the reference server: {reason}"
+            )
+        return [self._infer_one(deployment, model, routes, doc, timeout) for doc in docs]
 
-    def inference_deployment(self, request_id: str, model_id: str) -> Deployment:
+    def _inference_deployment(self, request_id: str, model_id: str) -> Deployment:
         """The deployment of that id, else the model's (``started`` first, then by id); a model
         without one gets 409 (PyTorch) and an unknown id 404, as ``getModelAndInfer`` answers."""
         deployment = self.deployments.get(model_id)
@@ -566,7 +614,7 @@ class Cluster:
             f"Model [{request_id}] must be deployed to use. Please deploy with the start trained model deployment API.",
         )
 
-    def infer_one(
+    def _infer_one(
         self, deployment: Deployment, model: TrainedModel, routes: list[tuple[str, Route]], doc: Any, timeout: float
     ) -> dict[str, Any]:
         node_id, route = _weighted_pick(routes, deployment.inferences_routed)
@@ -593,33 +641,33 @@ class Cluster:
             result["is_truncated"] = True
         return result
 
+    @operation
     def clear_cache(self, deployment_id: str) -> None:
         """``POST .../deployment/cache/_clear``: empties every node's cache; counters stay."""
-        with self.lock:
-            deployment = self.find_deployment(deployment_id)
-            for cache in deployment.caches.values():
-                cache.clear()
+        deployment = self.find_deployment(deployment_id)
+        for cache in deployment.caches.values():
+            cache.clear()
 
     # -- model aliases (ES TransportPutTrainedModelAliasAction, TransportDeleteTrainedModelAliasAction) --
 
+    @operation
     def put_model_alias(self, alias: str, model_id: str, reassign: bool) -> None:
-        with self.lock:
-            old_id = self.model_aliases.get(alias)
-            if old_id is not None and not reassign:
-                raise errors.status_exception(
-                    400,
-                    f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already refers "
-                    f"to [{old_id}]. Set parameter [reassign] to [true] if model_alias should be reassigned.",
-                )
-            if alias in self.models:
-                raise errors.status_exception(400, "model_alias cannot be the same as an existing trained model_id")
-            new = self.model(model_id)
-            old = self.models.get(old_id) if old_id is not None else None
-            if old is not None:
-                self.check_reassignment(alias, old, new)
-            self.model_aliases[alias] = model_id
+        old_id = self.model_aliases.get(alias)
+        if old_id is not None and not reassign:
+            raise errors.status_exception(
+                400,
+                f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already refers "
+                f"to [{old_id}]. Set parameter [reassign] to [true] if model_alias should be reassigned.",
+            )
+        if alias in self.models:
+            raise errors.status_exception(400, "model_alias cannot be the same as an existing trained model_id")
+        new = self._model(model_id)
+        old = self.models.get(old_id) if old_id is not None else None
+        if old is not None:
+            self._check_reassignment(alias, old, new)
+        self.model_aliases[alias] = model_id
 
-    def check_reassignment(self, alias: str, old: TrainedModel, new: TrainedModel) -> None:
+    def _check_reassignment(self, alias: str, old: TrainedModel, new: TrainedModel) -> None:
         """Moving an alias keeps the task type and the model type, and never leaves a deployed model
         for one that is not deployed (or not yet allocated)."""
         old_task, new_task = _task_name(old), _task_name(new)
@@ -647,46 +695,100 @@ class Cluster:
                 "it is not yet allocated to any nodes",
             )
 
+    @operation
     def delete_model_alias(self, alias: str, model_id: str) -> None:
-        with self.lock:
-            referenced = self.model_aliases.get(alias)
-            if referenced is None:
-                raise errors.status_exception(404, f"model_alias [{alias}] could not be found")
-            if referenced != model_id:
-                raise errors.status_exception(
-                    409, f"model_alias [{alias}] does not refer to provided model_id [{model_id}]"
-                )
-            del self.model_aliases[alias]
+        referenced = self.model_aliases.get(alias)
+        if referenced is None:
+            raise errors.status_exception(404, f"model_alias [{alias}] could not be found")
+        if referenced != model_id:
+            raise errors.status_exception(
+                409, f"model_alias [{alias}] does not refer to provided model_id [{model_id}]"
+            )
+        del self.model_aliases[alias]
 
     # -- inference endpoints (§1.6 B) ------------------------------------------------------------
 
-    def put_inference_endpoint(self, endpoint: InferenceEndpoint, start: StartRequest) -> None:
-        with self.lock:
-            if endpoint.inference_id in self.inference_endpoints:
-                raise errors.status_exception(400, f"Inference endpoint [{endpoint.inference_id}] already exists")
-            self.start_deployment(start)
-            self.inference_endpoints[endpoint.inference_id] = endpoint
+    @operation
+    def list_inference_endpoints(self) -> list[InferenceEndpoint]:
+        """Every inference endpoint, by id (``GET _inference/_all``)."""
+        return sorted(self.inference_endpoints.values(), key=lambda e: e.inference_id)
 
+    @operation
+    def put_inference_endpoint(self, endpoint: InferenceEndpoint, start: StartRequest) -> None:
+        if endpoint.inference_id in self.inference_endpoints:
+            raise errors.status_exception(400, f"Inference endpoint [{endpoint.inference_id}] already exists")
+        self.start_deployment(start)
+        self.inference_endpoints[endpoint.inference_id] = endpoint
+
+    @operation
     def delete_inference_endpoint(self, inference_id: str) -> None:
-        with self.lock:
-            if self.inference_endpoints.pop(inference_id, None) is None:
-                raise errors.not_found(f"Inference endpoint not found [{inference_id}]")
-            deployment = self.deployments.get(inference_id)
-            if deployment is not None:
-                self.remove_deployment(deployment)
+        if self.inference_endpoints.pop(inference_id, None) is None:
+            raise errors.not_found(f"Inference endpoint not found [{inference_id}]")
+        deployment = self.deployments.get(inference_id)
+        if deployment is not None:
+            self._remove_deployment(deployment)
 
     # -- views ------------------------------------------------------------------------------------
 
+    @operation
     def deployment_view(self, deployment_id: str) -> dict[str, Any]:
         """The settled assignment of one deployment (used after a start)."""
-        with self.lock:
-            deployment = self.find_deployment(deployment_id)
-            self.settle(deployment)
-            return self.assignment_json(deployment)
+        deployment = self.find_deployment(deployment_id)
+        self.settle(deployment)
+        return self.assignment_json(deployment)
 
+    @step
     def assignment_json(self, deployment: Deployment) -> dict[str, Any]:
         """§2.2 field order; optional fields per version (§2.6)."""
         return views.assignment_json(deployment, self.behaviour)
+
+    @step
+    def update_answer(self, deployment: Deployment) -> dict[str, Any]:
+        """§2.1: the assignment an ``_update`` answers with, as the update left it."""
+        return self.assignment_json(deployment)
+
+    @operation
+    def model_stats(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:
+        """``_stats`` of a comma-separated ``pattern`` of model or deployment ids, settled: one
+        entry per deployment, one per undeployed model, models by id and each model's
+        deployments by deployment id (§7, §11.1)."""
+        self._settle_all()
+        nodes = {node.id: node for node in self.nodes}
+        by_model: dict[str, list[Deployment]] = {}
+        for deployment in self.deployments.values():
+            by_model.setdefault(deployment.model_id, []).append(deployment)
+        total = sum(d.number_of_allocations for d in self.deployments.values())
+
+        def entry(model: TrainedModel, deployment: Deployment | None) -> dict[str, Any]:
+            if self.behaviour.per_deployment_memory_stats:
+                allocations = deployment.number_of_allocations if deployment is not None else 0
+            else:  # ES#107831: every entry was computed with the sum over all deployments
+                allocations = total
+            return views.model_stats_json(model, deployment, nodes, self.behaviour, allocations)
+
+        entries = []
+        for part in pattern.split(","):
+            deployments = self._match_deployments(part)
+            models = self._find_models(part)
+            if not deployments and not models and (not _is_wildcard(part) or not allow_no_match):
+                raise errors.missing_model(part)
+            for deployment in deployments:
+                model = self.models.get(deployment.model_id)
+                if model is not None:
+                    entries.append(entry(model, deployment))
+            for model in models:
+                own = by_model.get(model.model_id, [])
+                if not own:
+                    entries.append(entry(model, None))
+                elif not deployments:  # a model id matched no deployment id: list the model's deployments
+                    entries += [entry(model, d) for d in own]
+        return sorted(_unique(entries), key=_stats_order)
+
+
+OPERATIONS = marked(Cluster, "operation")
+"""The entry points of the endpoints: each takes :attr:`Cluster.lock` for its whole run."""
+STEPS = marked(Cluster, "step")
+"""The override points of the mutants: each runs with :attr:`Cluster.lock` held."""
 
 
 def _normalised(settings: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -721,3 +823,23 @@ def _task_name(model: TrainedModel) -> str | None:
 
 def _matches(pattern: str, value: str) -> bool:
     return pattern in ("_all", "*", "") or fnmatch.fnmatchcase(value, pattern)
+
+
+def _is_wildcard(pattern: str) -> bool:
+    """``_all``, empty or with a ``*``: may match nothing without a 404 when ``allow_no_match``."""
+    return pattern in ("_all", "") or "*" in pattern
+
+
+def _stats_order(entry: dict[str, Any]) -> tuple[str, str]:
+    """Models by id, each model's deployments by deployment id (§11.1)."""
+    return entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id", "")
+
+
+def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, result = set(), []
+    for entry in entries:
+        key = (entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id"))
+        if key not in seen:
+            seen.add(key)
+            result.append(entry)
+    return result

@@ -2,7 +2,8 @@
 
 The split mirrors Elasticsearch's ``BaseRestHandler``: body and parameter parse errors
 come first, then unrecognized parameters, then an unread body, then the action (§1.3,
-§1.5). Handlers are thin: state changes are :class:`Cluster` methods.
+§1.5). Handlers are thin: every read and change of state is one :class:`Cluster` operation
+(which holds the cluster's lock itself, :mod:`conformance.reference.locking`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from conformance.reference import errors, modelconfig, parsing, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
-from conformance.reference.model import Deployment, InferenceEndpoint, StartRequest, TrainedModel
+from conformance.reference.model import InferenceEndpoint, StartRequest
 from conformance.reference.parsing import Call
 from conformance.reference.planner import MB, NATIVE_EXECUTABLE_CODE_OVERHEAD
 from conformance.reference.protocol import param_as_bool, param_as_int, parse_int
@@ -182,25 +183,29 @@ class Api:
         return lambda: (200, body)
 
     def ml_info(self, call: Call) -> Action:
-        nodes = self.config.nodes
-        allowed = [self.cluster.ml_memory(node) for node in nodes]
-        limits: dict[str, Any] = {
-            "max_single_ml_node_processors": max((self.cluster.node_capacity(n) for n in nodes), default=0),
-            "total_ml_processors": sum(self.cluster.node_capacity(n) for n in nodes),
-        }
-        # ES TransportMlInfoAction: no max_model_memory_limit unless the setting is set; the effective
-        # limit is the largest node's ML memory less the process and native code overheads; whole MB.
-        if allowed and max(allowed) > 0:
-            effective = max(allowed) - PROCESS_MEMORY_OVERHEAD - NATIVE_EXECUTABLE_CODE_OVERHEAD
-            limits["effective_max_model_memory_limit"] = f"{max(effective, 0) // MB}mb"
-        limits["total_ml_memory"] = f"{sum(allowed) // MB}mb"
-        body = {
-            "defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
-            "upgrade_mode": False,
-            "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
-            "limits": limits,
-        }
-        return lambda: (200, body)
+        def run() -> Result:
+            nodes = self.cluster.ml_node_limits()
+            processors = [processors for processors, _ in nodes]
+            allowed = [memory for _, memory in nodes]
+            limits: dict[str, Any] = {
+                "max_single_ml_node_processors": max(processors, default=0),
+                "total_ml_processors": sum(processors),
+            }
+            # ES TransportMlInfoAction: no max_model_memory_limit unless the setting is set; the effective
+            # limit is the largest node's ML memory less the process and native code overheads; whole MB.
+            if allowed and max(allowed) > 0:
+                effective = max(allowed) - PROCESS_MEMORY_OVERHEAD - NATIVE_EXECUTABLE_CODE_OVERHEAD
+                limits["effective_max_model_memory_limit"] = f"{max(effective, 0) // MB}mb"
+            limits["total_ml_memory"] = f"{sum(allowed) // MB}mb"
+            body = {
+                "defaults": {"anomaly_detectors": {"model_memory_limit": "1gb"}, "datafeeds": {}},
+                "upgrade_mode": False,
+                "native_code": {"version": str(self.behaviour.version), "build_hash": BUILD_HASH[:12]},
+                "limits": limits,
+            }
+            return 200, body
+
+        return run
 
     def cluster_settings(self, call: Call) -> Action:
         """Scaling is possible when ``xpack.ml.max_lazy_ml_nodes`` exceeds the ML nodes (§1.6 C.8)."""
@@ -297,7 +302,7 @@ class Api:
         include = _includes(call)
 
         def run() -> Result:
-            models = self.matching_models(pattern, allow_no_match)
+            models = self.cluster.matching_models(pattern, allow_no_match)
             configs = [
                 views.model_config_json(m, self.behaviour, definition_status="definition_status" in include)
                 for m in models[start : start + size]
@@ -305,15 +310,6 @@ class Api:
             return 200, {"count": len(models), "trained_model_configs": configs}
 
         return run
-
-    def matching_models(self, pattern: str, allow_no_match: bool) -> list[TrainedModel]:
-        found = []
-        for part in pattern.split(","):
-            models = self.cluster.find_models(part)
-            if not models and (not _is_wildcard(part) or not allow_no_match):
-                raise errors.missing_model(part)
-            found += [m for m in models if m not in found]
-        return found
 
     def put_model(self, call: Call) -> Action:
         model_id = call.path_params["model_id"]
@@ -438,7 +434,7 @@ class Api:
         allow_no_match, start, size = _listing_params(call)
 
         def run() -> Result:
-            entries = self.stats_entries(pattern, allow_no_match)
+            entries = self.cluster.model_stats(pattern, allow_no_match)
             # ES counts the *models* matched (§11.1) and pages them, not their entries: ids are
             # expanded with the page parameters (``setTotalModelCount``, TransportGetTrainedModelsStatsAction),
             # then each model of the page brings all of its deployments, listed by deployment id.
@@ -450,42 +446,6 @@ class Api:
             }
 
         return run
-
-    def stats_entries(self, pattern: str, allow_no_match: bool) -> list[dict[str, Any]]:
-        """One entry per deployment, one per undeployed model; ids may be model or deployment ids."""
-        cluster = self.cluster
-        nodes = {node.id: node for node in cluster.nodes}
-        with cluster.lock:
-            cluster.settle_all()
-            by_model: dict[str, list[Deployment]] = {}
-            for deployment in cluster.deployments.values():
-                by_model.setdefault(deployment.model_id, []).append(deployment)
-            total = sum(d.number_of_allocations for d in cluster.deployments.values())
-
-            def entry(model: TrainedModel, deployment: Deployment | None) -> dict[str, Any]:
-                if self.behaviour.per_deployment_memory_stats:
-                    allocations = deployment.number_of_allocations if deployment is not None else 0
-                else:  # ES#107831: every entry was computed with the sum over all deployments
-                    allocations = total
-                return views.model_stats_json(model, deployment, nodes, self.behaviour, allocations)
-
-            entries = []
-            for part in pattern.split(","):
-                deployments = cluster.match_deployments(part)
-                models = cluster.find_models(part)
-                if not deployments and not models and (not _is_wildcard(part) or not allow_no_match):
-                    raise errors.missing_model(part)
-                for deployment in deployments:
-                    model = cluster.models.get(deployment.model_id)
-                    if model is not None:
-                        entries.append(entry(model, deployment))
-                for model in models:
-                    own = by_model.get(model.model_id, [])
-                    if not own:
-                        entries.append(entry(model, None))
-                    elif not deployments:  # a model id matched no deployment id: list the model's deployments
-                        entries += [entry(model, d) for d in own]
-            return sorted(_unique(entries), key=_stats_order)
 
     # -- inference, cache and aliases (§11.1) -----------------------------------------------
 
@@ -594,17 +554,16 @@ class Api:
         what ``clean`` lists to find the endpoints of killed runs."""
 
         def run() -> Result:
-            with self.cluster.lock:
-                endpoints = [
-                    {
-                        "inference_id": e.inference_id,
-                        "task_type": e.task_type,
-                        "service": e.service,
-                        "service_settings": e.service_settings,
-                        "task_settings": {},
-                    }
-                    for e in sorted(self.cluster.inference_endpoints.values(), key=lambda e: e.inference_id)
-                ]
+            endpoints = [
+                {
+                    "inference_id": e.inference_id,
+                    "task_type": e.task_type,
+                    "service": e.service,
+                    "service_settings": e.service_settings,
+                    "task_settings": {},
+                }
+                for e in self.cluster.list_inference_endpoints()
+            ]
             return 200, {"endpoints": endpoints}
 
         return run
@@ -663,23 +622,3 @@ def _infer_docs(body: dict[str, Any]) -> list[Any]:
 def _includes(call: Call) -> set[str]:
     """``?include=``, comma-separated (``definition_status`` adds ``fully_defined``, §11.1)."""
     return {part.strip() for part in call.params.get("include", "").split(",") if part.strip()}
-
-
-def _is_wildcard(pattern: str) -> bool:
-    """``_all``, empty or with a ``*``: may match nothing without a 404 when ``allow_no_match``."""
-    return pattern in ("_all", "") or "*" in pattern
-
-
-def _stats_order(entry: dict[str, Any]) -> tuple[str, str]:
-    """Models by id, each model's deployments by deployment id (§11.1)."""
-    return entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id", "")
-
-
-def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen, result = set(), []
-    for entry in entries:
-        key = (entry["model_id"], (entry.get("deployment_stats") or {}).get("deployment_id"))
-        if key not in seen:
-            seen.add(key)
-            result.append(entry)
-    return result

@@ -20,7 +20,6 @@ from conformance.reference.suggest import suggestion
 from conformance.reference.xcontent import dumps_deep
 
 COMMON_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path", "format"})
-PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
 PRODUCT_HEADER_BYTES = (b"x-elastic-product", b"Elasticsearch")
 JSON = "application/json"
 _MEDIA_TYPE = re.compile(
