@@ -109,7 +109,7 @@ def _validation_messages(record: NodeShutdown) -> list[str]:
     elif record.type != "SIGTERM" and record.grace_period is not None:
         messages.append(  # sic: Elasticsearch names the target node here
             "grace period is only valid for SIGTERM type shutdowns, but was given type "
-            f"[{record.type}] and target node name [{record.target_node_name}]"
+            f"[{record.type}] and target node name [{record.target_node_name or 'null'}]"  # Java prints null
         )
     return messages
 

@@ -7,6 +7,8 @@ by the shutdown rebalance before the fix and carried forward after it.
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +22,7 @@ from conformance.reference.cluster import Cluster
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.scaler import SCALE_TO_ZERO_AFTER
 from conformance.reference.server import running_server
-from tests.reference.conftest import FakeClock
+from tests.reference.conftest import FakeClock, TestClient
 
 TWO_NODES = (NodeSpec("ml-0", 4), NodeSpec("ml-1", 4))
 
@@ -132,6 +134,18 @@ def test_s11_5_a_put_get_delete_answers() -> None:
             {"type": "sigterm", "reason": "r"},
             "action_request_validation_exception",
             "Validation Failed: 1: grace period is required for SIGTERM shutdowns;",
+        ),
+        (
+            {"type": "remove", "reason": "r", "allocation_delay": "1m", "grace_period": "1m"},
+            "action_request_validation_exception",
+            "Validation Failed: 1: allocation_delay is only allowed for RESTART-type shutdown requests;"
+            "2: grace period is only valid for SIGTERM type shutdowns, but was given type [REMOVE] and target node "
+            "name [null];",
+        ),
+        (
+            {"type": "restart", "reason": "r", "allocation_delay": "soon"},
+            "x_content_parse_exception",
+            "Failed to build [put_node_shutdown_request] after last required field arrived",
         ),
     ],
 )
@@ -268,3 +282,23 @@ def test_s11_5_c_no_rebalance_without_a_route_on_the_node() -> None:
         clock.advance(SCALE_TO_ZERO_AFTER)
         es.shutdown.put_node(node_id="ml-1", type="remove", reason="scale in")
         assert stats_of(es, "idle") is not None
+
+
+def test_s11_5_a_no_body_reaches_a_5xx() -> None:
+    """Bodies of every JSON shape, and broken ones, against the three methods: never a 500."""
+    rng = random.Random(20261201)
+    values: list[Any] = [None, True, 3, -1.5, "", "restart", "REMOVE", "sigterm", "replace", "1m", "x" * 40, [], {}]
+    fields = ["type", "reason", "allocation_delay", "target_node_name", "grace_period", "other"]
+    app = create_app(ServerConfig(nodes=TWO_NODES))
+    with TestClient(app) as client:
+        for _ in range(300):
+            document = {name: rng.choice(values) for name in rng.sample(fields, rng.randint(0, len(fields)))}
+            body = json.dumps(document).encode()
+            if rng.random() < 0.2:
+                body = body[: rng.randint(0, len(body))]
+            method = rng.choice(["PUT", "PUT", "GET", "DELETE"])
+            node = rng.choice(["ml-0", "ml-1", "gone", "ml-0,ml-1", "_all"])
+            response = client.request(
+                method, f"/_nodes/{node}/shutdown", content=body, headers={"content-type": "application/json"}
+            )
+            assert response.status_code < 500, (method, node, body, response.text)
