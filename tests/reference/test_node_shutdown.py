@@ -22,7 +22,7 @@ from conformance.reference.cluster import Cluster
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.scaler import SCALE_TO_ZERO_AFTER
 from conformance.reference.server import running_server
-from tests.reference.conftest import FakeClock, TestClient
+from reference.conftest import FakeClock, TestClient
 
 TWO_NODES = (NodeSpec("ml-0", 4), NodeSpec("ml-1", 4))
 
