@@ -307,6 +307,7 @@ class Cluster:
             if placement.total < deployment.number_of_allocations:
                 deployment.reason = self.unsatisfied_reason(placement)
             self.deployments[deployment.deployment_id] = deployment
+            self.drop_lost_deployments()  # a start rebalances (§11.5 C)
             return deployment
 
     def check_deployment_id(self, request: StartRequest) -> None:
@@ -496,6 +497,7 @@ class Cluster:
         self.add_routes(deployment, placement, failure=None)
         deployment.number_of_allocations = wanted
         deployment.reason = None if reachable >= wanted else self.unsatisfied_reason(placement)
+        self.drop_lost_deployments()  # an increase rebalances (§11.5 C)
 
     def decrease(self, deployment: Deployment, wanted: int) -> None:
         if wanted < deployment.total_target:
@@ -735,12 +737,20 @@ class Cluster:
 
         The reference plans deployment by deployment, in the order they were started, where
         Elasticsearch plans them together."""
+        self.drop_lost_deployments()
+        for deployment in self.deployments.values():
+            self.stop_shutting_down_routes(deployment)
+            self.top_up(deployment)
+
+    def drop_lost_deployments(self) -> None:
+        """Every rebalance while some node is shutting down (its own, a start's, an increase's)
+        ends in ``setShuttingDownNodeRoutesToStopping``, which before ES#146910 lost the
+        deployments :meth:`lost_in_shutdown_rebalance` names (§11.5 C)."""
+        if not self.shutdowns:
+            return
         for deployment in list(self.deployments.values()):
             if self.lost_in_shutdown_rebalance(deployment):
                 self.remove_deployment(deployment)
-                continue
-            self.stop_shutting_down_routes(deployment)
-            self.top_up(deployment)
 
     def lost_in_shutdown_rebalance(self, deployment: Deployment) -> bool:
         """ES#146806: before ES#146910 a deployment scaled to zero (no routes, none to a

@@ -274,16 +274,6 @@ def test_s11_5_c_before_the_fix_the_zero_allocation_deployment_is_gone(es_versio
         assert stats_of(es, "busy") is not None  # only the deployment at zero is lost
 
 
-def test_s11_5_c_no_rebalance_without_a_route_on_the_node() -> None:
-    """A shutdown of a node no deployment routes to changes nothing, so even before the fix the
-    deployment at zero stays (ES ``haveMlNodesChanged`` finds no reason to rebalance)."""
-    with served("9.3.0") as (es, clock):
-        start(es, "idle", adaptive_allocations=ADAPTIVE_TO_ZERO)
-        clock.advance(SCALE_TO_ZERO_AFTER)
-        es.shutdown.put_node(node_id="ml-1", type="remove", reason="scale in")
-        assert stats_of(es, "idle") is not None
-
-
 def test_s11_5_a_no_body_reaches_a_5xx() -> None:
     """Bodies of every JSON shape, and broken ones, against the three methods: never a 500."""
     rng = random.Random(20261201)
@@ -302,3 +292,24 @@ def test_s11_5_a_no_body_reaches_a_5xx() -> None:
                 method, f"/_nodes/{node}/shutdown", content=body, headers={"content-type": "application/json"}
             )
             assert response.status_code < 500, (method, node, body, response.text)
+
+
+@pytest.mark.parametrize(("es_version", "survives"), [("9.3.0", False), ("9.5.0", True)])
+@pytest.mark.parametrize("trigger", ["start", "increase"])
+def test_s11_5_c_any_rebalance_while_a_node_shuts_down_runs_the_same_step(
+    es_version: str, survives: bool, trigger: str
+) -> None:
+    """No route on ml-1, so its shutdown alone rebalances nothing; the next start or increase
+    does, and before the fix it loses the deployment at zero."""
+    with served(es_version) as (es, clock):
+        if trigger == "increase":
+            assert routes_of_started(es, "grows", number_of_allocations=1) == {"ml-0": 1}
+        start(es, "idle", adaptive_allocations=ADAPTIVE_TO_ZERO)
+        clock.advance(SCALE_TO_ZERO_AFTER)
+        es.shutdown.put_node(node_id="ml-1", type="remove", reason="scale in")
+        assert stats_of(es, "idle") is not None
+        if trigger == "start":
+            start(es, "later", number_of_allocations=1)
+        else:
+            es.ml.update_trained_model_deployment(model_id="grows", number_of_allocations=2)
+        assert (stats_of(es, "idle") is not None) is survives
