@@ -717,7 +717,7 @@ class Cluster:
         """``GET _nodes[/{ids}]/shutdown``: the records asked for, in the order they were made."""
         with self.lock:
             self.settle_all()
-            wanted = None if node_ids in (None, "_all") else set(node_ids.split(","))
+            wanted = None if node_ids is None else set(node_ids.split(","))  # ids, comma-separated
             return [
                 shutdown.status_json(record, plugins_complete=not self.routes_on(record.node_id, active_only=False))
                 for record in self.shutdowns.values()
