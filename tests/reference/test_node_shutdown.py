@@ -53,6 +53,12 @@ def start(es: Any, deployment_id: str, **options: Any) -> dict[str, Any]:
     return dict(answer["assignment"])
 
 
+def routes_of_started(es: Any, deployment_id: str, **options: Any) -> dict[str, int]:
+    """Start, then node id -> target allocations of the answer's routing table."""
+    assignment = start(es, deployment_id, **options)
+    return {node: route["target_allocations"] for node, route in assignment["routing_table"].items()}
+
+
 def stats_of(es: Any, deployment_id: str) -> dict[str, Any] | None:
     """The deployment's ``deployment_stats`` as ``_stats`` lists them, ``None`` when it lists none."""
     for entry in es.ml.get_trained_models_stats(model_id="_all")["trained_model_stats"]:
@@ -188,11 +194,6 @@ def test_s11_5_b_nothing_new_goes_to_a_shutting_down_node(kind: str) -> None:
         es.shutdown.delete_node(node_id="ml-1")  # plannable again
         es.ml.update_trained_model_deployment(model_id="four", number_of_allocations=5)
         assert routes_of(es, "four") == {"ml-0": 4, "ml-1": 1}
-
-
-def routes_of_started(es: Any, deployment_id: str, **options: Any) -> dict[str, int]:
-    assignment = start(es, deployment_id, **options)
-    return {node: route["target_allocations"] for node, route in assignment["routing_table"].items()}
 
 
 def test_s11_5_b_routes_drain_and_move_to_the_other_node() -> None:
