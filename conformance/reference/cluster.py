@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.reference import errors, inference, native, views
+from conformance.reference import errors, inference, native, scaler, shutdown, views
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.locking import marked, operation, step
 from conformance.reference.model import (
@@ -42,6 +42,7 @@ from conformance.reference.planner import (
     planner_memory,
     reduce_to as plan_reduction,
 )
+from conformance.reference.shutdown import NodeShutdown
 from conformance.reference.validation import adaptive_errors
 from conformance.reference.versions import Behaviour, behaviour_for
 
@@ -70,6 +71,8 @@ class Cluster:
         self.inference_endpoints: dict[str, InferenceEndpoint] = {}
         self.model_aliases: dict[str, str] = {}
         """Model alias -> model id (ES ``ModelAliasMetadata``)."""
+        self.shutdowns: dict[str, NodeShutdown] = {}
+        """Node id -> its shutdown record (ES ``NodesShutdownMetadata``, §11.5)."""
 
     @property
     def _can_scale(self) -> bool:
@@ -109,7 +112,7 @@ class Cluster:
 
     def _node_loads(self, excluding: Deployment | None = None) -> list[NodeLoad]:
         loads = []
-        for node in self.nodes:
+        for node in self._plannable_nodes():
             used_processors = used_memory = low = 0
             for deployment in self.deployments.values():
                 route = deployment.routes.get(node.id)
@@ -191,6 +194,8 @@ class Cluster:
     def settle(self, deployment: Deployment) -> None:
         """Bring routes whose time has come to ``started``, their process running what it can (§3.4)."""
         now = self.clock()
+        self.scale_idle_to_zero(deployment, now)
+        self.drain_stopping_routes(deployment, now)
         for node_id, route in deployment.routes.items():
             if route.state == "failed" or now < route.settles_at:
                 continue
@@ -340,6 +345,7 @@ class Cluster:
         if placement.total < deployment.number_of_allocations:
             deployment.reason = self._unsatisfied_reason(placement)
         self.deployments[deployment.deployment_id] = deployment
+        self._drop_lost_deployments()  # a start rebalances (§11.5 C)
         return deployment
 
     def _check_deployment_id(self, request: StartRequest) -> None:
@@ -378,6 +384,7 @@ class Cluster:
             per_allocation_memory_bytes=model.declared_memory("per_allocation_memory_bytes"),
             adaptive_allocations=adaptive,
             inference_id=request.inference_id,
+            idle_since=self.clock(),
         )
 
     def _start_capacity_error(self, placement: Placement) -> errors.EsError:
@@ -540,6 +547,7 @@ class Cluster:
         self.add_routes(deployment, placement, failure=None)
         deployment.number_of_allocations = wanted
         deployment.reason = None if reachable >= wanted else self._unsatisfied_reason(placement)
+        self._drop_lost_deployments()  # an increase rebalances (§11.5 C)
 
     @step
     def decrease(self, deployment: Deployment, wanted: int) -> None:
@@ -581,6 +589,7 @@ class Cluster:
         model_id = self.model_aliases.get(request_id, request_id)
         deployment = self._inference_deployment(request_id, model_id)
         self.settle(deployment)
+        deployment.idle_since = self.clock()  # a request resets the scaler's idle time (§11.5 C)
         routes = [
             (node, route) for node, route in deployment.routes.items() if route.state == "started" and route.current > 0
         ]
@@ -727,6 +736,126 @@ class Cluster:
         deployment = self.deployments.get(inference_id)
         if deployment is not None:
             self._remove_deployment(deployment)
+
+    # -- node shutdown (§11.5) --------------------------------------------------------------------
+
+    def _plannable_nodes(self) -> tuple[NodeSpec, ...]:
+        """The ML nodes new allocations may go to: those without a shutdown record, whatever its
+        type (ES ``getAssignableNodes`` leaves out ``nodesShuttingDown``, §11.5 B). Starts,
+        increases and rebalances all plan through :meth:`_node_loads`, so none places on the rest."""
+        return tuple(node for node in self.nodes if node.id not in self.shutdowns)
+
+    @operation
+    def put_node_shutdown(self, record: NodeShutdown) -> None:
+        """Register or replace a node's record; a node newly shutting down that still holds an
+        active route makes the master rebalance (ES ``haveMlNodesChanged``, §11.5 B)."""
+        self._settle_all()
+        newly = record.node_id not in self.shutdowns
+        self.shutdowns[record.node_id] = record
+        if newly and self._routes_on(record.node_id, active_only=True):
+            self._rebalance_for_shutdown()
+
+    @operation
+    def delete_node_shutdown(self, node_id: str) -> None:
+        """Clear a node's record; a returning ML node is plannable again and the master rebalances
+        onto it (ES ``haveMlNodesChanged``: returning nodes count as added, §11.5 B)."""
+        if self.shutdowns.pop(node_id, None) is None:
+            raise shutdown.not_shutting_down(node_id)
+        self._settle_all()
+        if any(node.id == node_id for node in self.nodes):
+            for deployment in self.deployments.values():
+                self.top_up(deployment)
+
+    @operation
+    def node_shutdowns(self, node_ids: str | None) -> list[dict[str, Any]]:
+        """``GET _nodes[/{ids}]/shutdown``: the records asked for, in the order they were made."""
+        self._settle_all()
+        wanted = None if node_ids is None else set(node_ids.split(","))  # ids, comma-separated
+        return [
+            shutdown.status_json(record, plugins_complete=not self._routes_on(record.node_id, active_only=False))
+            for record in self.shutdowns.values()
+            if wanted is None or record.node_id in wanted
+        ]
+
+    def _routes_on(self, node_id: str, active_only: bool) -> bool:
+        """Whether a deployment has a route on the node (``active_only``: one not yet stopping)."""
+        return any(
+            node_id in deployment.routes and not (active_only and deployment.routes[node_id].state == "stopping")
+            for deployment in self.deployments.values()
+        )
+
+    def _rebalance_for_shutdown(self) -> None:
+        """ES ``rebalanceAssignments`` then ``setShuttingDownNodeRoutesToStopping`` (§11.5 B, C):
+        routes on shutting-down nodes drain, what they held is planned on the other nodes.
+
+        The reference plans deployment by deployment, in the order they were started, where
+        Elasticsearch plans them together."""
+        self._drop_lost_deployments()
+        for deployment in self.deployments.values():
+            self.stop_shutting_down_routes(deployment)
+            self.top_up(deployment)
+
+    def _drop_lost_deployments(self) -> None:
+        """Every rebalance while some node is shutting down (its own, a start's, an increase's)
+        ends in ``setShuttingDownNodeRoutesToStopping``, which before ES#146910 lost the
+        deployments :meth:`lost_in_shutdown_rebalance` names (§11.5 C)."""
+        if not self.shutdowns:
+            return
+        for deployment in list(self.deployments.values()):
+            if self.lost_in_shutdown_rebalance(deployment):
+                self._remove_deployment(deployment)
+
+    @step
+    def lost_in_shutdown_rebalance(self, deployment: Deployment) -> bool:
+        """ES#146806: before ES#146910 a deployment scaled to zero (no routes, none to a
+        shutting-down node) was never written back after the rebalance, so it left the cluster
+        state; since, it is carried forward (§11.5 C)."""
+        return (
+            not self.behaviour.zero_allocations_survive_shutdown
+            and deployment.number_of_allocations == 0
+            and not deployment.routes
+        )
+
+    @step
+    def stop_shutting_down_routes(self, deployment: Deployment) -> None:
+        """``createShuttingDownRoute``: a ``starting``/``started`` route on a shutting-down node
+        becomes ``stopping`` with its counts; the node drains it, then it goes (§11.5 B)."""
+        settles_at = self.clock() + self.config.convergence_delay
+        for node_id, route in deployment.routes.items():
+            if node_id in self.shutdowns and route.state in ("starting", "started"):
+                route.state = "stopping"
+                route.reason = shutdown.SHUTTING_DOWN_ROUTE_REASON
+                route.settles_at = settles_at
+
+    @step
+    def drain_stopping_routes(self, deployment: Deployment, now: float) -> None:
+        """A drained route is gone: the node reports ``stopped`` and the master removes the
+        entry (ES ``updateModelRoutingTable``, §11.5 B)."""
+        for node_id in [n for n, r in deployment.routes.items() if r.state == "stopping" and now >= r.settles_at]:
+            del deployment.routes[node_id]
+
+    @step
+    def top_up(self, deployment: Deployment) -> None:
+        """Place on plannable nodes what the active routes leave of the count. A rebalance has no
+        caller to refuse: what does not fit stays unplanned and the reason says why (§2.2)."""
+        active = {node_id: route for node_id, route in deployment.routes.items() if route.state != "stopping"}
+        missing = deployment.number_of_allocations - sum(route.target for route in active.values())
+        if missing <= 0:
+            return
+        demand = Demand(
+            missing, deployment.threads_per_allocation, deployment.low_priority, self.deployment_memory(deployment)
+        )
+        placement = place(demand, self._node_loads(), set(active))
+        self.add_routes(deployment, placement, failure=None)
+        deployment.reason = None if placement.total >= missing else self._unsatisfied_reason(placement)
+
+    @step
+    def scale_idle_to_zero(self, deployment: Deployment, now: float) -> None:
+        """The adaptive scaler's internal ``_update`` to 0: the reducer removes every route (§11.5 C)."""
+        if self.behaviour.adaptive_allocations and scaler.idle_to_zero(deployment, now):
+            deployment.number_of_allocations = 0
+            deployment.routes = {}
+            deployment.reason = None
 
     # -- views ------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.reference import errors, modelconfig, parsing, views
+from conformance.reference import errors, modelconfig, parsing, shutdown, views
 from conformance.reference.cluster import INFERENCE_SERVICES, Cluster
 from conformance.reference.model import InferenceEndpoint, StartRequest
 from conformance.reference.parsing import Call
@@ -71,6 +71,15 @@ class Api:
         table: list[tuple[str, dict[str, Handler]]] = [
             ("/", {"GET": Handler(self.root, frozenset())}),
             ("/_nodes", {"GET": Handler(self.nodes, frozenset({"timeout"}))}),
+            ("/_nodes/shutdown", {"GET": Handler(self.get_shutdowns, frozenset({"master_timeout"}))}),
+            (
+                "/_nodes/{node_id}/shutdown",
+                {
+                    "PUT": Handler(self.put_shutdown, frozenset({"node_id", "master_timeout", "timeout"})),
+                    "GET": Handler(self.get_shutdowns, frozenset({"node_id", "master_timeout"})),
+                    "DELETE": Handler(self.delete_shutdown, frozenset({"node_id", "master_timeout", "timeout"})),
+                },
+            ),
             ("/_ml/info", {"GET": Handler(self.ml_info, frozenset())}),
             (
                 "/_cluster/settings",
@@ -181,6 +190,36 @@ class Api:
             "nodes": nodes,
         }
         return lambda: (200, body)
+
+    # -- node shutdown (§11.5 A) --------------------------------------------------------------
+
+    def put_shutdown(self, call: Call) -> Action:
+        """``RestPutShutdownNodeAction``: a required body, parsed strictly, then validated."""
+        node_id = call.path_params["node_id"]
+        _master_timeouts(call)
+        values = call.parse_body(shutdown.REQUEST)
+        record = shutdown.parse_request(node_id, values, int(self.cluster.clock() * 1000))
+
+        def run() -> Result:
+            self.cluster.put_node_shutdown(record)
+            return 200, {"acknowledged": True}
+
+        return run
+
+    def get_shutdowns(self, call: Call) -> Action:
+        node_ids = call.path_params.get("node_id")
+        _master_timeouts(call)
+        return lambda: (200, {"nodes": self.cluster.node_shutdowns(node_ids)})
+
+    def delete_shutdown(self, call: Call) -> Action:
+        node_id = call.path_params["node_id"]
+        _master_timeouts(call)
+
+        def run() -> Result:
+            self.cluster.delete_node_shutdown(node_id)
+            return 200, {"acknowledged": True}
+
+        return run
 
     def ml_info(self, call: Call) -> Action:
         def run() -> Result:
@@ -622,3 +661,10 @@ def _infer_docs(body: dict[str, Any]) -> list[Any]:
 def _includes(call: Call) -> set[str]:
     """``?include=``, comma-separated (``definition_status`` adds ``fully_defined``, §11.1)."""
     return {part.strip() for part in call.params.get("include", "").split(",") if part.strip()}
+
+
+def _master_timeouts(call: Call) -> None:
+    """``master_timeout`` and ``timeout`` are time values; a bad one is Elasticsearch's 400."""
+    for name in ("master_timeout", "timeout"):
+        if name in call.params:
+            parse_time_value(call.params[name], name)

@@ -101,6 +101,8 @@ class Deployment:
     """How many documents were routed so far: the position in the weighted round robin."""
     caches: dict[str, Any] = field(default_factory=dict)
     """Node id -> the native process's inference cache (:class:`.inference.InferenceCache`)."""
+    idle_since: float = 0.0
+    """The cluster clock at the start or the last inference request: the scaler's idle time (§11.5 C)."""
 
     @property
     def low_priority(self) -> bool:
@@ -108,7 +110,10 @@ class Deployment:
 
     @property
     def state(self) -> str:
-        """§2.5 / §10.1: ``started`` iff some route is started, else ``starting``."""
+        """§2.5 / §10.1: ``started`` iff some route is started, else ``starting``; a deployment
+        scaled to zero allocations is ``started`` (ES#115824, 8.16; §11.5 C)."""
+        if self.number_of_allocations == 0 and not self.routes:
+            return "started"
         return "started" if any(route.state == "started" for route in self.routes.values()) else "starting"
 
     @property

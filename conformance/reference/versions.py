@@ -43,6 +43,11 @@ class Behaviour:
     of every deployment, so an `_update` of one deployment moved the figure of all; §11.3)."""
     inference_rss_stats: bool
     """9.4+: `deployment_stats.nodes[].average_inference_process_memory_rss_bytes` (SPEC #6271; §11.4)."""
+    zero_allocations_survive_shutdown: bool
+    """ES#146910 (merged 2026-04-21; backports ES#147306 to 9.3, ES#147304 to 9.4): a deployment
+    scaled to zero is carried through the rebalance an ML-node shutdown causes; before, that
+    rebalance dropped it from the cluster state and later calls got 404 (§11.5 C). §9: the patch
+    releases are not verified; taken as 9.3.4 and 9.4.1, and every version from 9.5."""
     compatible_majors: tuple[int, ...]
     """Majors accepted in `compatible-with=` media types (§10.4): always 8 and 9 here."""
 
@@ -69,5 +74,17 @@ def behaviour_for(es_version: str) -> Behaviour:
         low_priority_update_rejected=version >= Version(9, 3),
         per_deployment_memory_stats=version >= Version(9, 4),
         inference_rss_stats=version >= Version(9, 4),
+        zero_allocations_survive_shutdown=_has_shutdown_zero_allocation_fix(version),
         compatible_majors=(8, 9),
     )
+
+
+_SHUTDOWN_ZERO_ALLOCATION_FIX = {(9, 3): Version(9, 3, 4), (9, 4): Version(9, 4, 1)}
+"""The first patch of each backport line with ES#146910, as the reference takes them (§11.5 C, §9)."""
+
+
+def _has_shutdown_zero_allocation_fix(version: Version) -> bool:
+    first = _SHUTDOWN_ZERO_ALLOCATION_FIX.get((version.major, version.minor))
+    if first is not None:
+        return version >= first
+    return version >= Version(9, 5)

@@ -146,6 +146,9 @@ def _drive_every_operation(client: TestClient) -> None:
         ),
         ("GET", "/_inference/_all", {}),
         ("DELETE", "/_inference/text_embedding/endpoint", {}),
+        ("PUT", "/_nodes/ml-0/shutdown", {"json": {"type": "restart", "reason": "maintenance"}}),
+        ("GET", "/_nodes/shutdown", {}),
+        ("DELETE", "/_nodes/ml-0/shutdown", {}),
         ("POST", "/_ml/trained_models/dep/deployment/_stop", {}),
         ("DELETE", "/_ml/trained_models/tiny", {}),
     ]
