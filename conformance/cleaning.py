@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from conformance.exchange import Intent
+from conformance.observations import parse_stats
 from conformance.target import SetupError, Target, TargetConfig
 
 CLEAN = Intent("other", detail="clean")
@@ -63,9 +65,8 @@ def find_leftovers(target: Target, run_id: str | None = None) -> list[Leftover]:
         inference_id = str(endpoint.get("inference_id", ""))
         if is_run_object(inference_id, run_id):
             found.add(Leftover(ENDPOINT, inference_id, str(endpoint.get("task_type", "_all"))))
-    for entry in _listing(target, "/_ml/trained_models/dc-*/_stats", "trained_model_stats"):
-        deployment = entry.get("deployment_stats") or {}
-        deployment_id = str(deployment.get("deployment_id") or entry.get("model_id")) if deployment else ""
+    stats = parse_stats(_document(target, "/_ml/trained_models/dc-*/_stats"), time.monotonic())
+    for deployment_id in stats.deployments:
         if is_run_object(deployment_id, run_id):
             found.add(Leftover(DEPLOYMENT, deployment_id))
     for config in _listing(target, "/_ml/trained_models/dc-*", "trained_model_configs"):
@@ -127,15 +128,20 @@ def _removal(item: Leftover) -> tuple[str, str, Mapping[str, str]]:
 
 
 def _listing(target: Target, path: str, key: str, *, optional: bool = False) -> list[Mapping[str, Any]]:
-    """The entries of one listing; a target without the API (``_inference`` before 8.11,
-    or any 4xx there) lists nothing when ``optional``."""
+    """The entries of one listing."""
+    body = _document(target, path, optional=optional)
+    entries = body.get(key) if isinstance(body, Mapping) else None
+    return [entry for entry in entries or () if isinstance(entry, Mapping)]
+
+
+def _document(target: Target, path: str, *, optional: bool = False) -> Any:
+    """The body of one listing (``None`` for none); a target without the API (``_inference``
+    before 8.11, or any 4xx there) lists nothing when ``optional``."""
     exchange = target.request("GET", path, params=None if optional else LISTING, intent=CLEAN)
     if exchange.response is None:
         raise SetupError(f"cannot reach {target.config.url}: {exchange.error}")
     if exchange.response.status == 404 or (optional and 400 <= exchange.response.status < 500):
-        return []
+        return None
     if exchange.response.status != 200:
         raise SetupError(f"GET {path} answered HTTP {exchange.response.status}")
-    body = exchange.response.json()
-    entries = body.get(key) if isinstance(body, Mapping) else None
-    return [entry for entry in entries or () if isinstance(entry, Mapping)]
+    return exchange.response.json()

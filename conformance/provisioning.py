@@ -18,8 +18,9 @@ from typing import Any
 
 from conformance.context import Version
 from conformance.discovery import json_of
-from conformance.exchange import Intent
+from conformance.exchange import DeploymentObservation, Intent
 from conformance.interrupts import INTERRUPTS
+from conformance.observations import parse_stats
 from conformance.oracle import output_form
 from conformance.target import SetupError, Target
 
@@ -134,17 +135,17 @@ class Provisioner:
     def adopt(self, deployment_id: str) -> AdoptedDeployment:
         """Borrow an existing deployment and record every setting ``_update`` can change:
         the count and the adaptive settings (present or not, enabled or not, §1.4)."""
-        found = self._deployment_stats(deployment_id)
+        found = self._observed(deployment_id)
         if found is None:
             raise SetupError(f"--deployment-id {deployment_id}: no such deployment on the target")
-        adaptive = found.get("adaptive_allocations")
+        adaptive = found.adaptive_allocations
         adopted = AdoptedDeployment(
             deployment_id=deployment_id,
-            model_id=str(found.get("model_id")),
-            threads_per_allocation=int(found.get("threads_per_allocation") or 1),
-            priority=str(found.get("priority") or "normal"),
-            queue_capacity=found.get("queue_capacity"),
-            number_of_allocations=int(found.get("number_of_allocations") or 1),
+            model_id=found.model_id,
+            threads_per_allocation=int(found.threads_per_allocation or 1),
+            priority=str(found.priority or "normal"),
+            queue_capacity=found.queue_capacity,
+            number_of_allocations=int(found.number_of_allocations or 1),
             adaptive_allocations=output_form(adaptive) if isinstance(adaptive, Mapping) else None,
         )
         self.adopted.append(adopted)
@@ -205,14 +206,14 @@ class Provisioner:
 
     def _restore_differences(self, adopted: AdoptedDeployment) -> list[str]:
         try:
-            found = self._deployment_stats(adopted.deployment_id)
+            found = self._observed(adopted.deployment_id)
         except SetupError as exc:
             return [f"--deployment-id {adopted.deployment_id}: cannot read back its settings: {exc}"]
         if found is None:
             return [f"--deployment-id {adopted.deployment_id}: the deployment is gone after the run"]
-        adaptive = found.get("adaptive_allocations")
+        adaptive = found.adaptive_allocations
         now = (
-            found.get("number_of_allocations"),
+            found.number_of_allocations,
             output_form(adaptive) if isinstance(adaptive, Mapping) and self.version >= ADAPTIVE_SINCE else None,
         )
         wanted = (
@@ -238,27 +239,15 @@ class Provisioner:
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 
-    def _deployment_stats(self, deployment_id: str) -> Mapping[str, Any] | None:
-        """``deployment_stats`` of one deployment (``None`` when it has none)."""
+    def _observed(self, deployment_id: str) -> DeploymentObservation | None:
+        """One deployment as ``_stats`` reports it (``None`` when it has no ``deployment_stats``)."""
         stats = self._call("GET", f"/_ml/trained_models/{deployment_id}/_stats")
-        for entry in stats.get("trained_model_stats") or ():
-            found = entry.get("deployment_stats") or {}
-            if found and found.get("deployment_id", entry.get("model_id")) == deployment_id:
-                return {"model_id": entry.get("model_id"), **found}
-        return None
+        return parse_stats(stats, time.monotonic()).get(deployment_id)
 
     def _live_prefixed_deployments(self) -> list[str]:
         exchange = self.target.request("GET", STATS_PATH, intent=SETUP)
         body = exchange.response.json() if exchange.response is not None else None
-        if not isinstance(body, Mapping):
-            return []
-        ids = []
-        for entry in body.get("trained_model_stats") or ():
-            found = entry.get("deployment_stats") or {}
-            deployment_id = found.get("deployment_id") or (entry.get("model_id") if found else None)
-            if deployment_id and str(deployment_id).startswith(self.run_id):
-                ids.append(str(deployment_id))
-        return ids
+        return [d for d in parse_stats(body, time.monotonic()).deployments if d.startswith(self.run_id)]
 
     def _attempt(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> list[str]:
         exchange = self.target.request(method, path, intent=SETUP, send_json="json" in kwargs, **kwargs)

@@ -25,6 +25,7 @@ FORBIDDEN = {
     "suite": {"reference", "mutants"},
     "rules": {"reference", "mutants"},
     "oracle": {"reference", "mutants"},
+    "observations": {"reference", "mutants"},  # the state the judges see is read without the reference
     "reference": {"suite", "rules", "oracle"},
 }
 

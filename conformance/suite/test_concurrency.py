@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 
 from conformance.exchange import Intent
+from conformance.observations import parse_stats
 from conformance.oracle import allocatable, others_changed
 from conformance.suite.bursts import fire, plan
-from conformance.suite.runner import STATS_PATH, Run, parse_stats
+from conformance.suite.runner import STATS_PATH, Run
 from conformance.suite.strategies import scaling_limit
 
 BURST_SIZE = 12

@@ -68,7 +68,7 @@ def test_adopted_settings_are_restored_exactly(count: int, adaptive: dict[str, A
         _own_deployment(url, count, adaptive)
         before = _stats_of(url)
         run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-adopt", deployment_id=OWNED))
-        assert OWNED not in run.waits.unconverged  # the first wait ended on a settled deployment
+        assert OWNED not in run.settling.waits.unconverged  # the first wait ended on a settled deployment
         _disturb(run)
         assert (
             _stats_of(url)["number_of_allocations"] != count or _stats_of(url).get("adaptive_allocations") != adaptive

@@ -8,10 +8,11 @@ from runtime_helpers import run_prefixed_objects
 
 from conformance.context import Version
 from conformance.exchange import Intent
+from conformance.observations import parse_stats
 from conformance.provisioning import Provisioner
 from conformance.reference.config import ServerConfig
 from conformance.reference.server import running_server
-from conformance.suite.runner import RunSettings, open_run, parse_stats
+from conformance.suite.runner import RunSettings, open_run
 from conformance.target import Target, TargetConfig
 
 
