@@ -21,6 +21,7 @@ from typing import Any
 
 from conformance.context import MlNode
 from conformance.exchange import DeploymentObservation
+from conformance.expectations import ConvergencePromise
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,14 @@ def settles_at(route: Mapping[str, Any], threads_per_allocation: int, hardware_t
     return Expected(runs, runs)
 
 
-def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> dict[str, Any]:
+def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> ConvergencePromise:
     """What an assignment promises once its routes settle (§2.4, §3.4, §3.5 P13).
 
-    ``target_allocations`` maps each routed node to the allocations its process is to run
-    (the route's target, clamped where ``nodes`` say how many hardware threads it has),
-    ``total`` is their sum, ``current_total`` the Σ ``current_allocations`` the routing
-    table settles at, ``route_targets`` the routes' own targets, and
-    ``number_of_allocations`` the count asked for.
+    Each route's target is clamped where ``nodes`` say how many hardware threads its node
+    has; no assignment promises nothing (``ConvergencePromise()``).
     """
     if not assignment:
-        return {}
+        return ConvergencePromise()
     hardware = {node.id: node.hardware_threads for node in nodes}
     parameters = assignment.get("task_parameters") or {}
     threads = parameters.get("threads_per_allocation")
@@ -80,21 +78,21 @@ def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> d
         node: route for node, route in (assignment.get("routing_table") or {}).items() if isinstance(route, Mapping)
     }
     expected = {node: settles_at(route, threads, hardware.get(node)) for node, route in routing.items()}
-    return {
-        "target_allocations": {node: e.runs for node, e in expected.items()},
-        "total": sum(e.runs for e in expected.values()),
-        "current_total": sum(e.current for e in expected.values()),
-        "route_targets": {node: int(route.get("target_allocations", 0) or 0) for node, route in routing.items()},
-        "number_of_allocations": parameters.get("number_of_allocations"),
-    }
+    return ConvergencePromise(
+        target_allocations={node: e.runs for node, e in expected.items()},
+        total=sum(e.runs for e in expected.values()),
+        current_total=sum(e.current for e in expected.values()),
+        route_targets={node: int(route.get("target_allocations", 0) or 0) for node, route in routing.items()},
+        number_of_allocations=parameters.get("number_of_allocations"),
+    )
 
 
-def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, Any]) -> bool:
+def has_converged(observed: DeploymentObservation | None, promise: ConvergencePromise) -> bool:
     """Every promised node runs its expected count in a started route, no other node runs any,
     and the allocation count is the routing table's settled Σ current."""
     if observed is None:
         return False
-    targets: Mapping[str, int] = promise.get("target_allocations", {})
+    targets = promise.target_allocations
     for node_id, target in targets.items():
         route = observed.nodes.get(node_id)
         if target > 0 and (route is None or route.routing_state != "started" or route.allocations != target):
@@ -102,4 +100,5 @@ def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, 
     extra = sum(r.allocations for n, r in observed.nodes.items() if n not in targets)
     if extra:
         return False
-    return observed.allocation_count in (None, promise.get("current_total", promise.get("total")))
+    settled = promise.current_total if promise.current_total is not None else promise.total
+    return observed.allocation_count in (None, settled)

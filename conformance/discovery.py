@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from conformance.context import Context, MlNode, Version
-from conformance.exchange import Exchange, Intent
+from conformance.exchange import Exchange, Intent, IntentKind
 from conformance.target import SetupError, Target
 
-SETUP = Intent("other", detail="discovery")
+SETUP = Intent(IntentKind.OTHER, detail="discovery")
 SERVERLESS = "serverless"  # GET / version.build_flavor of Elasticsearch Serverless
 OS_OVERHEAD = 200 * 2**20  # ES NativeMemoryCalculator.OS_OVERHEAD
 

@@ -24,10 +24,10 @@ from collections.abc import Mapping
 
 from conformance.context import Context
 from conformance.events import Notice
-from conformance.exchange import Intent
+from conformance.exchange import Intent, IntentKind
 from conformance.target import SetupError, Target
 
-PREFLIGHT = Intent("other", detail="preflight")
+PREFLIGHT = Intent(IntentKind.OTHER, detail="preflight")
 PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})
 """Operation modes at or above PLATINUM (ES ``MachineLearning.ML_PYTORCH_MODEL_INFERENCE_FEATURE``)."""
 SECURITY_OFF = "Security must be explicitly enabled"

@@ -57,6 +57,7 @@ def _exchange_evidence(exchange: Exchange) -> dict[str, Any]:
         "intent": {
             "kind": exchange.intent.kind,
             "detail": exchange.intent.detail,
+            "case": exchange.intent.case,
             "deployment": _deployment_evidence(deployment) if deployment is not None else None,
         },
         "request": _request_evidence(exchange.request),

@@ -80,8 +80,8 @@ def test_a_node_that_clamps_by_design_has_converged() -> None:
     """The README's worked example: 4 processors, 2 hardware threads, 1 -> 4 one-thread allocations."""
     nodes = (MlNode("ml-0", "ml-0", 4.0, hardware_threads=2),)
     promise = promise_of(assignment({"ml-0": route(1, 4)}, 4), nodes)
-    assert promise["target_allocations"] == {"ml-0": 2} and promise["current_total"] == 2
-    assert promise["route_targets"] == {"ml-0": 4}
+    assert promise.target_allocations == {"ml-0": 2} and promise.current_total == 2
+    assert promise.route_targets == {"ml-0": 4}
     assert has_converged(observed({"ml-0": 2}, 2), promise)
     assert not has_converged(observed({"ml-0": 4}, 4), promise)  # runs more than the node may
     assert not has_converged(observed({"ml-0": 2}, 4), promise)  # current written above the clamp
@@ -90,13 +90,13 @@ def test_a_node_that_clamps_by_design_has_converged() -> None:
 def test_a_new_route_keeps_its_planned_current() -> None:
     nodes = (MlNode("ml-0", "ml-0", 4.0, hardware_threads=2),)
     promise = promise_of(assignment({"ml-0": route(4, 4, "starting")}, 4), nodes)
-    assert promise["target_allocations"] == {"ml-0": 2} and promise["current_total"] == 4
+    assert promise.target_allocations == {"ml-0": 2} and promise.current_total == 4
 
 
 def test_without_hardware_threads_the_target_is_the_promise() -> None:
     nodes = (MlNode("ml-0", "ml-0", 4.0),)
     promise = promise_of(assignment({"ml-0": route(1, 4)}, 4), nodes)
-    assert promise["target_allocations"] == {"ml-0": 4} and promise["total"] == 4 == promise["current_total"]
+    assert promise.target_allocations == {"ml-0": 4} and promise.total == 4 == promise.current_total
     assert promise_of(assignment({"ml-0": route(1, 4)}, 4)) == promise
     assert has_converged(observed({"ml-0": 4}, 4), promise)
     assert not has_converged(observed({"ml-0": 2}, 2), promise)

@@ -1,7 +1,7 @@
 """The invalid update requests the suite knows, and the error Elasticsearch gives each.
 
-Traffic generators send an exchange of kind ``"update-invalid"`` and put one of these
-names in ``Intent.detail``; the error-contract rules (``conformance.rules.errors``) look
+Traffic generators send an exchange of kind ``update-invalid`` and put one of these
+names in ``Intent.case``; the error-contract rules (``conformance.rules.errors``) look
 the name up here to know which status, error type and reason to expect. Keeping the
 vocabulary in one table means a generator cannot ask for a check that no rule makes,
 and a reader sees every expected error next to the section of
@@ -294,8 +294,8 @@ _CASES: tuple[InvalidCase, ...] = (
 )
 
 INVALID_CASES: Mapping[str, InvalidCase] = {case.name: case for case in _CASES}
-"""Every ``Intent.detail`` an ``update-invalid`` exchange may carry, by name."""
+"""Every ``Intent.case`` an ``update-invalid`` exchange may carry, by name."""
 
 TRUNCATED_JSON = "truncated"
-"""``Intent.detail`` of an ``update-malformed-json`` exchange whose body is cut short
+"""``Intent.case`` of an ``update-malformed-json`` exchange whose body is cut short
 (e.g. ``{``): 400 is required only with the profile feature ``truncated_json_400`` (§10.2)."""

@@ -15,11 +15,12 @@ Two facts of the API shape this module (DESIGN principles):
 from __future__ import annotations
 
 import contextlib
+import enum
 import fnmatch
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -31,7 +32,9 @@ from conformance.exchange import (
     DeploymentInfo,
     DeploymentObservation,
     Exchange,
+    Expectation,
     Intent,
+    IntentKind,
     NodeAllocation,
     Snapshot,
 )
@@ -55,8 +58,15 @@ __all__ = [
     "update_path",
 ]
 
-MISSING: Any = object()  # "no body" marker, distinct from a JSON null body
-SETUP = Intent("other", detail="run set-up")
+
+class Missing(enum.Enum):
+    """The one value of "send no body", distinct from a JSON ``null`` body."""
+
+    MISSING = "MISSING"
+
+
+MISSING: Final = Missing.MISSING
+SETUP = Intent(IntentKind.OTHER, detail="run set-up")
 FIRST_POLL_DELAY, MAX_POLL_DELAY = 0.02, 0.5
 MAX_UNREADABLE_POLLS = 3  # _stats answers in a row that are no readable state end a wait
 
@@ -281,7 +291,7 @@ class Run:
         *,
         intent: Intent,
         params: dict[str, Any] | None = None,
-        json: Any = MISSING,
+        json: Any | Missing = MISSING,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         snapshots: bool = False,
@@ -307,18 +317,19 @@ class Run:
         self,
         deployment_id: str,
         *,
-        body: Any = MISSING,
+        body: Any | Missing = MISSING,
         params: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         method: str = "POST",
-        kind: str = "update",
+        kind: IntentKind = IntentKind.UPDATE,
         detail: str = "",
-        expected: dict[str, Any] | None = None,
+        case: str | None = None,
+        expected: Expectation | None = None,
     ) -> Exchange:
         """``_update`` with before/after snapshots; never retried (429 is an answer)."""
         info = self._known.get(deployment_id)
-        intent = Intent(kind, deployment=info, detail=detail, expected=expected or {})
+        intent = Intent(kind, deployment=info, detail=detail, expected=expected, case=case)
         if (isinstance(body, Mapping) and "adaptive_allocations" in body) or (content and b"adaptive" in content):
             self._adaptive_touched.add(deployment_id)
         exchange = self.send(
@@ -338,8 +349,8 @@ class Run:
         """Poll ``_stats`` until the last assignment's promise is met, for as long as the
         target has shown it needs (:class:`Waits`), and judge the state read last.
 
-        The promise (``intent.expected``): ``target_allocations`` per node from the
-        routing table, their ``total``, and the ``number_of_allocations`` asked for.
+        The promise (``intent.expected``, a ``ConvergencePromise``): ``target_allocations`` per
+        node from the routing table, their ``total``, and the ``number_of_allocations`` asked for.
         """
         info = self._known[deployment_id]
         promise = promise_of(info.last_assignment or {}, self.ctx.nodes)
@@ -347,7 +358,7 @@ class Run:
         exchange, converged, took = self._poll(deployment_id, lambda seen: has_converged(seen, promise), limit)
         self.waits.record(deployment_id, took, converged)
         intent = Intent(
-            "converged",
+            IntentKind.CONVERGED,
             deployment=info,
             expected=promise,
             detail=f"state read after waiting up to {limit:g}s for convergence",

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from hypothesis import strategies as st
 
 from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, IntentKind
 from conformance.oracle import allocatable, merge_adaptive
 from conformance.rules.base import CATALOGUE
 from conformance.rules.errors import INVALID_CASES, InvalidCase
@@ -44,8 +44,9 @@ class UpdateRequest:
     params: Mapping[str, str] = field(default_factory=dict)
     content: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    kind: str = "update"
+    kind: IntentKind = IntentKind.UPDATE
     detail: str = ""
+    case: str | None = None  # the invalid case it is (``Intent.case``)
 
     def send_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Run.update``."""
@@ -57,6 +58,7 @@ class UpdateRequest:
             "headers": dict(self.headers) or None,
             "kind": self.kind,
             "detail": self.detail,
+            "case": self.case,
         }
 
 
@@ -158,8 +160,9 @@ def invalid_request(case: InvalidCase) -> UpdateRequest:
         params=dict(parse_qsl(case.query, keep_blank_values=True)),
         content=case.body,
         headers=JSON_HEADERS if case.body is not None else {},
-        kind="update-invalid",
+        kind=IntentKind.UPDATE_INVALID,
         detail=case.name,
+        case=case.name,
     )
 
 
@@ -178,7 +181,7 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
     and min/max may each be valid but cross the stored other bound (§1.6 C.4). A state
     machine only knows this from the deployment's last assignment, so it asks here.
     """
-    if request.kind != "update":
+    if request.kind != IntentKind.UPDATE:
         return request
     body = request.body if request.has_body and isinstance(request.body, Mapping) else {}
     stored = (last_assignment or {}).get("adaptive_allocations")
@@ -187,10 +190,15 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
         return request
     sends_count = "number_of_allocations" in body or "number_of_allocations" in request.params
     if sends_count and merged.get("enabled"):
-        return replace(request, kind="update-invalid", detail="allocations-while-adaptive-enabled")
+        return _named(request, "allocations-while-adaptive-enabled")
     if min_above_max(merged):
-        return replace(request, kind="update-invalid", detail="adaptive-min-above-max")
+        return _named(request, "adaptive-min-above-max")
     return request
+
+
+def _named(request: UpdateRequest, case: str) -> UpdateRequest:
+    """``request`` sent as the ``update-invalid`` exchange of ``case``."""
+    return replace(request, kind=IntentKind.UPDATE_INVALID, detail=case, case=case)
 
 
 def examples(run: Run, attempt: int) -> int:

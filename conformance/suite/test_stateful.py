@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance.exchange import Intent
+from conformance.exchange import Intent, IntentKind
 from conformance.suite.runner import STATS_PATH, Run
 from conformance.suite.strategies import (
     ADAPTIVE,
@@ -89,7 +89,7 @@ def _machine(run: Run) -> type[RuleBasedStateMachine]:
 
         @invariant()
         def read_path_agrees(self) -> None:
-            intent = Intent("read-stats", deployment=run.deployment(run.primary))
+            intent = Intent(IntentKind.READ_STATS, deployment=run.deployment(run.primary))
             assert_conforms(run, run.send("GET", STATS_PATH, intent=intent))
 
     return UpdateSequences
