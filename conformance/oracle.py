@@ -22,15 +22,24 @@ trial deployment) run out of memory long before processors.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from conformance.context import Context, MlNode
 from conformance.exchange import DeploymentInfo, Request, Snapshot
-from conformance.update_request import ABSENT, body_field, int_field, path_id, query_value, requested_allocations
+from conformance.update_request import (
+    ABSENT,
+    Absent,
+    body_field,
+    int_field,
+    path_id,
+    query_value,
+    requested_allocations,
+)
 
 ADAPTIVE_KEYS = ("enabled", "min_number_of_allocations", "max_number_of_allocations")
 BODY_FIELDS = frozenset({"model_id", "number_of_allocations", "model_threads", "adaptive_allocations", "timeout"})
@@ -50,7 +59,15 @@ OTHER_XCONTENT_TYPES = frozenset(
 )
 TIME_VALUE = re.compile(r"-1|0|\d+(nanos|micros|ms|s|m|h|d)")
 FRACTIONAL_TIME_VALUE = re.compile(r"\d+\.\d+(nanos|micros|ms|s|m|h|d)")
-UNKNOWN: Any = object()  # settings after a call whose answer (200 or 429) the oracle cannot tell
+
+
+class Unknown(enum.Enum):
+    """The one value of settings after a call whose answer (200 or 429) the oracle cannot tell."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN: Final = Unknown.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class Prediction:
 
     statuses: frozenset[int]
     number_of_allocations: int | None
-    adaptive_allocations: Any  # Mapping[str, Any] | None | UNKNOWN
+    adaptive_allocations: Mapping[str, Any] | Unknown | None
     changes_state: bool
     certain: bool
     why: str
@@ -122,7 +139,7 @@ def predict_update(
 @dataclass(frozen=True)
 class _Sent:
     number_of_allocations: int | None
-    adaptive_allocations: Any  # ABSENT, None (reset) or the raw object
+    adaptive_allocations: Any | Absent  # None (reset) or the raw object
 
 
 def _stored(target_id: str, deployment: DeploymentInfo | None, before: Snapshot | None) -> _Stored:
@@ -300,7 +317,7 @@ def _bounds_problem(settings: Mapping[str, Any]) -> str | None:
     return None
 
 
-def merge_adaptive(stored: Mapping[str, Any] | None, sent: Any) -> Mapping[str, Any] | None:
+def merge_adaptive(stored: Mapping[str, Any] | None, sent: Any | Absent) -> Mapping[str, Any] | None:
     """Adaptive settings after an update (§1.4): absent keeps, null resets, objects merge by field."""
     if sent is ABSENT:
         return stored

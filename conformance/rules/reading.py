@@ -16,6 +16,7 @@ from typing import Any
 from conformance.exchange import AnsweredExchange, Exchange, Request, Response
 from conformance.update_request import (  # re-exported: the rules read requests through here
     ABSENT as ABSENT,
+    Absent as Absent,
     body_field as body_field,
     coerced_int as coerced_int,
     path_id as path_id,
@@ -80,7 +81,7 @@ def adaptive_enabled(settings: Any) -> bool:
     return isinstance(settings, Mapping) and settings.get("enabled") is True
 
 
-def task_parameter(assignment: Mapping[str, Any] | None, name: str) -> Any:
+def task_parameter(assignment: Mapping[str, Any] | None, name: str) -> Any | Absent:
     if not assignment:
         return ABSENT
     params = assignment.get("task_parameters")
@@ -197,7 +198,7 @@ class StatsDeployment:
     number_of_allocations: Any
     allocations_by_node: Mapping[str, Any]
     target_allocation_count: Any
-    adaptive_allocations: Any
+    adaptive_allocations: Any | Absent  # absent from the document: ABSENT
 
 
 def stats_deployments(doc: Any) -> Mapping[str, StatsDeployment]:
