@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.oracle import merge_adaptive, output_form
 from conformance.rules.base import Level, rule
@@ -29,7 +29,7 @@ from conformance.rules.reading import (
     stats_entries,
 )
 
-FEATURE = ["adaptive_allocations"]
+FEATURE = [Feature.ADAPTIVE_ALLOCATIONS]
 SOURCE = "§1.4"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.oracle import UNKNOWN, Prediction, others_changed, output_form, predict_update
 from conformance.rules.base import Level, rule
@@ -105,7 +105,7 @@ def resulting_state(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
             f"({predicted.why}), got {observed.number_of_allocations}"
         )
     settled = predicted.adaptive_allocations
-    if settled is UNKNOWN or not ctx.has("adaptive_allocations"):
+    if settled is UNKNOWN or not ctx.has(Feature.ADAPTIVE_ALLOCATIONS):
         return
     # Stats leave unset settings out: an absent field is "none", so lost settings and an
     # ignored null reset show (as concurrency.final_values reads it).

@@ -13,7 +13,7 @@ import enum
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from conformance.context import Context, Version
+from conformance.context import Context, Feature, Version
 from conformance.exchange import OVERSIZED, AnsweredExchange, Exchange, IntentKind
 from conformance.rules.reading import assignment_in, is_update_call
 
@@ -45,7 +45,7 @@ class Rule:
     check: Check
     since: Version | None = None  # first Elasticsearch version the rule holds for
     until: Version | None = None  # first version it no longer holds for (exclusive)
-    requires: frozenset[str] = frozenset()  # profile features the rule needs
+    requires: frozenset[Feature] = frozenset()  # profile features the rule needs
     family: str = ""
     over_capacity: bool = False  # judges increases beyond capacity, which a scalable target answers by scaling up
     needs_nodes: bool = False  # judged against the discovered ML nodes (processors, memory, §3.2)
@@ -116,7 +116,7 @@ def rule(
     description: str = "",
     since: str | None = None,
     until: str | None = None,
-    requires: Iterable[str] = (),
+    requires: Iterable[Feature] = (),
     family: str = "",
     over_capacity: bool = False,
     needs_nodes: bool = False,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.expectations import BurstCapacity, BurstLog, BurstWrite
 from conformance.oracle import output_form
@@ -66,7 +66,7 @@ def final_values(ex: AnsweredExchange, ctx: Context) -> Mapping[str, Any]:
     if found is None:
         return {}
     adaptive = found.adaptive_allocations
-    if adaptive is ABSENT and ctx.has("adaptive_allocations"):
+    if adaptive is ABSENT and ctx.has(Feature.ADAPTIVE_ALLOCATIONS):
         adaptive = None
     return {"number_of_allocations": found.number_of_allocations, "adaptive_allocations": adaptive}
 

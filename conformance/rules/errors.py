@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
@@ -217,7 +217,7 @@ def malformed_json_400(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     "errors.truncated-json-400",
     level=Level.MUST,
     source="§10.2",
-    requires=["truncated_json_400"],
+    requires=[Feature.TRUNCATED_JSON_400],
     applies=lambda ex, ctx: ex.intent.kind == IntentKind.UPDATE_MALFORMED_JSON and ex.intent.case == TRUNCATED_JSON,
 )
 def truncated_json_400(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.rules.base import UPDATE_KINDS, Level, answered_200, rule
 from conformance.rules.reading import (
@@ -132,7 +132,7 @@ def same_value_is_noop(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     "update.empty-body-is-noop",
     level=Level.MUST,
     source="§1.6 A.1",
-    requires=["empty_body_noop"],
+    requires=[Feature.EMPTY_BODY_NOOP],
     applies=lambda ex, ctx: (
         ex.intent.kind in UPDATE_KINDS | {IntentKind.UPDATE_INVALID}
         and ex.response is not None

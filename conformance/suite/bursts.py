@@ -24,14 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import DeploymentInfo, Exchange, Intent, IntentKind
 from conformance.expectations import BurstCapacity, BurstWrite
 from conformance.suite.runner import update_path
-from conformance.suite.strategies import ADAPTIVE, capacity
+from conformance.suite.strategies import capacity
 from conformance.target import Target
 
-COUNT = "number_of_allocations"
+COUNT, SETTINGS = "number_of_allocations", "adaptive_allocations"  # the body fields a burst request sets
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,11 @@ def plan(ctx: Context, size: int, limit: int | None = None) -> list[BurstRequest
     counts = list(range(2, top + 1)) or [1]
     requests: list[BurstRequest] = []
     for index in range(size):
-        if ctx.has(ADAPTIVE) and index % 2:
+        if ctx.has(Feature.ADAPTIVE_ALLOCATIONS) and index % 2:
             low = index % 3
             requests.append(
                 BurstRequest(
-                    ADAPTIVE,
+                    SETTINGS,
                     {"enabled": False, "min_number_of_allocations": low, "max_number_of_allocations": low + 1 + index},
                 )
             )

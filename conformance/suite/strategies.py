@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from hypothesis import strategies as st
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.exchange import Exchange, IntentKind
 from conformance.oracle import allocatable, merge_adaptive
 from conformance.rules.base import CATALOGUE
@@ -25,10 +25,6 @@ from conformance.suite.runner import MISSING, Run
 from conformance.update_request import ABSENT
 
 JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
-
-# Profile features the generators look at (names shared with conformance.schemas profiles).
-ADAPTIVE = "adaptive_allocations"
-QUERY_COUNT = "query_number_of_allocations"
 
 
 @dataclass(frozen=True)
@@ -118,13 +114,13 @@ def valid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
         .map(lambda value: UpdateRequest(body={"number_of_allocations": value}))
     )
     choices = [by_body]
-    if ctx.has(QUERY_COUNT):
+    if ctx.has(Feature.QUERY_NUMBER_OF_ALLOCATIONS):
         choices.append(
             allocation_counts(ctx).map(
                 lambda count: UpdateRequest(has_body=False, params={"number_of_allocations": str(count)})
             )
         )
-    if ctx.has(ADAPTIVE):
+    if ctx.has(Feature.ADAPTIVE_ALLOCATIONS):
         choices.append(adaptive_settings(ctx).map(lambda a: UpdateRequest(body={"adaptive_allocations": a})))
         choices.append(
             st.tuples(allocation_counts(ctx), adaptive_settings(ctx).filter(_not_enabled)).map(

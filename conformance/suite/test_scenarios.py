@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.context import Feature
 from conformance.exchange import DeploymentInfo, Exchange, IntentKind
 from conformance.oracle import allocatable, free_memory, has_memory_for, used_processors
 from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
@@ -63,7 +64,7 @@ def test_unknown_deployment_is_404(dc_run: Run) -> None:
     _update(dc_run, f"{dc_run.run_id}-no-such-deployment", body=COUNT_1, kind=IntentKind.UPDATE_UNKNOWN_DEPLOYMENT)
 
 
-@pytest.mark.dc_requires("deployment_id")
+@pytest.mark.dc_requires(Feature.DEPLOYMENT_ID)
 def test_model_id_of_a_differently_named_deployment_is_404(dc_run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
     _require_room(dc_run)
@@ -125,7 +126,7 @@ def test_invalid_request_gets_its_error(dc_run: Run, dc_primary: str, name: str)
     send(dc_run, dc_primary, invalid_request(case))
 
 
-@pytest.mark.dc_requires("inference_endpoint_conflict")
+@pytest.mark.dc_requires(Feature.INFERENCE_ENDPOINT_CONFLICT)
 @pytest.mark.dc_reaches("errors.invalid-inference-endpoint-deployment")
 def test_deployment_of_an_inference_endpoint_is_409(dc_run: Run) -> None:
     """Newest versions refuse to update a deployment an inference endpoint owns (§1.6 B)."""
@@ -310,7 +311,7 @@ def test_low_priority_update_to_two(dc_run: Run) -> None:
 # -- adaptive allocations: enable, merge, reset (§1.4, §1.6 C.2-C.4) ---------------------------
 
 
-@pytest.mark.dc_requires("adaptive_allocations")
+@pytest.mark.dc_requires(Feature.ADAPTIVE_ALLOCATIONS)
 def test_adaptive_allocations_enable_merge_reset(dc_run: Run, dc_primary: str) -> None:
     """Enabled settings own the count (C.3); partial settings merge; null removes them (§1.4)."""
     _update(dc_run, dc_primary, body=ADAPTIVE_ON)
