@@ -3,6 +3,8 @@
 Profile features are named twice, in ``schemas/profiles.json`` (when each starts, and why)
 and in :class:`conformance.context.Feature` (what the code asks for): a feature added to
 one and not the other would be a rule that can never apply, or a profile fact no code reads.
+Intent kinds are named in :class:`conformance.exchange.IntentKind` and in the published
+schema of ``results.json``, which a reader of the reports relies on.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_features_are_the_features_of_profiles_json() -> None:
     on_disk = json.loads((ROOT / "schemas" / "profiles.json").read_text(encoding="utf-8"))["features"]
     assert {feature.value for feature in Feature} == set(on_disk) == set(feature_table())
+
+
+def test_the_results_schema_names_every_intent_kind() -> None:
+    schema = json.loads((ROOT / "schemas" / "results.schema.json").read_text(encoding="utf-8"))
+    assert schema["$defs"]["intentKind"]["enum"] == [kind.value for kind in IntentKind]
 
 
 def test_profiles_hold_features_as_members() -> None:
