@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.exchange import Intent
+from conformance.exchange import Intent, IntentKind
 from conformance.observations import parse_stats
 from conformance.target import SetupError, Target, TargetConfig
 
-CLEAN = Intent("other", detail="clean")
+CLEAN = Intent(IntentKind.OTHER, detail="clean")
 RUN_ID = re.compile(r"dc-[0-9a-f]+")
 """A run id as ``run`` makes it (``dc-`` and hex digits)."""
 RUN_OBJECT = re.compile(r"(dc-[0-9a-f]+)-.+")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import IO, Any
 
-from conformance.events import Event, Judged, Notice, PhaseStarted, TestFinished
+from conformance.events import Event, Judged, Notice, PhaseStarted, TestFinished, TestOutcome
 from conformance.redaction import RedactingStream
 from conformance.report.facts import duration_s, replay_command, rerun_command, verdict_line, warnings_of
 from conformance.results import NOT_EXERCISED, Results
@@ -137,7 +137,7 @@ class Console:
                 self._tasks[f"family:{event.family}"] = self._live.add_task(text, total=None)
             else:
                 self._live.update(task, description=text)
-        elif isinstance(event, TestFinished) and event.outcome in ("failed", "error"):
+        elif isinstance(event, TestFinished) and event.outcome in (TestOutcome.FAILED, TestOutcome.ERROR):
             self.print(f"  {event.outcome.upper()} {event.test}" + (f": {event.reason}" if event.reason else ""))
         elif isinstance(event, Notice):
             self.print(event.text)

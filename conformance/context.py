@@ -6,6 +6,7 @@ machine the suite runs on.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,21 @@ from typing import Any
 
 MB = 2**20
 NATIVE_EXECUTABLE_CODE_OVERHEAD = 30 * MB  # ES MachineLearning.NATIVE_EXECUTABLE_CODE_OVERHEAD
+
+
+class Feature(enum.StrEnum):
+    """A named behaviour that a profile has from one version on: the features of
+    ``schemas/profiles.json`` (its ``since``, ``source`` and description are there; a test
+    keeps the two lists equal). Rules require them, scenarios need them, the oracle asks."""
+
+    DEPLOYMENT_ID = "deployment_id"
+    MEMORY_FIELDS = "memory_fields"
+    QUERY_NUMBER_OF_ALLOCATIONS = "query_number_of_allocations"
+    EMPTY_BODY_NOOP = "empty_body_noop"
+    ADAPTIVE_ALLOCATIONS = "adaptive_allocations"
+    TRUNCATED_JSON_400 = "truncated_json_400"
+    INFERENCE_ENDPOINT_CONFLICT = "inference_endpoint_conflict"
+    LOW_PRIORITY_UPDATE_REJECTED = "low_priority_update_rejected"
 
 
 @dataclass(frozen=True, order=True)
@@ -72,7 +88,7 @@ class Context:
     version: Version
     flavor: str
     profile: str
-    features: frozenset[str]
+    features: frozenset[Feature]
     nodes: tuple[MlNode, ...]
     scaling_possible: bool | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
@@ -80,7 +96,7 @@ class Context:
     capacity_unknown: str | None = None  # why the ML nodes cannot be read (serverless, _nodes refused), else None
     allow_scaling: bool = False  # the user's consent (--allow-scaling) to updates that would scale the cluster up
 
-    def has(self, feature: str) -> bool:
+    def has(self, feature: Feature) -> bool:
         return feature in self.features
 
     def node(self, node_id: str) -> MlNode | None:

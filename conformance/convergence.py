@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from conformance.context import MlNode
 from conformance.exchange import DeploymentObservation
+from conformance.expectations import ConvergencePromise
+
+NO_PROMISE: Final = ConvergencePromise()
+"""What :func:`promise_of` makes of no assignment: no field promised."""
 
 
 @dataclass(frozen=True)
@@ -61,17 +65,14 @@ def settles_at(route: Mapping[str, Any], threads_per_allocation: int, hardware_t
     return Expected(runs, runs)
 
 
-def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> dict[str, Any]:
+def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> ConvergencePromise:
     """What an assignment promises once its routes settle (§2.4, §3.4, §3.5 P13).
 
-    ``target_allocations`` maps each routed node to the allocations its process is to run
-    (the route's target, clamped where ``nodes`` say how many hardware threads it has),
-    ``total`` is their sum, ``current_total`` the Σ ``current_allocations`` the routing
-    table settles at, ``route_targets`` the routes' own targets, and
-    ``number_of_allocations`` the count asked for.
+    Each route's target is clamped where ``nodes`` say how many hardware threads its node
+    has; no assignment makes no promise (:data:`NO_PROMISE`).
     """
     if not assignment:
-        return {}
+        return NO_PROMISE
     hardware = {node.id: node.hardware_threads for node in nodes}
     parameters = assignment.get("task_parameters") or {}
     threads = parameters.get("threads_per_allocation")
@@ -80,28 +81,28 @@ def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> d
         node: route for node, route in (assignment.get("routing_table") or {}).items() if isinstance(route, Mapping)
     }
     expected = {node: settles_at(route, threads, hardware.get(node)) for node, route in routing.items()}
-    return {
-        "target_allocations": {node: e.runs for node, e in expected.items()},
-        "total": sum(e.runs for e in expected.values()),
-        "current_total": sum(e.current for e in expected.values()),
-        "route_targets": {node: int(route.get("target_allocations", 0) or 0) for node, route in routing.items()},
-        "number_of_allocations": parameters.get("number_of_allocations"),
-    }
+    return ConvergencePromise(
+        target_allocations={node: e.runs for node, e in expected.items()},
+        total=sum(e.runs for e in expected.values()),
+        current_total=sum(e.current for e in expected.values()),
+        route_targets={node: int(route.get("target_allocations", 0) or 0) for node, route in routing.items()},
+        number_of_allocations=parameters.get("number_of_allocations"),
+    )
 
 
-def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, Any]) -> bool:
+def has_converged(observed: DeploymentObservation | None, promise: ConvergencePromise) -> bool:
     """Every promised node runs its expected count in a started route, no other node runs any,
     and the allocation count is the routing table's settled Σ current.
 
-    Without a promise (a deployment the run adopted and has not updated yet, or an answer
-    without a readable routing table) there is nothing to hold the target to, so the
-    deployment has converged once its own ``_stats`` say it has settled (:func:`has_settled`).
+    Without a promise (no assignment seen: a deployment the run adopted and has not updated
+    yet) there is nothing to hold the target to, so the deployment has converged once its own
+    ``_stats`` say it has settled (:func:`has_settled`).
     """
     if observed is None:
         return False
-    if not promise:
+    if promise == NO_PROMISE:
         return has_settled(observed)
-    targets: Mapping[str, int] = promise.get("target_allocations", {})
+    targets = promise.target_allocations
     for node_id, target in targets.items():
         route = observed.nodes.get(node_id)
         if target > 0 and (route is None or route.routing_state != "started" or route.allocations != target):
@@ -109,7 +110,8 @@ def has_converged(observed: DeploymentObservation | None, promise: Mapping[str, 
     extra = sum(r.allocations for n, r in observed.nodes.items() if n not in targets)
     if extra:
         return False
-    return observed.allocation_count in (None, promise.get("current_total", promise.get("total")))
+    settled = promise.current_total if promise.current_total is not None else promise.total
+    return observed.allocation_count in (None, settled)
 
 
 def has_settled(observed: DeploymentObservation) -> bool:

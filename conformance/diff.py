@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FAILING = frozenset({"fail", "error"})
+from conformance.rules.base import Outcome
+
+FAILING = frozenset({Outcome.FAIL, Outcome.ERROR})  # outcomes as results.json writes them (their values)
 
 
 class ReportError(ValueError):

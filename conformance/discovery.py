@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from conformance.context import Context, MlNode, Version
-from conformance.exchange import Exchange, Intent
+from conformance.context import Context, Feature, MlNode, Version
+from conformance.exchange import Exchange, Intent, IntentKind
 from conformance.target import SetupError, Target
 
-SETUP = Intent("other", detail="discovery")
+SETUP = Intent(IntentKind.OTHER, detail="discovery")
 SERVERLESS = "serverless"  # GET / version.build_flavor of Elasticsearch Serverless
 OS_OVERHEAD = 200 * 2**20  # ES NativeMemoryCalculator.OS_OVERHEAD
 
@@ -76,7 +76,7 @@ def context_from_dict(data: Mapping[str, Any]) -> Context:
         version=Version.parse(data["version"]),
         flavor=data["flavor"],
         profile=data["profile"],
-        features=frozenset(data["features"]),
+        features=frozenset(Feature(name) for name in data["features"]),
         nodes=tuple(MlNode(**node) for node in data["nodes"]),
         scaling_possible=data["scaling_possible"],
         limits=data["limits"],

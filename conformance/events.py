@@ -11,8 +11,20 @@ Phases, in order: ``discovery``, ``provisioning``, ``traffic`` (with one
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+
+
+class TestOutcome(enum.StrEnum):
+    """How one traffic test ended, in pytest's words (a test, not a rule: see ``Outcome``)."""
+
+    __test__ = False  # its name is no test class to pytest
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"  # what the session records for a failed test too: a traffic test holds no checks
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,11 @@ class Judged:
 
 @dataclass(frozen=True)
 class TestFinished:
-    """One traffic test ended: ``outcome`` is pytest's (passed, failed, skipped, error)."""
+    """One traffic test ended, and how."""
 
     test: str
     family: str
-    outcome: str
+    outcome: TestOutcome
     reason: str = ""
 
 

@@ -7,12 +7,13 @@ hand-made exchange and see it fail or pass.
 
 from __future__ import annotations
 
+import enum
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Any
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "<redacted>"
@@ -21,10 +22,17 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
 # Headers curl sets on its own: repeating them only makes a reproducer harder to read.
 TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent"})
 
-_NOT_JSON = object()
+
+class _NotJson(enum.Enum):
+    """The one value of a body that is absent or no JSON (``None`` is the JSON ``null``)."""
+
+    NOT_JSON = "not JSON"
 
 
-def _parse_json(body: bytes | None) -> Any:
+_NOT_JSON: Final = _NotJson.NOT_JSON
+
+
+def _parse_json(body: bytes | None) -> Any | _NotJson:
     if not body:
         return _NOT_JSON
     try:
@@ -45,7 +53,7 @@ class _Message:
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
     @cached_property
-    def _json(self) -> Any:
+    def _json(self) -> Any | _NotJson:
         return _parse_json(self.body)
 
     @property
@@ -54,7 +62,8 @@ class _Message:
 
     def json(self) -> Any:
         """The parsed JSON body, or ``None`` when there is none or it is not JSON."""
-        return None if self._json is _NOT_JSON else self._json
+        parsed = self._json
+        return None if parsed is _NOT_JSON else parsed
 
 
 @dataclass(frozen=True)
@@ -150,40 +159,65 @@ class DeploymentInfo:
     created_by_inference_endpoint: bool = False  # §1.6 B: such deployments refuse _update
 
 
+class IntentKind(enum.StrEnum):
+    """Why the suite sent a request: the vocabulary shared by traffic generators and rules.
+
+    A generator that sends a request of a new kind adds a member here, so a rule can never
+    match a misspelt kind (its value is what reports and ``replay`` read).
+    """
+
+    UPDATE = "update"  # a well-formed update of a deployment the run started
+    UPDATE_UNKNOWN_DEPLOYMENT = "update-unknown-deployment"  # the path names no deployment
+    UPDATE_BY_MODEL_ID = "update-by-model-id"  # the model id of a deployment that has another deployment id
+    UPDATE_NOT_DEPLOYED_MODEL = "update-not-deployed-model"  # a model that exists but is not deployed
+    UPDATE_NOT_STARTED = "update-not-started"  # a deployment whose assignment is not `started`
+    UPDATE_INVALID = "update-invalid"  # a body or query that breaks a validation rule (``Intent.case`` says which)
+    UPDATE_WRONG_METHOD = "update-wrong-method"  # GET/PUT/DELETE on the _update path
+    UPDATE_WRONG_CONTENT_TYPE = "update-wrong-content-type"  # body with a non-JSON content type
+    UPDATE_MALFORMED_JSON = "update-malformed-json"  # a body that is not JSON (``Intent.case``: cut short or not)
+    READ_STATS = "read-stats"  # GET _ml/trained_models/_stats
+    CONVERGED = "converged"  # the last stats read of a convergence poll (expected: a ConvergencePromise)
+    BURST_UPDATE = "burst-update"  # one valid update of a concurrent burst (expected: a BurstCapacity)
+    BURST_FINAL = "burst-final"  # the state read after a concurrent burst (expected: the BurstLog)
+    OTHER = "other"  # set-up and clean-up calls: shape and protocol rules only
+
+
+class Expectation:
+    """What a traffic module tells the rules it expects of an exchange: the base of the typed
+    payloads of :attr:`Intent.expected`, one frozen dataclass per kind of expectation
+    (:mod:`conformance.expectations`, and the OpenAPI case in :mod:`conformance.rules.openapi`).
+    A rule asks for the one it reads with :meth:`Intent.expectation`."""
+
+
+E = TypeVar("E", bound=Expectation)
+
+
 @dataclass(frozen=True)
 class Intent:
     """Why the suite sent a request: rules choose the exchanges they judge by ``kind``.
 
-    ``kind`` is one of the names in :data:`INTENT_KINDS`; ``detail`` says more for
-    people reading a report (e.g. which validation rule an invalid body breaks).
+    ``case`` names, within a kind, the case that selects a rule (which validation rule an
+    ``update-invalid`` body breaks, whether a malformed body is cut short); ``detail`` is
+    display text only, for people reading a report, and no rule matches on it.
+    ``expected`` is what the traffic module expects of the answer, typed by kind.
     """
 
-    kind: str
+    kind: IntentKind
     deployment: DeploymentInfo | None = None
     detail: str = ""
-    expected: Mapping[str, Any] = field(default_factory=dict)
+    expected: Expectation | None = None
+    case: str | None = None
 
+    def __post_init__(self) -> None:
+        """A kind given by its value (read back from a report) is that member; any other is refused."""
+        try:
+            object.__setattr__(self, "kind", IntentKind(self.kind))
+        except ValueError:
+            raise ValueError(f"unknown intent kind {self.kind!r}") from None
 
-# The vocabulary shared by traffic generators and rules. A generator that sends a
-# request of a new kind adds it here, so a rule can never match a misspelt kind.
-INTENT_KINDS: frozenset[str] = frozenset(
-    {
-        "update",  # a well-formed update of a deployment the run started
-        "update-unknown-deployment",  # the path names no deployment
-        "update-by-model-id",  # the model id of a deployment that has another deployment id
-        "update-not-deployed-model",  # a model that exists but is not deployed
-        "update-not-started",  # a deployment whose assignment is not `started`
-        "update-invalid",  # a body or query that breaks a validation rule (detail says which)
-        "update-wrong-method",  # GET/PUT/DELETE on the _update path
-        "update-wrong-content-type",  # body with a non-JSON content type
-        "update-malformed-json",  # a body that is not JSON
-        "read-stats",  # GET _ml/trained_models/_stats
-        "converged",  # the last stats read of a convergence poll (expected = promise)
-        "burst-update",  # one valid update of a concurrent burst (expected["allocatable"]: what fitted before it)
-        "burst-final",  # the state read after a concurrent burst (expected = the burst's log)
-        "other",  # set-up and clean-up calls: shape and protocol rules only
-    }
-)
+    def expectation(self, kind: type[E]) -> E | None:
+        """The payload of ``expected`` when it is a ``kind``, else ``None``."""
+        return self.expected if isinstance(self.expected, kind) else None
 
 
 @dataclass(frozen=True)
@@ -202,9 +236,25 @@ class Exchange:
     before: Snapshot | None = None
     after: Snapshot | None = None
 
-    def __post_init__(self) -> None:
-        if self.intent.kind not in INTENT_KINDS:
-            raise ValueError(f"unknown intent kind {self.intent.kind!r}")
+    @cached_property
+    def answered(self) -> AnsweredExchange | None:
+        """This exchange as one whose answer is known to exist, or ``None`` when none came.
+
+        Rules' checks judge only these (:func:`conformance.rules.base.evaluate`), so a check
+        reads ``ex.response`` without asking whether there is one.
+        """
+        if self.response is None:
+            return None
+        if isinstance(self, AnsweredExchange):
+            return self
+        return AnsweredExchange(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class AnsweredExchange(Exchange):
+    """An exchange that got an answer: what a rule's check judges."""
+
+    response: Response
 
 
 def redacted_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

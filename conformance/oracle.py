@@ -22,15 +22,24 @@ trial deployment) run out of memory long before processors.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from conformance.context import Context, MlNode
+from conformance.context import Context, Feature, MlNode
 from conformance.exchange import DeploymentInfo, Request, Snapshot
-from conformance.update_request import ABSENT, body_field, int_field, path_id, query_value, requested_allocations
+from conformance.update_request import (
+    ABSENT,
+    Absent,
+    body_field,
+    int_field,
+    path_id,
+    query_value,
+    requested_allocations,
+)
 
 ADAPTIVE_KEYS = ("enabled", "min_number_of_allocations", "max_number_of_allocations")
 BODY_FIELDS = frozenset({"model_id", "number_of_allocations", "model_threads", "adaptive_allocations", "timeout"})
@@ -50,7 +59,15 @@ OTHER_XCONTENT_TYPES = frozenset(
 )
 TIME_VALUE = re.compile(r"-1|0|\d+(nanos|micros|ms|s|m|h|d)")
 FRACTIONAL_TIME_VALUE = re.compile(r"\d+\.\d+(nanos|micros|ms|s|m|h|d)")
-UNKNOWN: Any = object()  # settings after a call whose answer (200 or 429) the oracle cannot tell
+
+
+class Unknown(enum.Enum):
+    """The one value of settings after a call whose answer (200 or 429) the oracle cannot tell."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN: Final = Unknown.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class Prediction:
 
     statuses: frozenset[int]
     number_of_allocations: int | None
-    adaptive_allocations: Any  # Mapping[str, Any] | None | UNKNOWN
+    adaptive_allocations: Mapping[str, Any] | Unknown | None
     changes_state: bool
     certain: bool
     why: str
@@ -109,7 +126,11 @@ def predict_update(
     rejected = _validate(sent, stored, ctx)
     if rejected is not None:
         return _unchanged(stored, *rejected)
-    if ctx.has("inference_endpoint_conflict") and deployment is not None and deployment.created_by_inference_endpoint:
+    if (
+        ctx.has(Feature.INFERENCE_ENDPOINT_CONFLICT)
+        and deployment is not None
+        and deployment.created_by_inference_endpoint
+    ):
         return _unchanged(
             stored,
             frozenset({409}),
@@ -122,7 +143,7 @@ def predict_update(
 @dataclass(frozen=True)
 class _Sent:
     number_of_allocations: int | None
-    adaptive_allocations: Any  # ABSENT, None (reset) or the raw object
+    adaptive_allocations: Any | Absent  # None (reset) or the raw object
 
 
 def _stored(target_id: str, deployment: DeploymentInfo | None, before: Snapshot | None) -> _Stored:
@@ -190,7 +211,7 @@ def _parse(request: Request, target_id: str, ctx: Context) -> _Rejection | None:
                 return _reject(frozenset(), None, f"fractional time value {name}={value} is not modelled")
             if not TIME_VALUE.fullmatch(value):
                 return _reject(400, None, f"§1.5: {name}={value!r} is no time value")
-    query_allowed = ctx.has("query_number_of_allocations")
+    query_allowed = ctx.has(Feature.QUERY_NUMBER_OF_ALLOCATIONS)
     query_count = query_value(request, "number_of_allocations") if query_allowed else None
     if query_count is not None:
         if requested_allocations(request) is None:
@@ -216,12 +237,12 @@ def _parse_body(request: Request, target_id: str, ctx: Context) -> _Rejection | 
         doc = json.loads(text)
     except ValueError as exc:
         truncated = getattr(exc, "pos", 0) >= len(text.rstrip())
-        if truncated and not ctx.has("truncated_json_400"):
+        if truncated and not ctx.has(Feature.TRUNCATED_JSON_400):
             return _reject(frozenset({400, 500}), None, "§10.2: truncated JSON gave 500 before 8.16")
         return _reject(400, "x_content_parse_exception", "§1.5: the body is not JSON")
     if not isinstance(doc, dict):
         return _reject(400, "x_content_parse_exception", "§1.5: the body is no JSON object")
-    fields = BODY_FIELDS if ctx.has("adaptive_allocations") else BODY_FIELDS - {"adaptive_allocations"}
+    fields = BODY_FIELDS if ctx.has(Feature.ADAPTIVE_ALLOCATIONS) else BODY_FIELDS - {"adaptive_allocations"}
     unknown = [name for name in doc if name not in fields]
     if unknown:
         return _reject(400, "x_content_parse_exception", f"§1.4: unknown field [{unknown[0]}]")
@@ -266,7 +287,7 @@ def _validate(sent: _Sent, stored: _Stored, ctx: Context) -> _Rejection | None:
     """``Request.validate()`` (§1.6 A) and the low-priority rejection (§1.6 D)."""
     problems = "action_request_validation_exception"
     count = sent.number_of_allocations
-    if count is None and not ctx.has("empty_body_noop"):
+    if count is None and not ctx.has(Feature.EMPTY_BODY_NOOP):
         return _reject(400, problems, "§1.6 A.1: before 8.15 an absent count is 0")
     if count is not None and count < 1:
         return _reject(400, problems, "§1.6 A.1: the count must be a positive integer")
@@ -276,7 +297,7 @@ def _validate(sent: _Sent, stored: _Stored, ctx: Context) -> _Rejection | None:
     bounds_problem = _bounds_problem(adaptive)
     if bounds_problem:
         return _reject(400, problems, f"§1.6 A.3: {bounds_problem}")
-    if stored.priority == "low" and ctx.has("low_priority_update_rejected"):
+    if stored.priority == "low" and ctx.has(Feature.LOW_PRIORITY_UPDATE_REJECTED):
         maximum = _bound(adaptive, "max_number_of_allocations")
         if (count is not None and count > 1) or (maximum is not None and maximum > 1):
             return _reject(frozenset(range(400, 500)), None, "§1.6 D: low priority allows one allocation")
@@ -300,7 +321,7 @@ def _bounds_problem(settings: Mapping[str, Any]) -> str | None:
     return None
 
 
-def merge_adaptive(stored: Mapping[str, Any] | None, sent: Any) -> Mapping[str, Any] | None:
+def merge_adaptive(stored: Mapping[str, Any] | None, sent: Any | Absent) -> Mapping[str, Any] | None:
     """Adaptive settings after an update (§1.4): absent keeps, null resets, objects merge by field."""
     if sent is ABSENT:
         return stored

@@ -22,12 +22,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
-from conformance.context import Context
+from conformance.context import Context, Feature
 from conformance.events import Notice
-from conformance.exchange import Intent
+from conformance.exchange import Intent, IntentKind
 from conformance.target import SetupError, Target
 
-PREFLIGHT = Intent("other", detail="preflight")
+PREFLIGHT = Intent(IntentKind.OTHER, detail="preflight")
 PYTORCH_LICENCES = frozenset({"platinum", "enterprise", "trial"})
 """Operation modes at or above PLATINUM (ES ``MachineLearning.ML_PYTORCH_MODEL_INFERENCE_FEATURE``)."""
 SECURITY_OFF = "Security must be explicitly enabled"
@@ -72,7 +72,7 @@ def scaling_notice(ctx: Context) -> Notice | None:
 
 def required_privileges(ctx: Context) -> list[str]:
     """The cluster privileges a run uses against a target like ``ctx``."""
-    return ["manage_ml", "monitor"] + (["manage_inference"] if ctx.has("inference_endpoint_conflict") else [])
+    return ["manage_ml", "monitor"] + (["manage_inference"] if ctx.has(Feature.INFERENCE_ENDPOINT_CONFLICT) else [])
 
 
 def _ml_node(ctx: Context) -> list[str]:

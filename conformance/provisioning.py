@@ -18,13 +18,13 @@ from typing import Any
 
 from conformance.context import Version
 from conformance.discovery import json_of
-from conformance.exchange import DeploymentObservation, Intent
+from conformance.exchange import DeploymentObservation, Intent, IntentKind
 from conformance.interrupts import INTERRUPTS
 from conformance.observations import parse_stats
 from conformance.oracle import output_form
 from conformance.target import SetupError, Target
 
-SETUP = Intent("other", detail="provisioning")
+SETUP = Intent(IntentKind.OTHER, detail="provisioning")
 DEPLOYMENT_IDS_SINCE = Version(8, 8)  # §1.2: before 8.8 the deployment id is the model id
 ADAPTIVE_SINCE = Version(8, 16)  # §1.4: adaptive allocations generally usable from 8.16.0
 INFERENCE_PATH = "/_inference/text_embedding"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from conformance.exchange import TRANSPORT_HEADERS, DeploymentInfo, Intent
+from conformance.exchange import TRANSPORT_HEADERS, DeploymentInfo, Intent, IntentKind
 from conformance.results import EXIT_FAILED, EXIT_OK, evidence_of
 from conformance.rules.base import CATALOGUE, Outcome, Verdict
 from conformance.target import SetupError, Target, TargetConfig
@@ -30,17 +30,19 @@ from conformance.target import SetupError, Target, TargetConfig
 # Kinds whose verdict rests on one request and the state around it.
 REPLAYABLE = frozenset(
     {
-        "update",
-        "update-invalid",
-        "update-wrong-method",
-        "update-wrong-content-type",
-        "update-malformed-json",
-        "update-unknown-deployment",
-        "update-not-deployed-model",
-        "update-by-model-id",
-        "read-stats",
+        IntentKind.UPDATE,
+        IntentKind.UPDATE_INVALID,
+        IntentKind.UPDATE_WRONG_METHOD,
+        IntentKind.UPDATE_WRONG_CONTENT_TYPE,
+        IntentKind.UPDATE_MALFORMED_JSON,
+        IntentKind.UPDATE_UNKNOWN_DEPLOYMENT,
+        IntentKind.UPDATE_NOT_DEPLOYED_MODEL,
+        IntentKind.UPDATE_BY_MODEL_ID,
+        IntentKind.READ_STATS,
     }
 )
+CASE_IN_DETAIL = frozenset({IntentKind.UPDATE_INVALID, IntentKind.UPDATE_MALFORMED_JSON})
+"""Kinds whose rule-selecting case reports of version 0.1.0 kept in ``detail`` (no ``case`` field)."""
 DROPPED_HEADERS = TRANSPORT_HEADERS | {"authorization"}  # the replaying client sends its own credentials
 
 
@@ -197,8 +199,13 @@ def _send(run: Any, evidence: Mapping[str, Any], rename: Callable[[str], str]) -
             info = run.deployment(rename(addressed))
         except KeyError:
             info = None
-    kind = str(intent.get("kind"))
-    replayed = Intent(kind, deployment=info, detail=str(intent.get("detail") or ""))
+    kind = IntentKind(str(intent.get("kind")))
+    case = intent.get("case")
+    if "case" not in intent and kind in CASE_IN_DETAIL:
+        case = intent.get("detail")  # a report written before intents had a case named it here
+    replayed = Intent(
+        kind, deployment=info, detail=str(intent.get("detail") or ""), case=str(case) if case is not None else None
+    )
     return run.send(
         request["method"],
         path,

@@ -16,17 +16,34 @@ failures are reported but never fail a run.
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final, TypeAlias
 
 from conformance.context import Context
+from conformance.events import TestOutcome
 from conformance.exchange import DeploymentInfo, Exchange, Request, Response, Snapshot, redacted_headers
 from conformance.rules.base import Level, Outcome, Rule, Verdict
 
-NOT_EXERCISED = "not exercised"
+
+class NotExercised(enum.StrEnum):
+    """A rule's result over a run when no exchange reached it (never a verdict on one exchange)."""
+
+    NOT_EXERCISED = "not exercised"
+
+
+NOT_EXERCISED: Final = NotExercised.NOT_EXERCISED
+RuleOutcome: TypeAlias = Outcome | NotExercised  # a rule's result over a whole run
+
+
+def rule_outcome(text: str) -> RuleOutcome:
+    """The outcome a report wrote (``ValueError`` for any other text)."""
+    return NOT_EXERCISED if text == NOT_EXERCISED else Outcome(text)
+
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNJUDGED = 0, 1, 2, 3
 BODY_LIMIT = 4000  # characters of a body kept as evidence
 EVIDENCE_LIMIT = 5  # evidence records kept per rule and outcome (report.html shows them all)
@@ -57,6 +74,7 @@ def _exchange_evidence(exchange: Exchange) -> dict[str, Any]:
         "intent": {
             "kind": exchange.intent.kind,
             "detail": exchange.intent.detail,
+            "case": exchange.intent.case,
             "deployment": _deployment_evidence(deployment) if deployment is not None else None,
         },
         "request": _request_evidence(exchange.request),
@@ -248,11 +266,11 @@ class RuleResult:
     """The verdict on one rule over the whole run."""
 
     id: str
-    level: str
+    level: Level
     family: str
     source: str
     description: str
-    outcome: str  # an Outcome value or NOT_EXERCISED
+    outcome: RuleOutcome
     counts: Mapping[str, int]
     reason: str | None = None  # why it was skipped
     evidence: Mapping[str, Any] | None = None  # the first exchange with this outcome
@@ -266,7 +284,7 @@ class RuleResult:
 
     @property
     def is_must_failure(self) -> bool:
-        return self.outcome == Outcome.FAIL.value and self.level == Level.MUST.value and not self.baselined
+        return self.outcome is Outcome.FAIL and self.level is Level.MUST and not self.baselined
 
 
 @dataclass(frozen=True)
@@ -285,8 +303,7 @@ class Results:
         unjudged_rules = [
             r.id
             for r in self.rules
-            if r.level == Level.MUST.value
-            and r.outcome in (NOT_EXERCISED, Outcome.INDETERMINATE.value, Outcome.ERROR.value)
+            if r.level is Level.MUST and r.outcome in (NOT_EXERCISED, Outcome.INDETERMINATE, Outcome.ERROR)
         ]
         found = list(self.incomplete)
         if unjudged_rules:
@@ -300,11 +317,11 @@ class Results:
     def totals(self) -> dict[str, int]:
         found: dict[str, int] = {}
         for result in self.rules:
-            found[result.outcome] = found.get(result.outcome, 0) + 1
+            found[result.outcome.value] = found.get(result.outcome.value, 0) + 1
         return found
 
     def failures(self) -> list[RuleResult]:
-        return [r for r in self.rules if r.outcome == Outcome.FAIL.value]
+        return [r for r in self.rules if r.outcome is Outcome.FAIL]
 
     @property
     def exit_code(self) -> int:
@@ -332,11 +349,11 @@ class Results:
             "rules": [
                 {
                     "id": r.id,
-                    "level": r.level,
+                    "level": r.level.value,
                     "family": r.family,
                     "source": r.source,
                     "description": r.description,
-                    "outcome": r.outcome,
+                    "outcome": r.outcome.value,
                     "counts": dict(r.counts),
                     "reason": r.reason,
                     "baselined": r.baselined,
@@ -372,19 +389,20 @@ def build_results(
     for rule_ in rules:
         counts = tally.counts.get(rule_.id, {})
         reason = None
+        outcome: RuleOutcome
         if selected is not None and rule_.id not in selected:
-            outcome, reason = Outcome.SKIP.value, "not selected by --select"
+            outcome, reason = Outcome.SKIP, "not selected by --select"
         elif ctx is not None and (why := rule_.skip_reason(ctx)) is not None:
-            outcome, reason = Outcome.SKIP.value, why
+            outcome, reason = Outcome.SKIP, why
         else:
             outcome = _worst(counts)
             if outcome == NOT_EXERCISED:
                 outcome, reason = _unreached(rule_.id, records, unjudged, incomplete)
-        kept = tally.evidence.get(rule_.id, {}).get(outcome) or []
+        kept = tally.evidence.get(rule_.id, {}).get(outcome.value) or []
         results.append(
             RuleResult(
                 id=rule_.id,
-                level=rule_.level.value,
+                level=rule_.level,
                 family=rule_.family,
                 source=rule_.source,
                 description=rule_.description,
@@ -404,12 +422,12 @@ def build_results(
 
 def _unreached(
     rule_id: str, tests: tuple[Any, ...], unjudged: str | None, incomplete: tuple[str, ...]
-) -> tuple[str, str]:
+) -> tuple[RuleOutcome, str]:
     """Why no exchange reached a rule: its tests were skipped (a skip), or did not run."""
     meant = [t for t in tests if any(fnmatch.fnmatchcase(rule_id, glob) for glob in t.reaches)]
-    if meant and all(t.outcome == "skipped" for t in meant):
-        return Outcome.SKIP.value, "; ".join(f"{_short(t.test)} skipped: {t.reason}" for t in meant)
-    broken = [t for t in meant if t.outcome == "error"]
+    if meant and all(t.outcome == TestOutcome.SKIPPED for t in meant):
+        return Outcome.SKIP, "; ".join(f"{_short(t.test)} skipped: {t.reason}" for t in meant)
+    broken = [t for t in meant if t.outcome == TestOutcome.ERROR]
     if broken:
         return NOT_EXERCISED, "; ".join(f"{_short(t.test)} errored: {t.reason}" for t in broken)
     if unjudged is not None:
@@ -423,10 +441,10 @@ def _short(nodeid: str) -> str:
     return nodeid.rsplit("/", 1)[-1]
 
 
-def _worst(counts: Mapping[str, int]) -> str:
+def _worst(counts: Mapping[str, int]) -> RuleOutcome:
     for outcome in SEVERITY:
         if counts.get(outcome.value):
-            return outcome.value
+            return outcome
     return NOT_EXERCISED
 
 
@@ -449,11 +467,11 @@ def results_from_dict(data: Mapping[str, Any]) -> Results:
     rules = tuple(
         RuleResult(
             id=r["id"],
-            level=r["level"],
+            level=Level(r["level"]),
             family=r["family"],
             source=r["source"],
             description=r["description"],
-            outcome=r["outcome"],
+            outcome=rule_outcome(r["outcome"]),
             counts=r["counts"],
             reason=r.get("reason"),
             evidence=r.get("evidence"),
@@ -478,6 +496,6 @@ def results_from_dict(data: Mapping[str, Any]) -> Results:
 
 def apply_baseline(results: Results, baseline: frozenset[str]) -> Results:
     """Mark listed failures as known (they no longer fail the run); list listed rules that pass."""
-    rules = tuple(replace(r, baselined=r.id in baseline and r.outcome == Outcome.FAIL.value) for r in results.rules)
-    fixed = tuple(sorted(r.id for r in rules if r.id in baseline and r.outcome == Outcome.PASS.value))
+    rules = tuple(replace(r, baselined=r.id in baseline and r.outcome is Outcome.FAIL) for r in results.rules)
+    fixed = tuple(sorted(r.id for r in rules if r.id in baseline and r.outcome is Outcome.PASS))
     return replace(results, rules=rules, fixed_baseline=fixed)

@@ -29,7 +29,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conformance.context import Version
+from conformance.context import Feature, Version
 
 __all__ = [
     "SCHEMA_FILES",
@@ -92,9 +92,9 @@ class Profile:
 
     name: str
     version: Version
-    features: frozenset[str]
+    features: frozenset[Feature]
 
-    def has(self, feature: str) -> bool:
+    def has(self, feature: Feature) -> bool:
         return feature in self.features
 
     def variant(self, schema_file: str) -> str:
@@ -164,7 +164,7 @@ def feature_table() -> Mapping[str, Mapping[str, Any]]:
 
 @cache
 def _profiles() -> tuple[Profile, ...]:
-    since = {name: Version.parse(spec["since"]) for name, spec in feature_table().items()}
+    since = {Feature(name): Version.parse(spec["since"]) for name, spec in feature_table().items()}
     profiles = []
     for name in _profile_table():
         version = Version.parse(name)

@@ -8,14 +8,23 @@ oracle can use it without importing :mod:`conformance.rules`, which imports the 
 
 from __future__ import annotations
 
+import enum
 import math
 import re
-from typing import Any
+from typing import Any, Final
 
 from conformance.exchange import Request
 
 UPDATE_PATH = re.compile(r"^/_ml/trained_models/(?P<id>[^/]+)/deployment/_update/?$")
-ABSENT: Any = object()  # a body field that was not sent (distinct from JSON null)
+
+
+class Absent(enum.Enum):
+    """The one value of a body field that was not sent (distinct from JSON ``null``)."""
+
+    ABSENT = "absent"
+
+
+ABSENT: Final = Absent.ABSENT
 JAVA_INT = re.compile(r"[+-]?\d+")  # what Integer.parseInt accepts, range aside
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -26,7 +35,7 @@ def path_id(request: Request) -> str | None:
     return found.group("id") if found else None
 
 
-def body_field(request: Request, name: str) -> Any:
+def body_field(request: Request, name: str) -> Any | Absent:
     """A top-level body field, or :data:`ABSENT` when the body is no object or lacks it."""
     doc = request.json()
     if isinstance(doc, dict) and name in doc:

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import replace
 
 from conformance.context import MlNode
-from conformance.convergence import has_converged, promise_of, settles_at
+from conformance.convergence import NO_PROMISE, has_converged, promise_of, settles_at
 from conformance.exchange import DeploymentObservation, NodeAllocation
 from conformance.reference import native
 from conformance.rules.clamp import clamp_problem
@@ -81,8 +81,8 @@ def test_a_node_that_clamps_by_design_has_converged() -> None:
     """The README's worked example: 4 processors, 2 hardware threads, 1 -> 4 one-thread allocations."""
     nodes = (MlNode("ml-0", "ml-0", 4.0, hardware_threads=2),)
     promise = promise_of(assignment({"ml-0": route(1, 4)}, 4), nodes)
-    assert promise["target_allocations"] == {"ml-0": 2} and promise["current_total"] == 2
-    assert promise["route_targets"] == {"ml-0": 4}
+    assert promise.target_allocations == {"ml-0": 2} and promise.current_total == 2
+    assert promise.route_targets == {"ml-0": 4}
     assert has_converged(observed({"ml-0": 2}, 2), promise)
     assert not has_converged(observed({"ml-0": 4}, 4), promise)  # runs more than the node may
     assert not has_converged(observed({"ml-0": 2}, 4), promise)  # current written above the clamp
@@ -91,13 +91,13 @@ def test_a_node_that_clamps_by_design_has_converged() -> None:
 def test_a_new_route_keeps_its_planned_current() -> None:
     nodes = (MlNode("ml-0", "ml-0", 4.0, hardware_threads=2),)
     promise = promise_of(assignment({"ml-0": route(4, 4, "starting")}, 4), nodes)
-    assert promise["target_allocations"] == {"ml-0": 2} and promise["current_total"] == 4
+    assert promise.target_allocations == {"ml-0": 2} and promise.current_total == 4
 
 
 def test_without_hardware_threads_the_target_is_the_promise() -> None:
     nodes = (MlNode("ml-0", "ml-0", 4.0),)
     promise = promise_of(assignment({"ml-0": route(1, 4)}, 4), nodes)
-    assert promise["target_allocations"] == {"ml-0": 4} and promise["total"] == 4 == promise["current_total"]
+    assert promise.target_allocations == {"ml-0": 4} and promise.total == 4 == promise.current_total
     assert promise_of(assignment({"ml-0": route(1, 4)}, 4)) == promise
     assert has_converged(observed({"ml-0": 4}, 4), promise)
     assert not has_converged(observed({"ml-0": 2}, 2), promise)
@@ -106,10 +106,12 @@ def test_without_hardware_threads_the_target_is_the_promise() -> None:
 def test_without_a_promise_the_deployments_own_stats_decide() -> None:
     """An adopted deployment (no assignment seen yet) converges once its stats have settled, not never."""
     settled = observed({"ml-0": 2, "ml-1": 2}, 4)
-    assert has_converged(settled, {})
-    assert not has_converged(replace(settled, allocation_count=3), {})  # still counting up to its target
-    assert not has_converged(replace(settled, state="starting"), {})
+    assert has_converged(settled, NO_PROMISE)
+    assert not has_converged(replace(settled, allocation_count=3), NO_PROMISE)  # still counting up to its target
+    assert not has_converged(replace(settled, state="starting"), NO_PROMISE)
     starting = replace(settled, nodes={**settled.nodes, "ml-1": NodeAllocation("starting", 2, 1)})
-    assert not has_converged(starting, {})
-    assert has_converged(replace(settled, allocation_count=None, target_allocation_count=None), {})
-    assert not has_converged(None, {})
+    assert not has_converged(starting, NO_PROMISE)
+    assert has_converged(replace(settled, allocation_count=None, target_allocation_count=None), NO_PROMISE)
+    assert not has_converged(None, NO_PROMISE)
+    # An assignment with an empty routing table is a promise: that nothing runs.
+    assert not has_converged(settled, promise_of({"task_parameters": {}, "routing_table": {}}))

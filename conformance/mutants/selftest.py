@@ -30,7 +30,8 @@ from typing import Any, NoReturn
 
 from conformance.mutants.base import REGISTRY, UNJUDGED
 from conformance.mutants.worker import REFERENCE
-from conformance.results import EXIT_UNJUDGED
+from conformance.results import EXIT_UNJUDGED, NOT_EXERCISED
+from conformance.rules.base import Outcome
 
 DEFAULT_SEED = 20240601
 DEFAULT_MAX_EXAMPLES = 10
@@ -51,7 +52,7 @@ class Settings:
 
 
 @dataclass
-class Outcome:
+class SelftestRun:
     """What one suite run against one target showed."""
 
     name: str
@@ -162,12 +163,12 @@ class _Parser(argparse.ArgumentParser):
         raise ValueError(message)
 
 
-def run_all(settings: Settings) -> list[Outcome]:
+def run_all(settings: Settings) -> list[SelftestRun]:
     """Every target's outcome, in the order asked for (runs go ``jobs`` at a time)."""
     done: list[str] = []
     lock = threading.Lock()
 
-    def judged(name: str) -> Outcome:
+    def judged(name: str) -> SelftestRun:
         outcome = run_one(name, settings)
         with lock:  # one line per target as it ends: a long selftest is never silent
             done.append(name)
@@ -184,10 +185,10 @@ def run_all(settings: Settings) -> list[Outcome]:
         return list(pool.map(judged, settings.names))
 
 
-def run_one(name: str, settings: Settings) -> Outcome:
+def run_one(name: str, settings: Settings) -> SelftestRun:
     """Serve ``name`` and run the suite against it in a subprocess; read its results."""
     mutant = REGISTRY.get(name)
-    outcome = Outcome(name, mutant.family if mutant else "-", mutant.expects if mutant else "(must pass)", None)
+    outcome = SelftestRun(name, mutant.family if mutant else "-", mutant.expects if mutant else "(must pass)", None)
     directory = settings.report_dir / name
     directory.mkdir(parents=True, exist_ok=True)
     command = [
@@ -237,16 +238,18 @@ def run_one(name: str, settings: Settings) -> Outcome:
     return outcome
 
 
-def _read_results(path: Path, outcome: Outcome, started_wall: float) -> None:
+def _read_results(path: Path, outcome: SelftestRun, started_wall: float) -> None:
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         outcome.unjudged = outcome.unjudged or "no results.json was written"
         return
     rules = results.get("rules", [])
-    outcome.failed_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == "fail"]
-    outcome.errored_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == "error"]
-    outcome.not_exercised = [rule["id"] for rule in rules if rule.get("outcome") == "not exercised"]
+    outcome.failed_rules = [f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == Outcome.FAIL]
+    outcome.errored_rules = [
+        f"{rule['id']} ({rule['level']})" for rule in rules if rule.get("outcome") == Outcome.ERROR
+    ]
+    outcome.not_exercised = [rule["id"] for rule in rules if rule.get("outcome") == NOT_EXERCISED]
     run = results.get("run", {})
     outcome.judged_exchanges = int(run.get("judged_exchanges") or 0)
     if run.get("first_failure_at"):
@@ -257,7 +260,7 @@ def _read_results(path: Path, outcome: Outcome, started_wall: float) -> None:
 # -- reports ----------------------------------------------------------------------------
 
 
-def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str:
+def markdown(outcomes: list[SelftestRun], settings: Settings, elapsed: float) -> str:
     mutants = [o for o in outcomes if not o.is_reference]
     caught = sum(1 for o in mutants if o.verdict == "caught")
     expected = sum(1 for o in mutants if o.expected_seen)
@@ -291,7 +294,7 @@ def markdown(outcomes: list[Outcome], settings: Settings, elapsed: float) -> str
     return "\n".join(lines) + "\n"
 
 
-def _findings(o: Outcome) -> list[str]:
+def _findings(o: SelftestRun) -> list[str]:
     """What the "failed rules / unjudged" cell says, including why a reference run did not pass."""
     found = [", ".join(o.failed_rules)] if o.failed_rules else []
     if o.errored_rules:
@@ -303,7 +306,7 @@ def _findings(o: Outcome) -> list[str]:
     return found
 
 
-def as_json(outcomes: list[Outcome], settings: Settings, elapsed: float) -> dict[str, Any]:
+def as_json(outcomes: list[SelftestRun], settings: Settings, elapsed: float) -> dict[str, Any]:
     return {
         "settings": {
             "seed": settings.seed,

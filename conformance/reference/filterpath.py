@@ -3,11 +3,19 @@ and ``-`` for exclusion (the common parameter of §1.3)."""
 
 from __future__ import annotations
 
+import enum
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-_NOTHING = object()
+
+class _Nothing(enum.Enum):
+    """The one value of "no part of this value is kept" (distinct from a kept ``null``)."""
+
+    NOTHING = "nothing"
+
+
+_NOTHING: Final = _Nothing.NOTHING
 
 
 def apply_filter_path(body: Any, filter_path: str) -> Any:
@@ -41,7 +49,7 @@ def _glob(segment: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(piece) for piece in segment.split("*")))
 
 
-def _include(value: Any, patterns: list[list[str]]) -> Any:
+def _include(value: Any, patterns: list[list[str]]) -> Any | _Nothing:
     if isinstance(value, list):
         kept = [item for item in (_include(item, patterns) for item in value) if item is not _NOTHING]
         return kept or _NOTHING

@@ -6,15 +6,25 @@ and compute what follows directly from it (§2.5 assignment state, §2.2 max all
 
 from __future__ import annotations
 
+import enum
 import io
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from conformance.reference.native import ThreadSettings
 
-ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
-"""A request field that was not sent (as opposed to JSON ``null``)."""
+
+class Absent(enum.Enum):
+    """The one value of a request field that was not sent (as opposed to JSON ``null``)."""
+
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final = Absent.ABSENT
 
 
 @dataclass
@@ -135,7 +145,7 @@ class UpdateRequest:
     :data:`ABSENT`, ``None`` (JSON null = reset, §1.4) or a dict whose ``-1`` means "unset"."""
 
     number_of_allocations: int | None = None
-    adaptive: Any = ABSENT
+    adaptive: Any | Absent = ABSENT
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from conformance.reference import errors
 from conformance.reference.errors import EsError
-from conformance.reference.model import ABSENT, StartRequest, UpdateRequest
+from conformance.reference.model import ABSENT, Absent, StartRequest, UpdateRequest
 from conformance.reference.objectparser import FieldSpec, ObjectSpec, Parsed, parse_object, parse_plain, time_value
 from conformance.reference.protocol import param_as_int
 from conformance.reference.timevalue import parse_byte_size, parse_time_value
@@ -153,7 +153,7 @@ def parse_update(call: Call, deployment_id: str) -> UpdateRequest:
     allocations = values.get("number_of_allocations")
     if allocations is None and not behaviour.optional_number_of_allocations:
         allocations = 0  # §1.6 A.1: a primitive int before 8.15, so `{}` fails validation
-    adaptive: Any = ABSENT
+    adaptive: Any | Absent = ABSENT
     if "adaptive_allocations" in values:
         adaptive = None if values["adaptive_allocations"] is None else _request_adaptive(values["adaptive_allocations"])
     return UpdateRequest(number_of_allocations=allocations, adaptive=adaptive)

@@ -15,13 +15,14 @@ able to inject markup into the report that judges it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from conformance.report.facts import curl_note, replay_command, rerun_command, verdict_line, warnings_of
 from conformance.report.pictures import node_svg, timeline_svg
 from conformance.results import NOT_EXERCISED, Results, RuleResult
+from conformance.rules.base import Outcome
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 STYLE = """
@@ -92,7 +93,7 @@ def _header(results: Results) -> str:
     when = ""
     if results.started_at:
         when = f"<p>from {escape(results.started_at)} to {escape(str(results.ended_at))}</p>"
-    failed = [r for r in results.rules if r.outcome in ("fail", "error")]
+    failed = [r for r in results.rules if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
     links = ""
     if failed:
         links = (
@@ -114,7 +115,7 @@ def _filters(results: Results) -> str:
     outcomes = sorted({r.outcome for r in results.rules})
     families = sorted({r.family for r in results.rules})
 
-    def boxes(kind: str, values: list[str]) -> str:
+    def boxes(kind: str, values: Sequence[str]) -> str:
         return "".join(
             f"<label><input type=checkbox checked data-kind={kind} value='{escape(v)}' "
             f"id='filter-{kind}-{escape(v.replace(' ', '-'))}'> {escape(v)}</label>"
@@ -191,7 +192,7 @@ def _evidence(results: Results, result: RuleResult) -> str:
         f"<p>Rerun: <code>{escape(rerun_command(results, result.id))}</code><br>"
         f"Replay: <code>{escape(replay_command(results, result.id))}</code></p>",
     ]
-    total = sum(result.counts.get(o, 0) for o in ("fail", "error", "indeterminate"))
+    total = sum(result.counts.get(o, 0) for o in (Outcome.FAIL, Outcome.ERROR, Outcome.INDETERMINATE))
     if total > len(records):
         pieces.append(f"<p class=muted>{len(records)} of {total} such exchanges kept.</p>")
     note = curl_note(results) or ""

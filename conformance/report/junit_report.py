@@ -16,6 +16,7 @@ from typing import Any
 
 from conformance.report.facts import duration_s, run_properties
 from conformance.results import NOT_EXERCISED, Results, RuleResult
+from conformance.rules.base import Outcome
 
 SUITE_NAME = "deployment-conformance"
 _COUNTER = {"failure": "failures", "error": "errors", "skipped": "skipped"}
@@ -53,12 +54,12 @@ def _testcase(suite: ET.Element, result: RuleResult, counts: dict[str, int]) -> 
         counts[_COUNTER[kind]] += 1
         child = ET.SubElement(case, kind, message=_message(result))
         if kind != "skipped":
-            child.set("type", result.level)
+            child.set("type", result.level.value)
         if result.evidence:
             child.text = _evidence_text(result)
-    elif result.outcome == "fail":  # a SHOULD failure: reported, not a failed test
+    elif result.outcome is Outcome.FAIL:  # a SHOULD failure: reported, not a failed test
         props = ET.SubElement(case, "properties")
-        for name, value in (("outcome", "fail"), ("level", result.level)):
+        for name, value in (("outcome", Outcome.FAIL.value), ("level", result.level.value)):
             ET.SubElement(props, "property", name=name, value=value)
         out = ET.SubElement(case, "system-out")
         out.text = f"{_message(result)} (a {result.level} rule: reported, does not fail the run)\n"
@@ -67,19 +68,19 @@ def _testcase(suite: ET.Element, result: RuleResult, counts: dict[str, int]) -> 
 
 
 def _element_for(result: RuleResult) -> str | None:
-    if result.outcome == "fail":
+    if result.outcome is Outcome.FAIL:
         if result.baselined:
             return "skipped"
         return "failure" if result.is_must_failure else None
-    if result.outcome == "error":
+    if result.outcome is Outcome.ERROR:
         return "error"
-    if result.outcome in ("skip", "indeterminate", NOT_EXERCISED):
+    if result.outcome in (Outcome.SKIP, Outcome.INDETERMINATE, NOT_EXERCISED):
         return "skipped"
     return None
 
 
 def _message(result: RuleResult) -> str:
-    if result.outcome == "skip":
+    if result.outcome is Outcome.SKIP:
         return result.reason or "skipped"
     if result.outcome == NOT_EXERCISED:
         return "not exercised: no exchange this rule judges was sent"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.context import Context, Feature
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.oracle import merge_adaptive, output_form
 from conformance.rules.base import Level, rule
 from conformance.rules.invalid_cases import ADAPTIVE_CONFLICT
@@ -26,11 +26,10 @@ from conformance.rules.reading import (
     last_assignment,
     matches,
     requested_allocations,
-    response_of,
     stats_entries,
 )
 
-FEATURE = ["adaptive_allocations"]
+FEATURE = [Feature.ADAPTIVE_ALLOCATIONS]
 SOURCE = "§1.4"
 
 
@@ -46,7 +45,7 @@ def _sent(ex: Exchange) -> Any:
 def _update_200_after(ex: Exchange, ctx: Context) -> bool:
     last = last_assignment(ex)
     return (
-        ex.intent.kind == "update"
+        ex.intent.kind == IntentKind.UPDATE
         and assignment_in(ex.response) is not None
         and last is not None
         and "adaptive_allocations" in last
@@ -61,7 +60,7 @@ def _update_200_after(ex: Exchange, ctx: Context) -> bool:
     requires=FEATURE,
     applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is not ABSENT,
 )
-def merge(ex: Exchange, ctx: Context) -> Iterator[str]:
+def merge(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Sent settings merge field by field into the stored ones; null resets them to null."""
     expected = merge_adaptive(_stored(ex), _sent(ex))
     got = assignment_of(ex).get("adaptive_allocations", ABSENT)
@@ -80,7 +79,7 @@ def merge(ex: Exchange, ctx: Context) -> Iterator[str]:
     requires=FEATURE,
     applies=lambda ex, ctx: _update_200_after(ex, ctx) and _sent(ex) is ABSENT,
 )
-def absent_keeps(ex: Exchange, ctx: Context) -> Iterator[str]:
+def absent_keeps(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An update without adaptive_allocations keeps the stored settings."""
     got = assignment_of(ex).get("adaptive_allocations", ABSENT)
     if got is ABSENT or got != _stored(ex):
@@ -105,7 +104,7 @@ def _returns_settings(ex: Exchange, ctx: Context) -> bool:
 
 
 @rule("adaptive.output-form", level=Level.MUST, source=SOURCE, requires=FEATURE, applies=_returns_settings)
-def output_form_rule(ex: Exchange, ctx: Context) -> Iterator[str]:
+def output_form_rule(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Returned settings always have a boolean `enabled`; min/max appear only when set, as integers."""
     for path, settings in _returned_settings(ex):
         if not isinstance(settings.get("enabled"), bool):
@@ -116,7 +115,7 @@ def output_form_rule(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("adaptive.bounds", level=Level.MUST, source="§1.6 A.3", requires=FEATURE, applies=_returns_settings)
-def bounds(ex: Exchange, ctx: Context) -> Iterator[str]:
+def bounds(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Returned settings respect min >= 0, max >= 1 and min <= max."""
     for path, settings in _returned_settings(ex):
         low, high = settings.get("min_number_of_allocations"), settings.get("max_number_of_allocations")
@@ -132,7 +131,7 @@ def _count_while_enabled(ex: Exchange, ctx: Context) -> bool:
     """A count sent while the merged settings are enabled, by the last answer or by the state
     read just before: on a correct server the two agree; where they do not, the server's own
     read paths disagree, and either being enabled makes the count one to refuse (§1.6 C.3)."""
-    if ex.intent.kind != "update" or last_assignment(ex) is None or requested_allocations(ex.request) is None:
+    if ex.intent.kind != IntentKind.UPDATE or last_assignment(ex) is None or requested_allocations(ex.request) is None:
         return False
     return any(adaptive_enabled(merge_adaptive(stored, _sent(ex))) for stored in (_stored(ex), _stored_before(ex)))
 
@@ -151,9 +150,9 @@ def _stored_before(ex: Exchange) -> Mapping[str, Any] | None:
     requires=FEATURE,
     applies=_count_while_enabled,
 )
-def count_rejected_while_enabled(ex: Exchange, ctx: Context) -> Iterator[str]:
+def count_rejected_while_enabled(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """number_of_allocations while (merged) adaptive allocations are enabled gets 400."""
-    response = response_of(ex)
+    response = ex.response
     if response.status != 400:
         yield (
             "HTTP status: expected 400 (adaptive allocations are enabled, the count is the scaler's), got "

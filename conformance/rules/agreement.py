@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.context import Context, Feature
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.oracle import UNKNOWN, Prediction, others_changed, output_form, predict_update
 from conformance.rules.base import Level, rule
-from conformance.rules.reading import addressed_deployment, is_update_call, response_of
+from conformance.rules.reading import addressed_deployment, is_update_call
 
 JUDGED_KINDS = frozenset(
     {
-        "update",
-        "update-unknown-deployment",
-        "update-by-model-id",
-        "update-not-deployed-model",
-        "update-not-started",
-        "update-invalid",
-        "update-wrong-method",
-        "update-wrong-content-type",
-        "update-malformed-json",
+        IntentKind.UPDATE,
+        IntentKind.UPDATE_UNKNOWN_DEPLOYMENT,
+        IntentKind.UPDATE_BY_MODEL_ID,
+        IntentKind.UPDATE_NOT_DEPLOYED_MODEL,
+        IntentKind.UPDATE_NOT_STARTED,
+        IntentKind.UPDATE_INVALID,
+        IntentKind.UPDATE_WRONG_METHOD,
+        IntentKind.UPDATE_WRONG_CONTENT_TYPE,
+        IntentKind.UPDATE_MALFORMED_JSON,
     }
 )
 
@@ -61,9 +61,9 @@ def _shown(predicted: Prediction) -> str:
 
 
 @rule("oracle.agrees", level=Level.MUST, source="§1.6", applies=_judged)
-def agrees(ex: Exchange, ctx: Context) -> Iterator[str]:
+def agrees(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """The status class (2xx/4xx/5xx) is the one the oracle predicts from the state before the call."""
-    response = response_of(ex)
+    response = ex.response
     predicted = prediction(ex, ctx)
     if predicted is None:
         return
@@ -72,9 +72,9 @@ def agrees(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("oracle.status", level=Level.MUST, source="§1.6", applies=_judged)
-def status(ex: Exchange, ctx: Context) -> Iterator[str]:
+def status(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """The exact status is one the oracle accepts (e.g. 429 vs 409 vs 400 vs 404)."""
-    response = response_of(ex)
+    response = ex.response
     predicted = prediction(ex, ctx)
     if predicted is None or response.status // 100 not in {s // 100 for s in predicted.statuses}:
         return  # a wrong class is oracle.agrees' failure; do not report it twice
@@ -88,9 +88,9 @@ def status(ex: Exchange, ctx: Context) -> Iterator[str]:
     source="§3.5-1",
     applies=lambda ex, ctx: _judged(ex, ctx) and ex.after is not None,
 )
-def resulting_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+def resulting_state(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """The stored count and adaptive settings after the call are the ones the oracle predicts."""
-    response = response_of(ex)
+    response = ex.response
     predicted = prediction(ex, ctx)
     assert ex.after is not None, "applies() selects exchanges with a snapshot after the call"
     observed = ex.after.get(addressed_deployment(ex) or "")
@@ -105,7 +105,7 @@ def resulting_state(ex: Exchange, ctx: Context) -> Iterator[str]:
             f"({predicted.why}), got {observed.number_of_allocations}"
         )
     settled = predicted.adaptive_allocations
-    if settled is UNKNOWN or not ctx.has("adaptive_allocations"):
+    if settled is UNKNOWN or not ctx.has(Feature.ADAPTIVE_ALLOCATIONS):
         return
     # Stats leave unset settings out: an absent field is "none", so lost settings and an
     # ignored null reset show (as concurrency.final_values reads it).

@@ -1,7 +1,9 @@
 """Rules as data: an id, a level, the versions and features it needs, a source, a check.
 
 A rule is a pure function. ``applies`` picks the exchanges it judges (usually by
-intent kind); ``check`` yields one message per way the exchange breaks the rule.
+intent kind); ``check`` yields one message per way the exchange breaks the rule, and sees
+only exchanges that got an answer (:class:`AnsweredExchange`): one without is
+indeterminate (or an error, when the answer was too large to read), never checked.
 Nothing here talks to a server, so a rule can be proven on hand-made exchanges.
 """
 
@@ -11,8 +13,8 @@ import enum
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from conformance.context import Context, Version
-from conformance.exchange import OVERSIZED, Exchange
+from conformance.context import Context, Feature, Version
+from conformance.exchange import OVERSIZED, AnsweredExchange, Exchange, IntentKind
 from conformance.rules.reading import assignment_in, is_update_call
 
 
@@ -30,7 +32,7 @@ class Outcome(enum.StrEnum):
 
 
 Applies = Callable[[Exchange, Context], bool]
-Check = Callable[[Exchange, Context], Iterable[str]]
+Check = Callable[[AnsweredExchange, Context], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Rule:
     check: Check
     since: Version | None = None  # first Elasticsearch version the rule holds for
     until: Version | None = None  # first version it no longer holds for (exclusive)
-    requires: frozenset[str] = frozenset()  # profile features the rule needs
+    requires: frozenset[Feature] = frozenset()  # profile features the rule needs
     family: str = ""
     over_capacity: bool = False  # judges increases beyond capacity, which a scalable target answers by scaling up
     needs_nodes: bool = False  # judged against the discovered ML nodes (processors, memory, §3.2)
@@ -114,7 +116,7 @@ def rule(
     description: str = "",
     since: str | None = None,
     until: str | None = None,
-    requires: Iterable[str] = (),
+    requires: Iterable[Feature] = (),
     family: str = "",
     over_capacity: bool = False,
     needs_nodes: bool = False,
@@ -147,7 +149,7 @@ def rule(
     return register
 
 
-def intent_is(*kinds: str) -> Applies:
+def intent_is(*kinds: IntentKind) -> Applies:
     """An ``applies`` that selects exchanges by intent kind."""
     wanted = frozenset(kinds)
     return lambda exchange, ctx: exchange.intent.kind in wanted
@@ -158,7 +160,8 @@ def update_answer(status_test: Callable[[int], bool]) -> Applies:
     return lambda ex, ctx: ex.response is not None and is_update_call(ex.request) and status_test(ex.response.status)
 
 
-UPDATE_KINDS = frozenset({"update", "update-not-started"})  # valid updates of a deployment the suite started
+# Valid updates of a deployment the suite started.
+UPDATE_KINDS = frozenset({IntentKind.UPDATE, IntentKind.UPDATE_NOT_STARTED})
 
 
 UNREADABLE = "the 200 answer to a valid update holds no readable assignment: nothing to judge"
@@ -191,13 +194,14 @@ def evaluate(rule_: Rule, exchange: Exchange, ctx: Context) -> Verdict | None:
             return None
     except Exception as exc:  # noqa: BLE001 - a broken rule is an error verdict, not a crash
         return Verdict(rule_.id, Outcome.ERROR, (f"applies() raised {exc!r}",), exchange)
-    if exchange.response is None:
+    answered = exchange.answered
+    if answered is None:
         # An answer too large to read is an error of that exchange; one that never came is indeterminate.
         oversized = (exchange.error or "").startswith(OVERSIZED)
         outcome = Outcome.ERROR if oversized else Outcome.INDETERMINATE
         return Verdict(rule_.id, outcome, (exchange.error or "no response",), exchange)
     try:
-        messages = tuple(rule_.check(exchange, ctx))
+        messages = tuple(rule_.check(answered, ctx))
     except Exception as exc:  # noqa: BLE001
         return Verdict(rule_.id, Outcome.ERROR, (f"check raised {exc!r}",), exchange)
     return Verdict(rule_.id, Outcome.FAIL if messages else Outcome.PASS, messages, exchange)

@@ -10,11 +10,12 @@ the cluster could scale, when it gets a partial 200 with a ``reason``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from conformance.context import Context
-from conformance.exchange import Exchange, Snapshot
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind, Snapshot
+from conformance.expectations import ConvergencePromise
 from conformance.oracle import allocatable, free_memory, merge_adaptive, others_changed, used_processors
 from conformance.rules.base import Level, answered_200, intent_is, rule, update_answer
 from conformance.rules.reading import (
@@ -25,7 +26,6 @@ from conformance.rules.reading import (
     body_field,
     error_in,
     requested_allocations,
-    response_of,
     route_total,
     routes,
     stats_deployments,
@@ -58,7 +58,7 @@ def reason_problems(reason: Any) -> list[str]:
 @rule(
     "capacity.targets-within-requested", reads_answer=True, level=Level.SHOULD, source="§3.5-10", applies=answered_200
 )
-def targets_within_requested(ex: Exchange, ctx: Context) -> Iterator[str]:
+def targets_within_requested(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Σ routing_table.*.target_allocations (stopping routes aside) <= task_parameters.number_of_allocations."""
     assignment = assignment_in(ex.response)
     requested = task_parameter(assignment, "number_of_allocations")
@@ -87,7 +87,7 @@ def _others_snapshot(ex: Exchange) -> Snapshot | None:
         and _stable_cluster(ex)
     ),
 )
-def node_processors_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
+def node_processors_not_exceeded(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Per node, target × threads of this deployment plus other normal deployments' use <= processor capacity."""
     assignment = assignment_in(ex.response)
     threads = task_parameter(assignment, "threads_per_allocation")
@@ -111,7 +111,7 @@ def _increase(ex: Exchange, ctx: Context) -> tuple[int, int] | None:
     """``(requested, allocatable)`` for an increase of a started normal-priority deployment
     on a stable cluster, which the planner answers (§1.6 C.7, C.8); ``None`` for anything else."""
     deployment = ex.intent.deployment
-    if ex.intent.kind != "update" or deployment is None or ex.before is None or deployment.priority == "low":
+    if ex.intent.kind != IntentKind.UPDATE or deployment is None or ex.before is None or deployment.priority == "low":
         return None
     observed = ex.before.get(deployment.deployment_id)
     requested = requested_allocations(ex.request)
@@ -142,9 +142,9 @@ def _fitting_increase(ex: Exchange, ctx: Context) -> bool:
     over_capacity=True,
     needs_nodes=True,
 )
-def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
+def over_capacity_answer(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An increase beyond capacity gets 429, or (when the cluster can scale) a partial 200 with a reason."""
-    response = response_of(ex)
+    response = ex.response
     deployment = ex.intent.deployment
     assert deployment is not None and ex.before is not None, "_over_capacity selects known deployments read before"
     capacity = allocatable(ctx, ex.before, deployment.deployment_id, deployment.threads_per_allocation)
@@ -173,7 +173,7 @@ def over_capacity_answer(ex: Exchange, ctx: Context) -> Iterator[str]:
     applies=_fitting_increase,
     needs_nodes=True,
 )
-def fitting_increase_planned_in_full(ex: Exchange, ctx: Context) -> Iterator[str]:
+def fitting_increase_planned_in_full(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An increase that fits (processors and memory) is planned in full: Σ target_allocations = requested, no reason."""
     increase = _increase(ex, ctx)
     assert increase is not None, "_fitting_increase selects increases only"
@@ -209,7 +209,7 @@ def _placed_on_new_nodes(ex: Exchange, ctx: Context) -> bool:
     applies=_placed_on_new_nodes,
     needs_nodes=True,
 )
-def node_memory_not_exceeded(ex: Exchange, ctx: Context) -> Iterator[str]:
+def node_memory_not_exceeded(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A deployment is placed on a node only where its memory estimate fits beside the deployments already there."""
     deployment_id = addressed_deployment(ex) or ""
     observed = ex.before.get(deployment_id) if ex.before is not None else None
@@ -250,12 +250,12 @@ def _refused_for_capacity(ex: Exchange, ctx: Context) -> bool:
     over_capacity=True,
     unless=_scales,
 )
-def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
+def too_many_contract(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An increase beyond capacity (where the cluster cannot scale) gets 429 status_exception "Could not update deployment because there are not enough resources..."."""  # noqa: E501 - the first line is the rule's description
-    if response_of(ex).status != 429:
+    if ex.response.status != 429:
         yield (
             f"HTTP status: expected 429 for {requested_allocations(ex.request)} allocations beyond capacity "
-            f"on a cluster that cannot scale, got {response_of(ex).status}"
+            f"on a cluster that cannot scale, got {ex.response.status}"
         )
         return
     error = error_in(ex.response)
@@ -273,7 +273,7 @@ def too_many_contract(ex: Exchange, ctx: Context) -> Iterator[str]:
     unless=_scales,
     applies=lambda ex, ctx: _refused_for_capacity(ex, ctx) and ex.before is not None and ex.after is not None,
 )
-def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+def too_many_leaves_state(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An update refused for capacity (429) changes nothing: number_of_allocations and target_allocation_count stay."""
     deployment_id = addressed_deployment(ex) or ""
     assert ex.before is not None and ex.after is not None, "applies() selects exchanges with both snapshots"
@@ -296,7 +296,7 @@ def too_many_leaves_state(ex: Exchange, ctx: Context) -> Iterator[str]:
     applies=answered_200,
     over_capacity=True,
 )
-def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
+def partial_has_reason(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An assignment that plans fewer allocations than requested says why, in the §2.2 format."""
     assignment = assignment_of(ex)
     requested = task_parameter(assignment, "number_of_allocations")
@@ -306,18 +306,17 @@ def partial_has_reason(ex: Exchange, ctx: Context) -> Iterator[str]:
             yield f"$.assignment.reason: {problem}"
 
 
-@rule("capacity.converges", level=Level.SHOULD, source="§3.5-13", applies=intent_is("converged"))
-def converges(ex: Exchange, ctx: Context) -> Iterator[str]:
+@rule("capacity.converges", level=Level.SHOULD, source="§3.5-13", applies=intent_is(IntentKind.CONVERGED))
+def converges(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """After an update, the allocations the nodes run converge to what the routing table promised.
 
-    The promise (``intent.expected``) holds ``target_allocations`` per node (a mapping),
-    their ``total`` and the ``number_of_allocations`` asked for.
+    The promise (``intent.expected``, a :class:`ConvergencePromise`) holds ``target_allocations``
+    per node, their ``total`` and the ``number_of_allocations`` asked for.
     """
-    response = response_of(ex)
-    promise = ex.intent.expected
-    targets = promise.get("target_allocations")
-    per_node = targets if isinstance(targets, Mapping) else {}
-    total = promise.get("total", sum(per_node.values()))
+    response = ex.response
+    promise = ex.intent.expectation(ConvergencePromise) or ConvergencePromise()
+    per_node = promise.target_allocations
+    total = promise.total if promise.total is not None else sum(per_node.values())
     deployment_id = addressed_deployment(ex)
     found = stats_deployments(response.json()).get(deployment_id or "")
     if found is None:
@@ -335,7 +334,7 @@ def converges(ex: Exchange, ctx: Context) -> Iterator[str]:
                 f"deployment_stats.nodes[{node}].number_of_allocations: expected {per_node.get(node, 0)} "
                 f"(the route's target), got {running.get(node, 0)}"
             )
-    wanted = promise.get("number_of_allocations")
+    wanted = promise.number_of_allocations
     if wanted is not None and found.target_allocation_count is not None and found.target_allocation_count != wanted:
         yield (
             f"deployment_stats.allocation_status.target_allocation_count: expected {wanted} "

@@ -18,10 +18,11 @@ never asked for more than it; low-priority ones are (they are planned on a fixed
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from conformance.context import Context
-from conformance.exchange import DeploymentObservation, Exchange
+from conformance.exchange import AnsweredExchange, DeploymentObservation, Exchange, IntentKind
+from conformance.expectations import ConvergencePromise
 from conformance.rules.base import Level, answered_200, rule
 from conformance.rules.reading import (
     addressed_deployment,
@@ -38,7 +39,7 @@ def _counts_set(ex: Exchange, ctx: Context) -> bool:
 
 
 @rule("native.request-never-clamped", level=Level.MUST, source="§3.1, §3.4", applies=_counts_set)
-def request_never_clamped(ex: Exchange, ctx: Context) -> Iterator[str]:
+def request_never_clamped(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """The answer's task_parameters and the stored count (stats, target_allocation_count) hold the count asked, never a clamped one."""  # noqa: E501 - the first line is the rule's description
     requested = requested_allocations(ex.request)
     answered = task_parameter(assignment_in(ex.response), "number_of_allocations")
@@ -66,7 +67,7 @@ def _started_nodes(observed: DeploymentObservation) -> Iterator[tuple[str, int, 
 
 
 @rule("native.process-within-request", level=Level.MUST, source="§3.4", applies=lambda ex, ctx: ex.after is not None)
-def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
+def process_within_request(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Per node, _stats' process-reported threads_per_allocation (and, once converged, number_of_allocations) never exceed what was asked."""  # noqa: E501 - the first line is the rule's description
     after = ex.after
     if after is None:
@@ -79,11 +80,12 @@ def process_within_request(ex: Exchange, ctx: Context) -> Iterator[str]:
                     f"deployment_stats[{deployment_id}].nodes[{node_id}].threads_per_allocation: {threads} "
                     f"exceeds the {asked} asked (the process only ever lowers it, §3.3)"
                 )
-    if ex.intent.kind != "converged":
+    if ex.intent.kind != IntentKind.CONVERGED:
         return
-    targets = ex.intent.expected.get("route_targets")
+    promise = ex.intent.expectation(ConvergencePromise)
+    targets = promise.route_targets if promise is not None else None
     settled = after.get(addressed_deployment(ex) or "")
-    if settled is None or not isinstance(targets, Mapping):
+    if settled is None or targets is None:
         return
     for node_id, allocations, _ in _started_nodes(settled):
         target = targets.get(node_id, 0)
@@ -125,7 +127,7 @@ def _threads_unknown(ctx: Context) -> str | None:
     unless=_threads_unknown,
     applies=lambda ex, ctx: ex.after is not None,
 )
-def process_within_hardware_threads(ex: Exchange, ctx: Context) -> Iterator[str]:
+def process_within_hardware_threads(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Per node with known hardware threads, what _stats says a normal-priority process runs fits ml-cpp's clamp."""
     for deployment_id, observed in sorted(ex.after.deployments.items() if ex.after is not None else ()):
         if observed.priority == "low":
@@ -156,7 +158,7 @@ def _is_increase(ex: Exchange) -> bool:
 
 
 @rule("native.current-follows-process", reads_answer=True, level=Level.MUST, source="§3.4", applies=answered_200)
-def current_follows_process(ex: Exchange, ctx: Context) -> Iterator[str]:
+def current_follows_process(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """current_allocations is what a process can run: within the target after an increase, and within the hardware threads once the node wrote it back."""  # noqa: E501 - the first line is the rule's description
     assignment = assignment_in(ex.response)
     earlier = routes(last_assignment(ex))

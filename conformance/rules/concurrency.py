@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.context import Context, Feature
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind
+from conformance.expectations import BurstCapacity, BurstLog, BurstWrite
 from conformance.oracle import output_form
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.errors import NOT_STARTED, expect_error
@@ -24,7 +25,6 @@ from conformance.rules.reading import (
     addressed_deployment,
     assignment_in,
     requested_allocations,
-    response_of,
     stats_deployments,
     task_parameter,
 )
@@ -32,30 +32,30 @@ from conformance.rules.reading import (
 FIELDS = ("number_of_allocations", "adaptive_allocations")
 
 
-def last_writers(log: Sequence[Mapping[str, Any]], field: str) -> list[Mapping[str, Any]]:
+def last_writers(log: Sequence[BurstWrite], field: str) -> list[BurstWrite]:
     """Requests of ``field`` whose write may be the final one.
 
     Acknowledged (200) requests that no other acknowledged request of the field started
     after they ended, plus unanswered ones (status ``None``: their write may have landed).
     """
-    mine = [entry for entry in log if entry.get("field") == field]
-    acknowledged = [entry for entry in mine if entry.get("status") == 200]
+    mine = [entry for entry in log if entry.field == field]
+    acknowledged = [entry for entry in mine if entry.status == 200]
     maximal = [
         entry
         for entry in acknowledged
-        if not any(other["started"] > entry["ended"] for other in acknowledged if other is not entry)
+        if not any(other.started > entry.ended for other in acknowledged if other is not entry)
     ]
-    return maximal + [entry for entry in mine if entry.get("status") is None]
+    return maximal + [entry for entry in mine if entry.status is None]
 
 
-def final_values(ex: Exchange, ctx: Context) -> Mapping[str, Any]:
+def final_values(ex: AnsweredExchange, ctx: Context) -> Mapping[str, Any]:
     """The deployment's final count and adaptive settings, from a stats or assignment answer.
 
     Stats leave ``adaptive_allocations`` out when none are set, so where the profile has
     adaptive allocations an absent field reads as "unset" (``None``): settings that a lost
     update wiped out must not pass for settings the read did not show.
     """
-    response = response_of(ex)
+    response = ex.response
     assignment = assignment_in(response)
     if assignment is not None:
         return {
@@ -66,7 +66,7 @@ def final_values(ex: Exchange, ctx: Context) -> Mapping[str, Any]:
     if found is None:
         return {}
     adaptive = found.adaptive_allocations
-    if adaptive is ABSENT and ctx.has("adaptive_allocations"):
+    if adaptive is ABSENT and ctx.has(Feature.ADAPTIVE_ALLOCATIONS):
         adaptive = None
     return {"number_of_allocations": found.number_of_allocations, "adaptive_allocations": adaptive}
 
@@ -78,10 +78,11 @@ def _same(field: str, written: Any, final: Any) -> bool:
     return bool(written == final)
 
 
-@rule("concurrency.no-lost-update", level=Level.MUST, source="§1.6 C.9", applies=intent_is("burst-final"))
-def no_lost_update(ex: Exchange, ctx: Context) -> Iterator[str]:
+@rule("concurrency.no-lost-update", level=Level.MUST, source="§1.6 C.9", applies=intent_is(IntentKind.BURST_FINAL))
+def no_lost_update(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """After a burst, each field holds the value of a last acknowledged write (no lost update)."""
-    log = ex.intent.expected.get("log") or []
+    burst = ex.intent.expectation(BurstLog)
+    log = burst.writes if burst is not None else ()
     finals = final_values(ex, ctx)
     if not finals:
         yield f"the final read has no state for deployment {addressed_deployment(ex)!r}"
@@ -90,8 +91,8 @@ def no_lost_update(ex: Exchange, ctx: Context) -> Iterator[str]:
         writers = last_writers(log, field)
         if not writers or finals.get(field, ABSENT) is ABSENT:
             continue
-        if not any(_same(field, entry["value"], finals[field]) for entry in writers):
-            candidates = ", ".join(repr(entry["value"]) for entry in writers)
+        if not any(_same(field, entry.value, finals[field]) for entry in writers):
+            candidates = ", ".join(repr(entry.value) for entry in writers)
             yield (
                 f"{field}: final value {finals[field]!r} is not what any last acknowledged request wrote "
                 f"(candidates: {candidates}): a concurrent update was lost"
@@ -110,19 +111,19 @@ def burst_statuses(ex: Exchange, ctx: Context) -> frozenset[int]:
     """
     allowed = {200, 409}
     count = requested_allocations(ex.request)
-    fits = ex.intent.expected.get("allocatable")
-    if count is not None and ctx.scaling_possible is not True and (not isinstance(fits, int) or count > fits):
+    fits = _allocatable(ex)
+    if count is not None and ctx.scaling_possible is not True and (fits is None or count > fits):
         allowed.add(429)
     return frozenset(allowed)
 
 
-@rule("concurrency.burst-answers", level=Level.MUST, source="§1.6 C.9", applies=intent_is("burst-update"))
-def burst_answers(ex: Exchange, ctx: Context) -> Iterator[str]:
+@rule("concurrency.burst-answers", level=Level.MUST, source="§1.6 C.9", applies=intent_is(IntentKind.BURST_UPDATE))
+def burst_answers(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Every request of a burst gets 200, 409 (not started) or, for a count that did not fit, 429."""
-    response = response_of(ex)
+    response = ex.response
     allowed = burst_statuses(ex, ctx)
     if response.status not in allowed:
-        fits = ex.intent.expected.get("allocatable")
+        fits = _allocatable(ex)
         yield (
             f"HTTP status: expected {' or '.join(map(str, sorted(allowed)))} for "
             f"{ex.intent.detail or 'a burst request'} "
@@ -130,3 +131,9 @@ def burst_answers(ex: Exchange, ctx: Context) -> Iterator[str]:
         )
     elif response.status == 409:
         yield from expect_error(ex, frozenset({409}), "status_exception", re.escape(NOT_STARTED))
+
+
+def _allocatable(ex: Exchange) -> int | None:
+    """What fitted the deployment before the burst (``None``: unknown)."""
+    capacity = ex.intent.expectation(BurstCapacity)
+    return capacity.allocatable if capacity is not None else None

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.exchange import AnsweredExchange, Exchange
 from conformance.rules.base import Level, rule
-from conformance.rules.reading import ABSENT, assignment_in, response_of, routes, stats_entries, task_parameter
+from conformance.rules.reading import ABSENT, assignment_in, routes, stats_entries, task_parameter
 
 ASSIGNMENT_STATES = frozenset({"starting", "started", "stopping"})  # `failed` is never computed (§2.5, §3.5-6)
 ROUTING_STATES = frozenset({"starting", "started", "stopping", "failed", "stopped"})
@@ -31,9 +31,9 @@ def _check(path: str, value: Any, allowed: frozenset[str]) -> Iterator[str]:
 
 
 @rule("enums.assignment-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
-def assignment_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+def assignment_state(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """assignment_state (and stats deployment state) is starting, started or stopping."""
-    response = response_of(ex)
+    response = ex.response
     assignment = assignment_in(response)
     if assignment is not None and "assignment_state" in assignment:
         yield from _check("$.assignment.assignment_state", assignment["assignment_state"], ASSIGNMENT_STATES)
@@ -43,9 +43,9 @@ def assignment_state(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("enums.routing-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
-def routing_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+def routing_state(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Every route's routing_state is starting, started, stopping, failed or stopped."""
-    response = response_of(ex)
+    response = ex.response
     for node, route in routes(assignment_in(response)).items():
         if "routing_state" in route:
             yield from _check(
@@ -61,9 +61,9 @@ def routing_state(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("enums.priority", level=Level.MUST, source="§2.5", applies=_has_json_object)
-def priority(ex: Exchange, ctx: Context) -> Iterator[str]:
+def priority(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """priority is normal or low (there is no `default`)."""
-    response = response_of(ex)
+    response = ex.response
     value = task_parameter(assignment_in(response), "priority")
     if value is not ABSENT:
         yield from _check("$.assignment.task_parameters.priority", value, PRIORITIES)
@@ -73,9 +73,9 @@ def priority(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("enums.allocation-status-state", level=Level.MUST, source="§2.5", applies=_has_json_object)
-def allocation_status_state(ex: Exchange, ctx: Context) -> Iterator[str]:
+def allocation_status_state(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Stats allocation_status.state is starting, started or fully_allocated."""
-    response = response_of(ex)
+    response = ex.response
     for path, stats in stats_entries(response.json()):
         status = stats.get("allocation_status")
         if isinstance(status, dict) and "state" in status:

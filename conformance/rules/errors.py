@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.context import Context, Feature
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.rules.base import Level, intent_is, rule
 from conformance.rules.invalid_cases import INVALID_CASES, TRUNCATED_JSON, InvalidCase
 from conformance.rules.reading import (
@@ -21,7 +21,6 @@ from conformance.rules.reading import (
     matches,
     path_id,
     requested_allocations,
-    response_of,
     stored_count,
 )
 
@@ -31,9 +30,9 @@ NOT_FOUND = "No known model deployment with id [{id}]"
 NOT_STARTED = "cannot update deployment that is not in [started] state"
 
 
-def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None, reason: str) -> Iterator[str]:
+def expect_error(ex: AnsweredExchange, statuses: frozenset[int], error_type: str | None, reason: str) -> Iterator[str]:
     """Messages for each way the answer differs from the expected status, type and reason core."""
-    response = response_of(ex)
+    response = ex.response
     status = response.status
     if status not in statuses:
         wanted = "4xx" if len(statuses) > 2 else " or ".join(str(s) for s in sorted(statuses))
@@ -50,7 +49,7 @@ def expect_error(ex: Exchange, statuses: frozenset[int], error_type: str | None,
 
 
 def _case_rule(case: InvalidCase) -> None:
-    def check(ex: Exchange, ctx: Context) -> Iterator[str]:
+    def check(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
         yield from expect_error(ex, case.statuses, case.error_type, case.reason)
 
     check.__doc__ = f"{case.what}: {_describe(case)}."
@@ -61,7 +60,7 @@ def _case_rule(case: InvalidCase) -> None:
         since=case.since,
         until=case.until,
         requires=case.requires,
-        applies=lambda ex, ctx: ex.intent.kind == "update-invalid" and ex.intent.detail == case.name,
+        applies=lambda ex, ctx: ex.intent.kind == IntentKind.UPDATE_INVALID and ex.intent.case == case.name,
     )(check)
 
 
@@ -74,10 +73,10 @@ for _case in INVALID_CASES.values():
     _case_rule(_case)
 
 
-@rule("errors.invalid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is("update-invalid"))
-def invalid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
+@rule("errors.invalid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is(IntentKind.UPDATE_INVALID))
+def invalid_never_5xx(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A request that breaks a validation rule never gets a 5xx (bad input is the client's error)."""
-    response = response_of(ex)
+    response = ex.response
     if response.status >= 500:
         yield (
             f"HTTP status: expected a 4xx for invalid input ({ex.intent.detail or 'unnamed case'}), got "
@@ -87,12 +86,12 @@ def invalid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 VALID_UPDATE_KINDS = frozenset(
     {
-        "update",
-        "update-not-started",
-        "update-unknown-deployment",
-        "update-by-model-id",
-        "update-not-deployed-model",
-        "burst-update",
+        IntentKind.UPDATE,
+        IntentKind.UPDATE_NOT_STARTED,
+        IntentKind.UPDATE_UNKNOWN_DEPLOYMENT,
+        IntentKind.UPDATE_BY_MODEL_ID,
+        IntentKind.UPDATE_NOT_DEPLOYED_MODEL,
+        IntentKind.BURST_UPDATE,
     }
 )
 """Well-formed ``_update`` requests, alone or in a concurrent burst: whatever the state, their
@@ -100,14 +99,14 @@ answer is a 2xx or one of the client errors of §3.5-15 (404, 409, 429, 400)."""
 
 
 @rule("errors.valid-never-5xx", level=Level.MUST, source="§3.5-15", applies=intent_is(*VALID_UPDATE_KINDS))
-def valid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
+def valid_never_5xx(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A well-formed update, alone or in a concurrent burst, never gets a 5xx (ES#121165 was such a bug).
 
     Judged apart from the oracle, which judges only what it can predict with certainty
     (nothing else moved, every fact known), and for every burst request, which the oracle
     never sees: a 5xx is wrong whatever state the deployment was in.
     """
-    response = response_of(ex)
+    response = ex.response
     if response.status >= 500:
         yield (
             f"HTTP status: a valid update ({ex.intent.detail or ex.intent.kind}) never gets a server error; "
@@ -116,17 +115,23 @@ def valid_never_5xx(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule(
-    "errors.unknown-deployment-404", level=Level.MUST, source="§1.6 C.1", applies=intent_is("update-unknown-deployment")
+    "errors.unknown-deployment-404",
+    level=Level.MUST,
+    source="§1.6 C.1",
+    applies=intent_is(IntentKind.UPDATE_UNKNOWN_DEPLOYMENT),
 )
-def unknown_deployment_404(ex: Exchange, ctx: Context) -> Iterator[str]:
+def unknown_deployment_404(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An id that names no deployment gets 404 resource_not_found_exception No known model deployment with id [<id>]."""
     yield from _not_found(ex)
 
 
 @rule(
-    "errors.not-deployed-model-404", level=Level.MUST, source="§1.6 C.1", applies=intent_is("update-not-deployed-model")
+    "errors.not-deployed-model-404",
+    level=Level.MUST,
+    source="§1.6 C.1",
+    applies=intent_is(IntentKind.UPDATE_NOT_DEPLOYED_MODEL),
 )
-def not_deployed_model_404(ex: Exchange, ctx: Context) -> Iterator[str]:
+def not_deployed_model_404(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A model that exists but is not deployed gets the same 404 as an unknown id."""
     yield from _not_found(ex)
 
@@ -136,14 +141,14 @@ def not_deployed_model_404(ex: Exchange, ctx: Context) -> Iterator[str]:
     level=Level.MUST,
     source="§1.2",
     since="8.8",
-    applies=intent_is("update-by-model-id"),
+    applies=intent_is(IntentKind.UPDATE_BY_MODEL_ID),
 )
-def model_id_of_other_deployment_404(ex: Exchange, ctx: Context) -> Iterator[str]:
+def model_id_of_other_deployment_404(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """The model id of a deployment with another deployment id gets 404: the path is a deployment id."""
     yield from _not_found(ex)
 
 
-def _not_found(ex: Exchange) -> Iterator[str]:
+def _not_found(ex: AnsweredExchange) -> Iterator[str]:
     reason = re.escape(NOT_FOUND.format(id=path_id(ex.request) or ""))
     yield from expect_error(ex, frozenset({404}), "resource_not_found_exception", reason)
 
@@ -152,9 +157,9 @@ def _not_found(ex: Exchange) -> Iterator[str]:
     "errors.not-started-409",
     level=Level.MUST,
     source="§1.6 C.6",
-    applies=lambda ex, ctx: ex.intent.kind == "update-not-started" and _changes_count(ex),
+    applies=lambda ex, ctx: ex.intent.kind == IntentKind.UPDATE_NOT_STARTED and _changes_count(ex),
 )
-def not_started_409(ex: Exchange, ctx: Context) -> Iterator[str]:
+def not_started_409(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A state-changing update of a deployment that is not started gets 409 status_exception."""
     yield from expect_error(ex, frozenset({409}), "status_exception", re.escape(NOT_STARTED))
 
@@ -166,10 +171,10 @@ def _changes_count(ex: Exchange) -> bool:
     return stored is not None and requested is not None and requested >= 1 and requested != stored
 
 
-@rule("errors.wrong-method-405", level=Level.MUST, source="§1.1", applies=intent_is("update-wrong-method"))
-def wrong_method_405(ex: Exchange, ctx: Context) -> Iterator[str]:
+@rule("errors.wrong-method-405", level=Level.MUST, source="§1.1", applies=intent_is(IntentKind.UPDATE_WRONG_METHOD))
+def wrong_method_405(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Another HTTP method gets 405 with an Allow: POST header."""
-    response = response_of(ex)
+    response = ex.response
     if response.status != 405:
         yield f"HTTP status: expected 405 for {ex.request.method}, got {response.status}"
         return
@@ -186,8 +191,13 @@ def wrong_method_405(ex: Exchange, ctx: Context) -> Iterator[str]:
         )
 
 
-@rule("errors.wrong-content-type-406", level=Level.MUST, source="§1.5", applies=intent_is("update-wrong-content-type"))
-def wrong_content_type_406(ex: Exchange, ctx: Context) -> Iterator[str]:
+@rule(
+    "errors.wrong-content-type-406",
+    level=Level.MUST,
+    source="§1.5",
+    applies=intent_is(IntentKind.UPDATE_WRONG_CONTENT_TYPE),
+)
+def wrong_content_type_406(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A body with a non-JSON Content-Type gets 406 Content-Type header [...] is not supported."""
     yield from expect_error(ex, frozenset({406}), None, r"Content-Type header (\[.*\] is not supported|is missing)")
 
@@ -196,9 +206,9 @@ def wrong_content_type_406(ex: Exchange, ctx: Context) -> Iterator[str]:
     "errors.malformed-json-400",
     level=Level.MUST,
     source="§1.5",
-    applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail != TRUNCATED_JSON,
+    applies=lambda ex, ctx: ex.intent.kind == IntentKind.UPDATE_MALFORMED_JSON and ex.intent.case != TRUNCATED_JSON,
 )
-def malformed_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
+def malformed_json_400(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A body that is not JSON gets 400 x_content_parse_exception, never a 500."""
     yield from expect_error(ex, frozenset({400}), "x_content_parse_exception", r".")
 
@@ -207,11 +217,11 @@ def malformed_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
     "errors.truncated-json-400",
     level=Level.MUST,
     source="§10.2",
-    requires=["truncated_json_400"],
-    applies=lambda ex, ctx: ex.intent.kind == "update-malformed-json" and ex.intent.detail == TRUNCATED_JSON,
+    requires=[Feature.TRUNCATED_JSON_400],
+    applies=lambda ex, ctx: ex.intent.kind == IntentKind.UPDATE_MALFORMED_JSON and ex.intent.case == TRUNCATED_JSON,
 )
-def truncated_json_400(ex: Exchange, ctx: Context) -> Iterator[str]:
+def truncated_json_400(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A truncated body (e.g. `{`) gets 400 from 8.16 (older versions answered 500)."""
-    response = response_of(ex)
+    response = ex.response
     if response.status != 400:
         yield f"HTTP status: expected 400 for a truncated body, got {response.status}"

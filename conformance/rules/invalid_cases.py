@@ -1,7 +1,7 @@
 """The invalid update requests the suite knows, and the error Elasticsearch gives each.
 
-Traffic generators send an exchange of kind ``"update-invalid"`` and put one of these
-names in ``Intent.detail``; the error-contract rules (``conformance.rules.errors``) look
+Traffic generators send an exchange of kind ``update-invalid`` and put one of these
+names in ``Intent.case``; the error-contract rules (``conformance.rules.errors``) look
 the name up here to know which status, error type and reason to expect. Keeping the
 vocabulary in one table means a generator cannot ask for a check that no rule makes,
 and a reader sees every expected error next to the section of
@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from conformance.context import Feature
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class InvalidCase:
     query: str = ""
     since: str | None = None
     until: str | None = None
-    requires: frozenset[str] = frozenset()
+    requires: frozenset[Feature] = frozenset()
     needs_adaptive_enabled: bool = False
     needs_low_priority: bool = False
     needs_inference_endpoint: bool = False
@@ -173,7 +175,7 @@ _CASES: tuple[InvalidCase, ...] = (
         # (and scales nothing up), yet its 200 still breaks the rule.
         body=b'{"number_of_allocations": 1}',
         query="number_of_allocations=1",
-        requires=frozenset({"query_number_of_allocations"}),
+        requires=frozenset({Feature.QUERY_NUMBER_OF_ALLOCATIONS}),
     ),
     _case(
         "query-non-integer",
@@ -184,7 +186,7 @@ _CASES: tuple[InvalidCase, ...] = (
         "§1.3",
         body=None,
         query="number_of_allocations=abc",
-        requires=frozenset({"query_number_of_allocations"}),
+        requires=frozenset({Feature.QUERY_NUMBER_OF_ALLOCATIONS}),
     ),
     _case(
         "query-zero",
@@ -195,7 +197,7 @@ _CASES: tuple[InvalidCase, ...] = (
         "§1.6 A.1",
         body=None,
         query="number_of_allocations=0",
-        requires=frozenset({"query_number_of_allocations"}),
+        requires=frozenset({Feature.QUERY_NUMBER_OF_ALLOCATIONS}),
     ),
     _case(
         "adaptive-with-allocations",
@@ -205,7 +207,7 @@ _CASES: tuple[InvalidCase, ...] = (
         ADAPTIVE_CONFLICT,
         "§1.6 A.2",
         body=b'{"number_of_allocations": 2, "adaptive_allocations": {"enabled": true}}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
     ),
     _case(
         "allocations-while-adaptive-enabled",
@@ -215,7 +217,7 @@ _CASES: tuple[InvalidCase, ...] = (
         ADAPTIVE_CONFLICT,
         "§1.6 C.3",
         body=b'{"number_of_allocations": 2}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
         needs_adaptive_enabled=True,
     ),
     _case(
@@ -226,7 +228,7 @@ _CASES: tuple[InvalidCase, ...] = (
         r"\[min_number_of_allocations\] must be a non-negative integer or null",
         "§1.6 A.3",
         body=b'{"adaptive_allocations": {"enabled": true, "min_number_of_allocations": -2}}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
     ),
     _case(
         "adaptive-max-below-one",
@@ -236,7 +238,7 @@ _CASES: tuple[InvalidCase, ...] = (
         r"\[max_number_of_allocations\] must be a positive integer or null",
         "§1.6 A.3",
         body=b'{"adaptive_allocations": {"enabled": true, "max_number_of_allocations": 0}}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
     ),
     _case(
         "adaptive-min-above-max",
@@ -247,7 +249,7 @@ _CASES: tuple[InvalidCase, ...] = (
         "§1.6 A.3",
         body=b'{"adaptive_allocations": {"enabled": true, "min_number_of_allocations": 3, '
         b'"max_number_of_allocations": 2}}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
     ),
     _case(
         "adaptive-wrong-type",
@@ -257,7 +259,7 @@ _CASES: tuple[InvalidCase, ...] = (
         r"adaptive_allocations doesn't support values of type",
         "§1.5",
         body=b'{"adaptive_allocations": 5}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
     ),
     _case(
         "adaptive-unknown-field",
@@ -267,7 +269,7 @@ _CASES: tuple[InvalidCase, ...] = (
         r"\[autoscaling_settings\] unknown field \[",
         "§1.4",
         body=b'{"adaptive_allocations": {"enabled": true, "foo": 1}}',
-        requires=frozenset({"adaptive_allocations"}),
+        requires=frozenset({Feature.ADAPTIVE_ALLOCATIONS}),
     ),
     _case(
         "low-priority-above-one",
@@ -277,7 +279,7 @@ _CASES: tuple[InvalidCase, ...] = (
         r"(?i)priority|low",
         "§1.6 D",
         body=b'{"number_of_allocations": 2}',
-        requires=frozenset({"low_priority_update_rejected"}),
+        requires=frozenset({Feature.LOW_PRIORITY_UPDATE_REJECTED}),
         needs_low_priority=True,
     ),
     _case(
@@ -288,14 +290,14 @@ _CASES: tuple[InvalidCase, ...] = (
         r"Cannot update deployment \[.*\] as it was created by inference endpoint \[.*\]",
         "§1.6 B",
         body=b'{"number_of_allocations": 2}',
-        requires=frozenset({"inference_endpoint_conflict"}),
+        requires=frozenset({Feature.INFERENCE_ENDPOINT_CONFLICT}),
         needs_inference_endpoint=True,
     ),
 )
 
 INVALID_CASES: Mapping[str, InvalidCase] = {case.name: case for case in _CASES}
-"""Every ``Intent.detail`` an ``update-invalid`` exchange may carry, by name."""
+"""Every ``Intent.case`` an ``update-invalid`` exchange may carry, by name."""
 
 TRUNCATED_JSON = "truncated"
-"""``Intent.detail`` of an ``update-malformed-json`` exchange whose body is cut short
+"""``Intent.case`` of an ``update-malformed-json`` exchange whose body is cut short
 (e.g. ``{``): 400 is required only with the profile feature ``truncated_json_400`` (§10.2)."""

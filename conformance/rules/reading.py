@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from conformance.exchange import Exchange, Request, Response
+from conformance.exchange import AnsweredExchange, Exchange, Request, Response
 from conformance.update_request import (  # re-exported: the rules read requests through here
     ABSENT as ABSENT,
+    Absent as Absent,
     body_field as body_field,
     coerced_int as coerced_int,
     path_id as path_id,
@@ -37,18 +38,7 @@ def is_update_call(request: Request) -> bool:
     return path_id(request) is not None
 
 
-def response_of(exchange: Exchange) -> Response:
-    """The answer a check judges.
-
-    :func:`conformance.rules.base.evaluate` calls a check only for an exchange that has an
-    answer (one without is indeterminate or an error, never judged), so a check may rely on it.
-    """
-    if exchange.response is None:
-        raise ValueError("a check judges answered exchanges only; evaluate() never passes one without an answer")
-    return exchange.response
-
-
-def assignment_of(exchange: Exchange) -> Mapping[str, Any]:
+def assignment_of(exchange: AnsweredExchange) -> Mapping[str, Any]:
     """The assignment of the 200 a check judges, for the rules whose ``applies`` guarantees one
     (:func:`conformance.rules.base.answered_200` selects only answers that have it)."""
     assignment = assignment_in(exchange.response)
@@ -91,7 +81,7 @@ def adaptive_enabled(settings: Any) -> bool:
     return isinstance(settings, Mapping) and settings.get("enabled") is True
 
 
-def task_parameter(assignment: Mapping[str, Any] | None, name: str) -> Any:
+def task_parameter(assignment: Mapping[str, Any] | None, name: str) -> Any | Absent:
     if not assignment:
         return ABSENT
     params = assignment.get("task_parameters")
@@ -208,7 +198,7 @@ class StatsDeployment:
     number_of_allocations: Any
     allocations_by_node: Mapping[str, Any]
     target_allocation_count: Any
-    adaptive_allocations: Any
+    adaptive_allocations: Any | Absent  # absent from the document: ABSENT
 
 
 def stats_deployments(doc: Any) -> Mapping[str, StatsDeployment]:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.rules.base import Level, rule, update_answer
-from conformance.rules.reading import error_in, response_of
+from conformance.rules.reading import error_in
 from conformance.schemas import Profile, profile_named
 
 JSON_MEDIA_TYPES = ("application/json", "application/vnd.elasticsearch+json")
@@ -35,9 +35,9 @@ def _has_body(ex: Exchange, ctx: Context) -> bool:
     source="§2.2",
     applies=update_answer(lambda status: status == 200),
 )
-def assignment_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
+def assignment_schema(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A 200 from _update is {"assignment": ...} valid against the profile's assignment schema."""
-    response = response_of(ex)
+    response = ex.response
     doc = response.json()
     if doc is None:
         yield 'expected a JSON body {"assignment": {...}}, got no JSON'
@@ -67,13 +67,13 @@ def _fractional_numbers(node: Any, path: str) -> Iterator[tuple[str, str]]:
     source="§2.3",
     applies=update_answer(lambda status: status == 200),
 )
-def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
+def integers_written_as_integers(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Every number of an assignment is an int or long written as one (`2`, never `2.0`, §2.3, §2.4).
 
     JSON Schema 2020-12 counts `2.0` as an integer, so the schema cannot see this; clients
     that decode into integer types (Go, Java) reject it.
     """
-    response = response_of(ex)
+    response = ex.response
     try:
         doc = json.loads(response.body, parse_float=_Fractional)
     except ValueError:
@@ -88,9 +88,9 @@ def integers_written_as_integers(ex: Exchange, ctx: Context) -> Iterator[str]:
     source="§1.5",
     applies=update_answer(lambda status: status >= 400),
 )
-def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
+def error_envelope(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Errors use Elasticsearch's envelope {"error": {"root_cause", "type", "reason"}, "status"}."""
-    response = response_of(ex)
+    response = ex.response
     doc = response.json()
     if not isinstance(doc, dict):
         yield f"expected a JSON error object for HTTP {response.status}, got {response.body[:200]!r}"
@@ -107,9 +107,9 @@ def error_envelope(ex: Exchange, ctx: Context) -> Iterator[str]:
     source="§1.5",
     applies=update_answer(lambda status: status >= 400),
 )
-def error_status_matches(ex: Exchange, ctx: Context) -> Iterator[str]:
+def error_status_matches(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """The error body's "status" equals the HTTP status."""
-    response = response_of(ex)
+    response = ex.response
     error = error_in(response)
     status = error.status if error else None
     if status != response.status:
@@ -117,9 +117,9 @@ def error_status_matches(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("shape.json-content-type", level=Level.MUST, source="§10.4", applies=_has_body)
-def json_content_type(ex: Exchange, ctx: Context) -> Iterator[str]:
+def json_content_type(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Every response body is JSON: Content-Type application/json or application/vnd.elasticsearch+json."""
-    response = response_of(ex)
+    response = ex.response
     content_type = (response.header("content-type") or "").split(";", 1)[0].strip().lower()
     if content_type not in JSON_MEDIA_TYPES:
         yield f"Content-Type: expected one of {', '.join(JSON_MEDIA_TYPES)}, got {content_type or 'none'!r}"
@@ -131,9 +131,9 @@ def json_content_type(ex: Exchange, ctx: Context) -> Iterator[str]:
     source="§10.4",
     applies=lambda ex, ctx: ex.response is not None,
 )
-def product_header(ex: Exchange, ctx: Context) -> Iterator[str]:
+def product_header(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Every response carries X-Elastic-Product: Elasticsearch (official clients refuse a 2xx without it)."""
-    response = response_of(ex)
+    response = ex.response
     value = response.header("x-elastic-product")
     if value != "Elasticsearch":
         yield f"X-Elastic-Product: expected 'Elasticsearch', got {value!r}"
@@ -146,13 +146,13 @@ def product_header(ex: Exchange, ctx: Context) -> Iterator[str]:
     applies=lambda ex, ctx: (
         ex.response is not None
         and ex.response.status == 200
-        and ex.intent.kind in {"read-stats", "converged", "burst-final"}
+        and ex.intent.kind in {IntentKind.READ_STATS, IntentKind.CONVERGED, IntentKind.BURST_FINAL}
         and isinstance(ex.response.json(), dict)
         and "trained_model_stats" in ex.response.json()
     ),
 )
-def stats_schema(ex: Exchange, ctx: Context) -> Iterator[str]:
+def stats_schema(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A GET _ml/trained_models/_stats answer validates against the profile's stats schema."""
-    response = response_of(ex)
+    response = ex.response
     for problem in _profile(ctx).validate_stats_response(response.json()):
         yield f"stats response: {problem}"

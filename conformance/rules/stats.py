@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from conformance.context import Context
-from conformance.exchange import DeploymentObservation, Exchange
+from conformance.exchange import AnsweredExchange, DeploymentObservation, Exchange
 from conformance.rules.base import Level, rule
 from conformance.rules.reading import (
     ABSENT,
@@ -50,7 +50,7 @@ def _after_an_update(ex: Exchange, ctx: Context) -> bool:
 
 
 @rule("stats.agree-with-assignment", level=Level.MUST, source="§3.5-2", applies=_after_an_update)
-def agree_with_assignment(ex: Exchange, ctx: Context) -> Iterator[str]:
+def agree_with_assignment(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """After an update, the deployment's stats report its assignment's threads (in total and per node), priority,
     queue_capacity, cache_size (exactly when set) and, after a 200, its count (ES#91095).
 
@@ -118,7 +118,7 @@ def _around_an_update(ex: Exchange, ctx: Context) -> bool:
 
 
 @rule("stats.others-unchanged", level=Level.MUST, source="§3.5-2", applies=_around_an_update)
-def others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
+def others_unchanged(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An update of one deployment leaves the threads (in total and per node), priority, queue_capacity and cache_size
     that stats report for every other deployment unchanged (ES#91095)."""
     for deployment_id, old, new in untouched_others(ex):
@@ -138,7 +138,7 @@ def others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("stats.memory-of-others-unchanged", level=Level.MUST, source="§11.3", since="9.3", applies=_around_an_update)
-def memory_of_others_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
+def memory_of_others_unchanged(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """An update of one deployment leaves model_size_stats.required_native_memory_bytes of the others unchanged (ES#107831).
 
     The estimate depends on a deployment's own allocations (§3.2). Before ES#143077 it

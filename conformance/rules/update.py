@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.context import Context, Feature
+from conformance.exchange import AnsweredExchange, Exchange, IntentKind
 from conformance.rules.base import UPDATE_KINDS, Level, answered_200, rule
 from conformance.rules.reading import (
     ABSENT,
@@ -23,7 +23,6 @@ from conformance.rules.reading import (
     last_assignment,
     path_id,
     requested_allocations,
-    response_of,
     route_total,
     routes,
     stored_count,
@@ -63,7 +62,7 @@ def is_noop_request(ex: Exchange) -> bool:
     source="§3.5-1",
     applies=lambda ex, ctx: answered_200(ex, ctx) and requested_allocations(ex.request) is not None,
 )
-def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
+def number_of_allocations_applied(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """After a 200, task_parameters.number_of_allocations equals the requested count (query or body)."""
     if adaptive_enabled(adaptive_settings(assignment_in(ex.response))) or adaptive_enabled(
         adaptive_settings(last_assignment(ex))
@@ -76,7 +75,7 @@ def number_of_allocations_applied(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("update.immutable-fields-unchanged", reads_answer=True, level=Level.MUST, source="§3.5-2", applies=_with_last)
-def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
+def immutable_fields_unchanged(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """threads_per_allocation, priority, queue_capacity, cache_size, ids, model_bytes and start_time never change."""
     now, before = assignment_of(ex), last_assignment(ex)
     assert before is not None, "_with_last selects exchanges with a previous assignment"
@@ -97,7 +96,7 @@ def immutable_fields_unchanged(ex: Exchange, ctx: Context) -> Iterator[str]:
     since="8.8",
     applies=answered_200,
 )
-def deployment_id_is_path_id(ex: Exchange, ctx: Context) -> Iterator[str]:
+def deployment_id_is_path_id(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """task_parameters.deployment_id equals the id in the path (the lookup is by deployment id)."""
     got = task_parameter(assignment_in(ex.response), "deployment_id")
     if got != path_id(ex.request):
@@ -117,9 +116,9 @@ def deployment_id_is_path_id(ex: Exchange, ctx: Context) -> Iterator[str]:
         and not adaptive_enabled(adaptive_settings(last_assignment(ex)))
     ),
 )
-def same_value_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
+def same_value_is_noop(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Asking for the stored count is a 200 no-op with the assignment unchanged, even when not started."""
-    response = response_of(ex)
+    response = ex.response
     if response.status != 200:
         yield (
             f"HTTP status: expected 200 (no-op: the count is already {requested_allocations(ex.request)}), got "
@@ -133,17 +132,17 @@ def same_value_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
     "update.empty-body-is-noop",
     level=Level.MUST,
     source="§1.6 A.1",
-    requires=["empty_body_noop"],
+    requires=[Feature.EMPTY_BODY_NOOP],
     applies=lambda ex, ctx: (
-        ex.intent.kind in UPDATE_KINDS | {"update-invalid"}
+        ex.intent.kind in UPDATE_KINDS | {IntentKind.UPDATE_INVALID}
         and ex.response is not None
         and ex.request.json() == {}
         and not ex.request.query
     ),
 )
-def empty_body_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
+def empty_body_is_noop(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """From 8.15 a body of {} is a 200 no-op (no field set means no update)."""
-    response = response_of(ex)
+    response = ex.response
     if response.status != 200:
         yield f"HTTP status: expected 200 (a {{}} body changes nothing since 8.15), got {response.status}"
         return
@@ -152,7 +151,7 @@ def empty_body_is_noop(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("update.max-assigned-covers-current", reads_answer=True, level=Level.MUST, source="§3.5-4", applies=answered_200)
-def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
+def max_assigned_covers_current(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations >= Σ routing_table.*.current_allocations."""
     assignment = assignment_of(ex)
     maximum, current = assignment.get("max_assigned_allocations"), route_total(assignment, "current_allocations")
@@ -161,7 +160,7 @@ def max_assigned_covers_current(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("update.max-assigned-never-decreases", reads_answer=True, level=Level.MUST, source="§3.5-5", applies=_with_last)
-def max_assigned_never_decreases(ex: Exchange, ctx: Context) -> Iterator[str]:
+def max_assigned_never_decreases(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """max_assigned_allocations is never lower than in the previous assignment of the deployment."""
     last = last_assignment(ex)
     assert last is not None, "_with_last selects exchanges with a previous assignment"
@@ -172,7 +171,7 @@ def max_assigned_never_decreases(ex: Exchange, ctx: Context) -> Iterator[str]:
 
 
 @rule("update.no-negative-allocations", reads_answer=True, level=Level.MUST, source="§3.5-9", applies=answered_200)
-def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
+def no_negative_allocations(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """No route has negative current_allocations or target_allocations."""
     for node, route in routes(assignment_in(ex.response)).items():
         for field in ("current_allocations", "target_allocations"):
@@ -189,7 +188,7 @@ def no_negative_allocations(ex: Exchange, ctx: Context) -> Iterator[str]:
     applies=answered_200,
     needs_nodes=True,
 )
-def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
+def routes_on_ml_nodes(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """Every routing_table key is the node id of one of the cluster's ML nodes (the planner places routes there, §3.2).
 
     The ML nodes are the ones discovery found; a node that joins a shared cluster during
@@ -209,9 +208,9 @@ def routes_on_ml_nodes(ex: Exchange, ctx: Context) -> Iterator[str]:
     reads_answer=True,
     level=Level.MUST,
     source="§10.1",
-    applies=lambda ex, ctx: _with_last(ex, ctx) and ex.intent.kind == "update" and _is_increase(ex),
+    applies=lambda ex, ctx: _with_last(ex, ctx) and ex.intent.kind == IntentKind.UPDATE and _is_increase(ex),
 )
-def started_after_increase(ex: Exchange, ctx: Context) -> Iterator[str]:
+def started_after_increase(ex: AnsweredExchange, ctx: Context) -> Iterator[str]:
     """A 200 that increased the count leaves the assignment `started` (not required after decreases)."""
     state = assignment_of(ex).get("assignment_state")
     if state != "started":

@@ -11,8 +11,8 @@ and what it got, so the burst-final rule can tell overlapping requests from orde
 Each request is also an exchange of its own (kind ``burst-update``): a valid update,
 judged as one (never a 5xx, ES#121165; 200, 409 or a 429 only where the count did not
 fit). Overlapping requests share no single "state before", so what the rules know of
-capacity is what fitted the deployment just before the burst (``expected["allocatable"]``,
-``None`` when the rest of the cluster moved meanwhile).
+capacity is what fitted the deployment just before the burst (its ``BurstCapacity``,
+unknown when the rest of the cluster moved meanwhile).
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from conformance.context import Context
-from conformance.exchange import DeploymentInfo, Exchange, Intent
+from conformance.context import Context, Feature
+from conformance.exchange import DeploymentInfo, Exchange, Intent, IntentKind
+from conformance.expectations import BurstCapacity, BurstWrite
 from conformance.suite.runner import update_path
-from conformance.suite.strategies import ADAPTIVE, capacity
+from conformance.suite.strategies import capacity
 from conformance.target import Target
 
-COUNT = "number_of_allocations"
+COUNT, SETTINGS = "number_of_allocations", "adaptive_allocations"  # the body fields a burst request sets
 
 
 @dataclass(frozen=True)
@@ -47,27 +48,14 @@ class BurstRequest:
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """What one burst request asked for, what it got, and when (``time.monotonic()``)."""
+    """One burst request: what it asked for, what it got and when, and its exchange."""
 
-    field: str
-    value: Any
-    status: int | None
-    started: float
-    ended: float
+    write: BurstWrite
     exchange: Exchange
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "value": self.value,
-            "status": self.status,
-            "started": self.started,
-            "ended": self.ended,
-        }
 
     def capacity_unknown(self) -> LoggedRequest:
         """This request as judged when the rest of the cluster moved during the burst."""
-        intent = replace(self.exchange.intent, expected={**self.exchange.intent.expected, "allocatable": None})
+        intent = replace(self.exchange.intent, expected=BurstCapacity(allocatable=None))
         return replace(self, exchange=replace(self.exchange, intent=intent))
 
 
@@ -84,11 +72,11 @@ def plan(ctx: Context, size: int, limit: int | None = None) -> list[BurstRequest
     counts = list(range(2, top + 1)) or [1]
     requests: list[BurstRequest] = []
     for index in range(size):
-        if ctx.has(ADAPTIVE) and index % 2:
+        if ctx.has(Feature.ADAPTIVE_ALLOCATIONS) and index % 2:
             low = index % 3
             requests.append(
                 BurstRequest(
-                    ADAPTIVE,
+                    SETTINGS,
                     {"enabled": False, "min_number_of_allocations": low, "max_number_of_allocations": low + 1 + index},
                 )
             )
@@ -111,9 +99,9 @@ def fire(
     def send(numbered: tuple[int, BurstRequest]) -> LoggedRequest:
         index, request = numbered
         intent = Intent(
-            "burst-update",
+            IntentKind.BURST_UPDATE,
             deployment=deployment,
-            expected={"allocatable": allocatable},
+            expected=BurstCapacity(allocatable),
             detail=f"request {index + 1} of a burst of {len(requests)}: {request.field}",
         )
         gate.wait()
@@ -121,7 +109,7 @@ def fire(
         exchange = target.request("POST", path, intent=intent, json=dict(request.body), send_json=True)
         ended = time.monotonic()
         status = exchange.response.status if exchange.response is not None else None
-        return LoggedRequest(request.field, request.value, status, started, ended, exchange)
+        return LoggedRequest(BurstWrite(request.field, request.value, status, started, ended), exchange)
 
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
         return list(pool.map(send, enumerate(requests)))

@@ -14,14 +14,15 @@ Two facts of the API shape this module (DESIGN principles):
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from conformance.budget import Budget
 from conformance.context import Context
 from conformance.discovery import discover
-from conformance.exchange import DeploymentInfo, Exchange, Intent, Snapshot
+from conformance.exchange import DeploymentInfo, Exchange, Expectation, Intent, IntentKind, Snapshot
 from conformance.provisioning import STATS_PATH, update_path
 from conformance.results import Tally
 from conformance.rules.base import CATALOGUE, Rule, Verdict
@@ -43,7 +44,14 @@ __all__ = [
     "update_path",
 ]
 
-MISSING: Any = object()  # "no body" marker, distinct from a JSON null body
+
+class Missing(enum.Enum):
+    """The one value of "send no body", distinct from a JSON ``null`` body."""
+
+    MISSING = "MISSING"
+
+
+MISSING: Final = Missing.MISSING
 
 
 DEFAULT_CONVERGENCE_TIMEOUT = 30.0
@@ -191,7 +199,7 @@ class Run:
         *,
         intent: Intent,
         params: dict[str, Any] | None = None,
-        json: Any = MISSING,
+        json: Any | Missing = MISSING,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         snapshots: bool = False,
@@ -217,18 +225,19 @@ class Run:
         self,
         deployment_id: str,
         *,
-        body: Any = MISSING,
+        body: Any | Missing = MISSING,
         params: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         method: str = "POST",
-        kind: str = "update",
+        kind: IntentKind = IntentKind.UPDATE,
         detail: str = "",
-        expected: dict[str, Any] | None = None,
+        case: str | None = None,
+        expected: Expectation | None = None,
     ) -> Exchange:
         """``_update`` with before/after snapshots; never retried (429 is an answer)."""
         info = self.deployments.get(deployment_id)
-        intent = Intent(kind, deployment=info, detail=detail, expected=expected or {})
+        intent = Intent(kind, deployment=info, detail=detail, expected=expected, case=case)
         if (isinstance(body, Mapping) and "adaptive_allocations" in body) or (content and b"adaptive" in content):
             self.settling.touched_adaptive(deployment_id)
         exchange = self.send(

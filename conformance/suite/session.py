@@ -30,7 +30,7 @@ import pytest
 from conformance.budget import Budget, BudgetSpent, RunStopped
 from conformance.context import Context
 from conformance.discovery import context_from_dict, context_to_dict
-from conformance.events import Judged, Listener, TestFinished, ignore
+from conformance.events import Judged, Listener, TestFinished, TestOutcome, ignore
 from conformance.results import Tally
 from conformance.suite.runner import Run, RunSettings, SetupError, StateUnavailable, open_run
 from conformance.target import TargetConfig
@@ -60,7 +60,7 @@ class TestRecord:
 
     test: str
     family: str
-    outcome: str  # passed, skipped, error
+    outcome: TestOutcome
     reason: str = ""
     reaches: tuple[str, ...] = ()
 
@@ -287,7 +287,7 @@ class SuiteSession:
         family = family_of(report.nodeid)
         if report.skipped and report.when in ("setup", "call"):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            return TestRecord(report.nodeid, family, "skipped", reason.removeprefix("Skipped: "), reaches)
+            return TestRecord(report.nodeid, family, TestOutcome.SKIPPED, reason.removeprefix("Skipped: "), reaches)
         stopped = next((value for key, value in report.user_properties if key == STOPPED_KEY), None)
         setup_failed = next((value for key, value in report.user_properties if key == SETUP_FAILED_KEY), None)
         if report.failed:
@@ -300,9 +300,9 @@ class SuiteSession:
             else:
                 phase = "" if report.when == "call" else f" in {report.when}"
                 self._note_incomplete(f"{report.nodeid} errored{phase}: {reason}")
-            return TestRecord(report.nodeid, family, "error", reason, reaches)
+            return TestRecord(report.nodeid, family, TestOutcome.ERROR, reason, reaches)
         if report.passed and report.when == "call":
-            return TestRecord(report.nodeid, family, "passed", "", reaches)
+            return TestRecord(report.nodeid, family, TestOutcome.PASSED, "", reaches)
         return None
 
     def _note_incomplete(self, reason: str) -> None:

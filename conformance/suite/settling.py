@@ -19,13 +19,13 @@ import pytest
 
 from conformance.context import Context
 from conformance.convergence import has_converged, promise_of
-from conformance.exchange import DeploymentInfo, DeploymentObservation, Exchange, Intent, Snapshot
+from conformance.exchange import DeploymentInfo, DeploymentObservation, Exchange, Intent, IntentKind, Snapshot
 from conformance.observations import parse_stats
 from conformance.provisioning import ADAPTIVE_SINCE, STATS_PATH, update_path
 from conformance.suite.deployments import Deployments
 from conformance.target import SetupError, Target
 
-SETUP = Intent("other", detail="run set-up")
+SETUP = Intent(IntentKind.OTHER, detail="run set-up")
 FIRST_POLL_DELAY, MAX_POLL_DELAY = 0.02, 0.5
 MAX_UNREADABLE_POLLS = 3  # _stats answers in a row that are no readable state end a wait
 
@@ -91,8 +91,8 @@ class Settling:
         """Poll ``_stats`` until the last assignment's promise is met, for as long as the
         target has shown it needs (:class:`Waits`); the state read last, to be judged.
 
-        The promise (``intent.expected``): ``target_allocations`` per node from the
-        routing table, their ``total``, and the ``number_of_allocations`` asked for.
+        The promise (``intent.expected``, a ``ConvergencePromise``): ``target_allocations`` per
+        node from the routing table, their ``total``, and the ``number_of_allocations`` asked for.
         """
         info = self.deployments.deployment(deployment_id)
         promise = promise_of(info.last_assignment or {}, self.ctx.nodes)
@@ -100,7 +100,7 @@ class Settling:
         exchange, converged, took = self._poll(deployment_id, lambda seen: has_converged(seen, promise), limit)
         self.waits.record(deployment_id, took, converged)
         intent = Intent(
-            "converged",
+            IntentKind.CONVERGED,
             deployment=info,
             expected=promise,
             detail=f"state read after waiting up to {limit:g}s for convergence",

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from hypothesis import strategies as st
 
-from conformance.context import Context
-from conformance.exchange import Exchange
+from conformance.context import Context, Feature
+from conformance.exchange import Exchange, IntentKind
 from conformance.oracle import allocatable, merge_adaptive
 from conformance.rules.base import CATALOGUE
 from conformance.rules.errors import INVALID_CASES, InvalidCase
@@ -25,10 +25,6 @@ from conformance.suite.runner import MISSING, Run
 from conformance.update_request import ABSENT
 
 JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
-
-# Profile features the generators look at (names shared with conformance.schemas profiles).
-ADAPTIVE = "adaptive_allocations"
-QUERY_COUNT = "query_number_of_allocations"
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,9 @@ class UpdateRequest:
     params: Mapping[str, str] = field(default_factory=dict)
     content: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    kind: str = "update"
+    kind: IntentKind = IntentKind.UPDATE
     detail: str = ""
+    case: str | None = None  # the invalid case it is (``Intent.case``)
 
     def send_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Run.update``."""
@@ -57,6 +54,7 @@ class UpdateRequest:
             "headers": dict(self.headers) or None,
             "kind": self.kind,
             "detail": self.detail,
+            "case": self.case,
         }
 
 
@@ -116,13 +114,13 @@ def valid_updates(ctx: Context) -> st.SearchStrategy[UpdateRequest]:
         .map(lambda value: UpdateRequest(body={"number_of_allocations": value}))
     )
     choices = [by_body]
-    if ctx.has(QUERY_COUNT):
+    if ctx.has(Feature.QUERY_NUMBER_OF_ALLOCATIONS):
         choices.append(
             allocation_counts(ctx).map(
                 lambda count: UpdateRequest(has_body=False, params={"number_of_allocations": str(count)})
             )
         )
-    if ctx.has(ADAPTIVE):
+    if ctx.has(Feature.ADAPTIVE_ALLOCATIONS):
         choices.append(adaptive_settings(ctx).map(lambda a: UpdateRequest(body={"adaptive_allocations": a})))
         choices.append(
             st.tuples(allocation_counts(ctx), adaptive_settings(ctx).filter(_not_enabled)).map(
@@ -158,8 +156,9 @@ def invalid_request(case: InvalidCase) -> UpdateRequest:
         params=dict(parse_qsl(case.query, keep_blank_values=True)),
         content=case.body,
         headers=JSON_HEADERS if case.body is not None else {},
-        kind="update-invalid",
+        kind=IntentKind.UPDATE_INVALID,
         detail=case.name,
+        case=case.name,
     )
 
 
@@ -178,7 +177,7 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
     and min/max may each be valid but cross the stored other bound (§1.6 C.4). A state
     machine only knows this from the deployment's last assignment, so it asks here.
     """
-    if request.kind != "update":
+    if request.kind != IntentKind.UPDATE:
         return request
     body = request.body if request.has_body and isinstance(request.body, Mapping) else {}
     stored = (last_assignment or {}).get("adaptive_allocations")
@@ -187,10 +186,15 @@ def in_context_of(request: UpdateRequest, last_assignment: Mapping[str, Any] | N
         return request
     sends_count = "number_of_allocations" in body or "number_of_allocations" in request.params
     if sends_count and merged.get("enabled"):
-        return replace(request, kind="update-invalid", detail="allocations-while-adaptive-enabled")
+        return _named(request, "allocations-while-adaptive-enabled")
     if min_above_max(merged):
-        return replace(request, kind="update-invalid", detail="adaptive-min-above-max")
+        return _named(request, "adaptive-min-above-max")
     return request
+
+
+def _named(request: UpdateRequest, case: str) -> UpdateRequest:
+    """``request`` sent as the ``update-invalid`` exchange of ``case``."""
+    return replace(request, kind=IntentKind.UPDATE_INVALID, detail=case, case=case)
 
 
 def examples(run: Run, attempt: int) -> int:

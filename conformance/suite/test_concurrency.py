@@ -2,7 +2,7 @@
 
 Every burst request is a valid update and is judged as one (kind ``burst-update``:
 never a 5xx, only the statuses a valid update may get); the state read after the burst
-is a ``burst-final`` exchange whose ``expected`` carries the burst's log, so the
+is a ``burst-final`` exchange whose ``expected`` is the burst's log, so the
 concurrency rules can check that no successful change was lost (§1.6 C.9). Every answer
 and the final read are judged before the test fails, so one bad answer does not hide
 the others.
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 
-from conformance.exchange import Intent
+from conformance.exchange import Intent, IntentKind
+from conformance.expectations import BurstLog
 from conformance.observations import parse_stats
 from conformance.oracle import allocatable, others_changed
 from conformance.suite.bursts import fire, plan
@@ -40,10 +41,10 @@ def _burst(run: Run, primary: str) -> None:
     fits = allocatable(run.ctx, before, primary, deployment.threads_per_allocation)
     log = fire(run.target, deployment, plan(run.ctx, BURST_SIZE, limit=scaling_limit(run, primary)), fits)
     intent = Intent(
-        "burst-final",
+        IntentKind.BURST_FINAL,
         deployment=deployment,
         detail=f"state read after {len(log)} concurrent updates",
-        expected={"log": [entry.as_dict() for entry in log]},
+        expected=BurstLog(tuple(entry.write for entry in log)),
     )
     final = run.send("GET", STATS_PATH, intent=intent)
     after = parse_stats(final.response.json(), time.monotonic()) if final.response is not None else None

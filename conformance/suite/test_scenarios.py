@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from conformance.exchange import DeploymentInfo, Exchange
+from conformance.context import Feature
+from conformance.exchange import DeploymentInfo, Exchange, IntentKind
 from conformance.oracle import allocatable, free_memory, has_memory_for, used_processors
 from conformance.rules.errors import INVALID_CASES, TRUNCATED_JSON
 from conformance.suite.runner import Run
@@ -60,16 +61,16 @@ def _update(dc_run: Run, deployment_id: str, **kwargs: Any) -> Exchange:
 
 
 def test_unknown_deployment_is_404(dc_run: Run) -> None:
-    _update(dc_run, f"{dc_run.run_id}-no-such-deployment", body=COUNT_1, kind="update-unknown-deployment")
+    _update(dc_run, f"{dc_run.run_id}-no-such-deployment", body=COUNT_1, kind=IntentKind.UPDATE_UNKNOWN_DEPLOYMENT)
 
 
-@pytest.mark.dc_requires("deployment_id")
+@pytest.mark.dc_requires(Feature.DEPLOYMENT_ID)
 def test_model_id_of_a_differently_named_deployment_is_404(dc_run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
     _require_room(dc_run)
     other = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-renamed", priority="low")  # no processors (§3.2)
     try:
-        _update(dc_run, other.model_id, body=COUNT_1, kind="update-by-model-id")
+        _update(dc_run, other.model_id, body=COUNT_1, kind=IntentKind.UPDATE_BY_MODEL_ID)
     finally:
         dc_run.stop_deployment(other.deployment_id)
 
@@ -90,8 +91,8 @@ def test_deployment_that_never_started(dc_run: Run, dc_primary: str) -> None:
     _require_room(dc_run)
     broken = dc_run.start_deployment(broken=True, wait_for="starting")
     try:
-        _update(dc_run, broken.deployment_id, body=COUNT_2, kind="update-not-started")
-        _update(dc_run, broken.deployment_id, body=COUNT_1, kind="update-not-started", detail="no-op")
+        _update(dc_run, broken.deployment_id, body=COUNT_2, kind=IntentKind.UPDATE_NOT_STARTED)
+        _update(dc_run, broken.deployment_id, body=COUNT_1, kind=IntentKind.UPDATE_NOT_STARTED, detail="no-op")
     finally:
         dc_run.stop_deployment(broken.deployment_id)
 
@@ -105,7 +106,7 @@ def test_model_that_is_not_deployed_is_404(dc_run: Run) -> None:
     _require_room(dc_run)
     broken = dc_run.start_deployment(broken=True, priority="low", wait_for="starting")
     dc_run.stop_deployment(broken.deployment_id)
-    _update(dc_run, broken.model_id, body=COUNT_1, kind="update-not-deployed-model")
+    _update(dc_run, broken.model_id, body=COUNT_1, kind=IntentKind.UPDATE_NOT_DEPLOYED_MODEL)
 
 
 # -- 400: every validation and parse error of the profile (§1.3-§1.6) -------------------------
@@ -125,7 +126,7 @@ def test_invalid_request_gets_its_error(dc_run: Run, dc_primary: str, name: str)
     send(dc_run, dc_primary, invalid_request(case))
 
 
-@pytest.mark.dc_requires("inference_endpoint_conflict")
+@pytest.mark.dc_requires(Feature.INFERENCE_ENDPOINT_CONFLICT)
 @pytest.mark.dc_reaches("errors.invalid-inference-endpoint-deployment")
 def test_deployment_of_an_inference_endpoint_is_409(dc_run: Run) -> None:
     """Newest versions refuse to update a deployment an inference endpoint owns (§1.6 B)."""
@@ -144,7 +145,7 @@ def test_malformed_json_is_400(dc_run: Run, dc_primary: str) -> None:
         dc_primary,
         content=b'{"number_of_allocations": }',
         headers=dict(JSON_HEADERS),
-        kind="update-malformed-json",
+        kind=IntentKind.UPDATE_MALFORMED_JSON,
         detail="malformed",
     )
 
@@ -156,8 +157,9 @@ def test_truncated_json(dc_run: Run, dc_primary: str) -> None:
         dc_primary,
         content=b"{",
         headers=dict(JSON_HEADERS),
-        kind="update-malformed-json",
+        kind=IntentKind.UPDATE_MALFORMED_JSON,
         detail=TRUNCATED_JSON,
+        case=TRUNCATED_JSON,
     )
 
 
@@ -166,7 +168,7 @@ def test_truncated_json(dc_run: Run, dc_primary: str) -> None:
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_wrong_method_is_405(dc_run: Run, dc_primary: str, method: str) -> None:
-    _update(dc_run, dc_primary, method=method, kind="update-wrong-method")
+    _update(dc_run, dc_primary, method=method, kind=IntentKind.UPDATE_WRONG_METHOD)
 
 
 def test_text_plain_is_406(dc_run: Run, dc_primary: str) -> None:
@@ -175,7 +177,7 @@ def test_text_plain_is_406(dc_run: Run, dc_primary: str) -> None:
         dc_primary,
         content=b'{"number_of_allocations": 1}',
         headers={"Content-Type": "text/plain"},
-        kind="update-wrong-content-type",
+        kind=IntentKind.UPDATE_WRONG_CONTENT_TYPE,
     )
 
 
@@ -309,7 +311,7 @@ def test_low_priority_update_to_two(dc_run: Run) -> None:
 # -- adaptive allocations: enable, merge, reset (§1.4, §1.6 C.2-C.4) ---------------------------
 
 
-@pytest.mark.dc_requires("adaptive_allocations")
+@pytest.mark.dc_requires(Feature.ADAPTIVE_ALLOCATIONS)
 def test_adaptive_allocations_enable_merge_reset(dc_run: Run, dc_primary: str) -> None:
     """Enabled settings own the count (C.3); partial settings merge; null removes them (§1.4)."""
     _update(dc_run, dc_primary, body=ADAPTIVE_ON)

@@ -33,7 +33,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conformance.rules.openapi import CASE, CHECKS
+from conformance.exchange import IntentKind
+from conformance.rules.openapi import OpenApiCase
 from conformance.rules.reading import coerced_int
 from conformance.schemas import Profile, profile_named
 from conformance.suite.runner import MISSING, Run
@@ -71,12 +72,17 @@ def test_update_operation(case: Case[Any], dc_run: Run) -> None:
     if withheld(dc_run, dc_run.primary, count, body.get("adaptive_allocations")):
         reject()  # it would scale the cluster up (strategies.withheld): not sent, not an example
     negative = case.meta is not None and case.meta.generation.mode.is_negative
-    kind, detail = _intent_of(case, dc_run.primary, negative)
+    kind, named, detail = _intent_of(case, dc_run.primary, negative)
     checks = list(RESPONSE_CHECKS)
     if negative and not _accepted_by_leniency(case, profile_named(dc_run.ctx.profile)):
         checks.append(negative_data_rejection)
     dc_run.update(
-        dc_run.primary, kind=kind, detail=detail, expected={CASE: case, CHECKS: tuple(checks)}, **_request_of(case)
+        dc_run.primary,
+        kind=kind,
+        detail=detail,
+        case=named,
+        expected=OpenApiCase(case, tuple(checks)),
+        **_request_of(case),
     )
 
 
@@ -99,21 +105,26 @@ def _request_of(case: Case[Any]) -> dict[str, Any]:
     return request
 
 
-def _intent_of(case: Case[Any], path_id: str, negative: bool) -> tuple[str, str]:
-    """``update`` for a valid request; ``update-invalid`` and the broken rule when it is known."""
+def _intent_of(case: Case[Any], path_id: str, negative: bool) -> tuple[IntentKind, str | None, str]:
+    """The intent's kind, case and detail: ``update`` for a valid request; ``update-invalid``
+    with the invalid case it is when that is known, without one for other negative cases."""
     body = case.body if isinstance(case.body, Mapping) else None
     has_body = case.body is not None and not _is_not_set(case.body)
     if "number_of_allocations" in (case.query or {}) and has_body and not negative:
-        return "update-invalid", "query-and-body"  # §1.5: the body is never parsed
+        return _invalid("query-and-body")  # §1.5: the body is never parsed
     if body is not None and not negative:
         if "model_id" in body and body["model_id"] != path_id:
-            return "update-invalid", "inconsistent-model-id"  # §1.4
+            return _invalid("inconsistent-model-id")  # §1.4
         adaptive = body.get("adaptive_allocations")
         if isinstance(adaptive, Mapping) and min_above_max(adaptive):
-            return "update-invalid", "adaptive-min-above-max"  # §1.6 A.3
+            return _invalid("adaptive-min-above-max")  # §1.6 A.3
     if negative:
-        return "update-invalid", f"schemathesis negative case: {_mutation_of(case)}"
-    return "update", "schemathesis positive case"
+        return IntentKind.UPDATE_INVALID, None, f"schemathesis negative case: {_mutation_of(case)}"
+    return IntentKind.UPDATE, None, "schemathesis positive case"
+
+
+def _invalid(name: str) -> tuple[IntentKind, str | None, str]:
+    return IntentKind.UPDATE_INVALID, name, name
 
 
 def _mutation_of(case: Case[Any]) -> str:

@@ -23,10 +23,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance.exchange import Intent
+from conformance.context import Feature
+from conformance.exchange import Intent, IntentKind
 from conformance.suite.runner import STATS_PATH, Run
 from conformance.suite.strategies import (
-    ADAPTIVE,
     UpdateRequest,
     adaptive_settings,
     allocation_counts,
@@ -43,7 +43,7 @@ from conformance.suite.strategies import (
 def _machine(run: Run) -> type[RuleBasedStateMachine]:
     """The machine class for ``run``: its strategies need the run's context, known only at run time."""
     ctx = run.ctx
-    has_adaptive = ctx.has(ADAPTIVE)
+    has_adaptive = ctx.has(Feature.ADAPTIVE_ALLOCATIONS)
     has_invalid = bool(stateless_invalid_cases(ctx))
 
     class UpdateSequences(RuleBasedStateMachine):
@@ -89,7 +89,7 @@ def _machine(run: Run) -> type[RuleBasedStateMachine]:
 
         @invariant()
         def read_path_agrees(self) -> None:
-            intent = Intent("read-stats", deployment=run.deployment(run.primary))
+            intent = Intent(IntentKind.READ_STATS, deployment=run.deployment(run.primary))
             assert_conforms(run, run.send("GET", STATS_PATH, intent=intent))
 
     return UpdateSequences

@@ -10,19 +10,21 @@ import json
 from pathlib import Path
 
 from conformance.mutants.base import UNJUDGED
-from conformance.mutants.selftest import Outcome, _read_results
+from conformance.mutants.selftest import SelftestRun, _read_results
 from conformance.mutants.worker import REFERENCE
 from conformance.results import EXIT_FAILED, EXIT_OK, EXIT_UNJUDGED, EXIT_USAGE
 
 RULE = "errors.not-started-409 (MUST)"
 
 
-def _mutant(exit_code: int | None, failed: list[str] | None = None, expects: str = "errors.not-started-409") -> Outcome:
-    return Outcome("some-mutant", "errors", expects, exit_code, failed_rules=failed or [])
+def _mutant(
+    exit_code: int | None, failed: list[str] | None = None, expects: str = "errors.not-started-409"
+) -> SelftestRun:
+    return SelftestRun("some-mutant", "errors", expects, exit_code, failed_rules=failed or [])
 
 
-def _reference(exit_code: int = EXIT_OK, judged: int = 12, errored: list[str] | None = None) -> Outcome:
-    return Outcome(REFERENCE, "-", "(must pass)", exit_code, errored_rules=errored or [], judged_exchanges=judged)
+def _reference(exit_code: int = EXIT_OK, judged: int = 12, errored: list[str] | None = None) -> SelftestRun:
+    return SelftestRun(REFERENCE, "-", "(must pass)", exit_code, errored_rules=errored or [], judged_exchanges=judged)
 
 
 def test_a_failed_rule_or_a_refusal_to_judge_catches_a_mutant() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from conformance.context import Version
+from conformance.expectations import BurstWrite
 from conformance.provisioning import Provisioner
 from conformance.reference.config import NodeSpec, ServerConfig
 from conformance.reference.model import UpdateRequest
@@ -43,7 +44,7 @@ def _deploy(url: str) -> None:
 
 
 def _timed(send: Callable[[int], tuple[int, int | None, Any]]) -> Callable[[int], dict[str, Any]]:
-    """Wrap ``send(index) -> (wanted, status, body)`` into a log entry as ``last_writers`` reads it."""
+    """Wrap ``send(index) -> (wanted, status, body)`` into a log entry (a ``BurstWrite`` and the answer's body)."""
 
     def logged(index: int) -> dict[str, Any]:
         started = time.monotonic()
@@ -57,7 +58,8 @@ def _timed(send: Callable[[int], tuple[int, int | None, Any]]) -> Callable[[int]
 def _assert_final_is_a_last_writer(log: list[dict[str, Any]], final: int) -> None:
     """The final count must be what one of the requests that may have been applied last asked
     for; a request another acknowledged request started after cannot be the last write."""
-    candidates = {entry["value"] for entry in last_writers(log, FIELD)}
+    writes = [BurstWrite(e["field"], e["value"], e["status"], e["started"], e["ended"]) for e in log]
+    candidates = {write.value for write in last_writers(writes, FIELD)}
     succeeded = {entry["value"] for entry in log if entry["status"] == 200}
     # Only requests in flight when the last acknowledged one started qualify (at most one per
     # thread), so the check is narrower than "some successful request asked for it".

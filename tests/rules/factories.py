@@ -17,7 +17,9 @@ from conformance.exchange import (
     DeploymentInfo,
     DeploymentObservation,
     Exchange,
+    Expectation,
     Intent,
+    IntentKind,
     NodeAllocation,
     Request,
     Response,
@@ -242,11 +244,12 @@ def exchange(
     *,
     deployment: DeploymentInfo | None = None,
     detail: str = "",
-    expected: Mapping[str, Any] | None = None,
+    case: str | None = None,
+    expected: Expectation | None = None,
     before: Snapshot | None = None,
     after: Snapshot | None = None,
 ) -> Exchange:
-    intent = Intent(kind, deployment=deployment, detail=detail, expected=dict(expected or {}))
+    intent = Intent(IntentKind(kind), deployment=deployment, detail=detail, case=case, expected=expected)
     return Exchange(req, resp, 0.01, intent, None if resp else "timed out", before, after)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.exchange import Exchange, NodeAllocation
+from conformance.expectations import ConvergencePromise
 from rules.factories import (
     NODE,
     assignment,
@@ -42,13 +43,13 @@ def _update(body: Any, answer: dict, *, last: dict, before=None, after=None) -> 
 def native_proofs() -> list[tuple[str, Exchange, Exchange, Context]]:
     to_four = {"number_of_allocations": 4}
     asked = assignment(4, {NODE: 4}, {NODE: 1})  # the answer: built before the node reacts
-    promise = {
-        "target_allocations": {NODE: 2},
-        "total": 2,
-        "current_total": 2,
-        "route_targets": {NODE: 4},
-        "number_of_allocations": 4,
-    }
+    promise = ConvergencePromise(
+        target_allocations={NODE: 2},
+        total=2,
+        current_total=2,
+        route_targets={NODE: 4},
+        number_of_allocations=4,
+    )
     return [
         (
             "native.request-never-clamped",

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from conformance.exchange import Exchange, Response
+from conformance.expectations import BurstCapacity
 from conformance.rules import CATALOGUE, Outcome, evaluate
 from conformance.rules.errors import VALID_UPDATE_KINDS
 from rules.factories import (
@@ -62,7 +63,7 @@ def test_every_kind_of_valid_update_is_judged(kind: str) -> None:
         request({"number_of_allocations": 2}),
         error(500, "illegal_state_exception", RACE),
         deployment=info(assignment(1)),
-        expected={"allocatable": 4},
+        expected=BurstCapacity(4),
     )
     assert outcome("errors.valid-never-5xx", ex) is Outcome.FAIL
 
@@ -70,7 +71,7 @@ def test_every_kind_of_valid_update_is_judged(kind: str) -> None:
 def test_requests_whose_500_is_judged_elsewhere_are_not_judged() -> None:
     """A truncated body gave 500 before 8.16 (§10.2); invalid input has errors.invalid-never-5xx."""
     truncated = exchange(
-        "update-malformed-json", request(raw=b"{"), error(500, "x_content_e_o_f_exception", "eof"), detail="truncated"
+        "update-malformed-json", request(raw=b"{"), error(500, "x_content_e_o_f_exception", "eof"), case="truncated"
     )
     assert outcome("errors.valid-never-5xx", truncated) is None
 
@@ -85,7 +86,7 @@ def burst(body: dict, resp: Response, allocatable: int | None = 4) -> Exchange:
         resp,
         deployment=info(assignment(1)),
         detail="request 3 of a burst of 12",
-        expected={"allocatable": allocatable},
+        expected=BurstCapacity(allocatable),
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from conformance.context import Context, MlNode
 from conformance.exchange import Exchange, Response
+from conformance.expectations import BurstCapacity, BurstLog, BurstWrite, ConvergencePromise
 from conformance.rules import CATALOGUE, Outcome, evaluate
 from conformance.rules.errors import INVALID_CASES
 from rules.factories import (
@@ -109,8 +110,8 @@ def invalid_case_proofs() -> list[Proof]:
         proofs.append(
             Proof(
                 f"errors.invalid-{name}",
-                exchange("update-invalid", req, bad, deployment=info(LAST), detail=name),
-                exchange("update-invalid", req, good, deployment=info(LAST), detail=name),
+                exchange("update-invalid", req, bad, deployment=info(LAST), case=name),
+                exchange("update-invalid", req, good, deployment=info(LAST), case=name),
                 ctx,
             )
         )
@@ -131,7 +132,7 @@ def openapi_pair() -> tuple[Exchange, Exchange]:
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-    from conformance.rules.openapi import CASE, CHECKS
+    from conformance.rules.openapi import OpenApiCase
     from conformance.schemas import profile_named
 
     operation = schemathesis.openapi.from_dict(profile_named("9.3").openapi())[
@@ -140,7 +141,7 @@ def openapi_pair() -> tuple[Exchange, Exchange]:
     case = operation.Case(
         path_parameters={"model_id": "dep"}, body={"number_of_allocations": 2}, media_type="application/json"
     )
-    expected = {CASE: case, CHECKS: (not_a_server_error, status_code_conformance, response_schema_conformance)}
+    expected = OpenApiCase(case, (not_a_server_error, status_code_conformance, response_schema_conformance))
     sent = request({"number_of_allocations": 2})
     bad = exchange("update", sent, error(500, "null_pointer_exception", "boom"), expected=expected)
     good = exchange("update", sent, ok(assignment(2)), expected=expected)
@@ -324,9 +325,9 @@ def proofs() -> list[Proof]:
                 request({}),
                 error(400, "action_request_validation_exception", "must be a positive integer"),
                 deployment=info(LAST),
-                detail="empty-object",
+                case="empty-object",
             ),
-            exchange("update-invalid", request({}), ok(LAST), deployment=info(LAST), detail="empty-object"),
+            exchange("update-invalid", request({}), ok(LAST), deployment=info(LAST), case="empty-object"),
         ),
         Proof(
             "update.max-assigned-covers-current",
@@ -359,13 +360,13 @@ def proofs() -> list[Proof]:
                 "update-invalid",
                 request({"number_of_allocations": 0}),
                 error(500, "null_pointer_exception", "boom"),
-                detail="zero",
+                case="zero",
             ),
             exchange(
                 "update-invalid",
                 request({"number_of_allocations": 0}),
                 error(400, "action_request_validation_exception", "x"),
-                detail="zero",
+                case="zero",
             ),
         ),
         Proof(
@@ -542,13 +543,13 @@ def proofs() -> list[Proof]:
                 "update-malformed-json",
                 request(raw=b"{"),
                 error(500, "x_content_e_o_f_exception", "Unexpected end-of-input"),
-                detail="truncated",
+                case="truncated",
             ),
             exchange(
                 "update-malformed-json",
                 request(raw=b"{"),
                 error(400, "x_content_parse_exception", "Unexpected end-of-input"),
-                detail="truncated",
+                case="truncated",
             ),
         ),
         Proof(
@@ -625,14 +626,14 @@ def proofs() -> list[Proof]:
                 stats_request(),
                 response(200, stats_doc(("dep", 2, {NODE: 1}))),
                 deployment=info(assignment(2)),
-                expected={"target_allocations": {NODE: 2}, "total": 2, "number_of_allocations": 2},
+                expected=ConvergencePromise(target_allocations={NODE: 2}, total=2, number_of_allocations=2),
             ),
             exchange(
                 "converged",
                 stats_request(),
                 response(200, stats_doc(("dep", 2, {NODE: 2}))),
                 deployment=info(assignment(2)),
-                expected={"target_allocations": {NODE: 2}, "total": 2, "number_of_allocations": 2},
+                expected=ConvergencePromise(target_allocations={NODE: 2}, total=2, number_of_allocations=2),
             ),
         ),
         Proof(
@@ -764,24 +765,26 @@ def _burst_request(count: int, resp: Response, allocatable: int | None = 4) -> E
         resp,
         deployment=info(LAST),
         detail="request 1 of a burst of 12: number_of_allocations",
-        expected={"allocatable": allocatable},
+        expected=BurstCapacity(allocatable),
     )
 
 
 def _burst(final: int) -> Exchange:
     """A burst where 2 was strictly followed by 3 and 4, which overlap: 3 or 4 may be final, 2 may not."""
-    log = [
-        {"field": "number_of_allocations", "value": 2, "status": 200, "started": 0.0, "ended": 1.0},
-        {"field": "number_of_allocations", "value": 3, "status": 200, "started": 1.5, "ended": 2.0},
-        {"field": "number_of_allocations", "value": 4, "status": 200, "started": 1.6, "ended": 2.5},
-        {"field": "number_of_allocations", "value": 5, "status": 409, "started": 3.0, "ended": 3.1},
-    ]
+    log = BurstLog(
+        (
+            BurstWrite("number_of_allocations", 2, 200, 0.0, 1.0),
+            BurstWrite("number_of_allocations", 3, 200, 1.5, 2.0),
+            BurstWrite("number_of_allocations", 4, 200, 1.6, 2.5),
+            BurstWrite("number_of_allocations", 5, 409, 3.0, 3.1),
+        )
+    )
     return exchange(
         "burst-final",
         stats_request(),
         response(200, stats_doc(("dep", final, {NODE: final}))),
         deployment=info(LAST),
-        expected={"log": log},
+        expected=log,
     )
 
 
@@ -835,15 +838,15 @@ def test_settings_absent_from_stats_after_a_burst_are_a_lost_update() -> None:
     """Stats omit adaptive_allocations when none are set: after an acknowledged settings
     write, an omitted field means the write was lost (§1.6 C.9), not that it is unknown."""
     settings = {"enabled": False, "min_number_of_allocations": 1, "max_number_of_allocations": 3}
-    log = [
-        {"field": "adaptive_allocations", "value": settings, "status": 200, "started": 0.0, "ended": 1.0},
-        {"field": "number_of_allocations", "value": 2, "status": 200, "started": 0.5, "ended": 1.5},
-    ]
+    log = BurstLog(
+        (
+            BurstWrite("adaptive_allocations", settings, 200, 0.0, 1.0),
+            BurstWrite("number_of_allocations", 2, 200, 0.5, 1.5),
+        )
+    )
 
     def burst(doc):
-        return exchange(
-            "burst-final", stats_request(), response(200, doc), deployment=info(LAST), expected={"log": log}
-        )
+        return exchange("burst-final", stats_request(), response(200, doc), deployment=info(LAST), expected=log)
 
     rule = CATALOGUE["concurrency.no-lost-update"]
     wiped = evaluate(rule, burst(stats_doc(("dep", 2, {NODE: 2}))), context())

@@ -7,7 +7,7 @@ pattern whose ``.*`` stops at a newline fails a correct server.
 
 from __future__ import annotations
 
-from conformance.exchange import Intent
+from conformance.exchange import Intent, IntentKind
 from conformance.reference import ServerConfig, running_server
 from conformance.rules import CATALOGUE, Outcome, evaluate
 from conformance.rules.capacity import reason_problems
@@ -25,7 +25,7 @@ def test_the_reference_echo_of_a_multi_line_model_id_passes_its_rule() -> None:
         ex = target.request(
             "POST",
             "/_ml/trained_models/dep/deployment/_update",
-            intent=Intent("update-invalid", detail="inconsistent-model-id"),
+            intent=Intent(IntentKind.UPDATE_INVALID, case="inconsistent-model-id"),
             json={"model_id": NEWLINE_ID, "number_of_allocations": 1},
         )
     assert ex.response is not None and ex.response.status == 400
@@ -38,7 +38,7 @@ def test_a_multi_line_reason_still_fails_when_its_core_is_wrong() -> None:
     """Crossing newlines does not make the pattern lenient: another reason still fails."""
     rule = CATALOGUE["errors.invalid-inconsistent-model-id"]
     wrong = error(400, "status_exception", f"model_id '{NEWLINE_ID}' is not allowed here")
-    ex = exchange("update-invalid", request({"model_id": NEWLINE_ID}), wrong, detail="inconsistent-model-id")
+    ex = exchange("update-invalid", request({"model_id": NEWLINE_ID}), wrong, case="inconsistent-model-id")
     assert evaluate(rule, ex, context()).outcome is Outcome.FAIL
 
 

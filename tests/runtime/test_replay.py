@@ -4,6 +4,7 @@ judged again, with nothing left behind."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,31 @@ def test_replay_reproduces_a_saved_failure_on_a_fresh_mutant(
     saved = json.loads((failing_run.report_dir / f"replay-{rule_id}.json").read_text())
     assert saved["reproduced"] is True and saved["exchange"]["request"]["url"].startswith(url)
     assert "dc-replay-" in saved["exchange"]["request"]["url"]  # fresh ids, not the dead run's
+
+
+def _without_cases(node: object) -> object:
+    if isinstance(node, dict):
+        return {key: _without_cases(value) for key, value in node.items() if key != "case"}
+    if isinstance(node, list):
+        return [_without_cases(item) for item in node]
+    return node
+
+
+@pytest.mark.slow
+def test_a_report_from_before_intents_had_a_case_still_replays(
+    failing_run: SavedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reports of 0.1.0 named an invalid case in the intent's ``detail`` only."""
+    old = tmp_path / "old-report"
+    shutil.copytree(failing_run.report_dir, old)
+    for path in old.glob("*.json"):
+        path.write_text(json.dumps(_without_cases(json.loads(path.read_text()))))
+    assert '"case"' not in (old / "results.json").read_text()
+    mutant = REGISTRY[FAILING_MUTANT]
+    with running_server(mutant.config, app=mutant.build(mutant.config)) as url:
+        code = main(["replay", str(old), "--rule", "errors.invalid-unknown-field", "--target", url])
+    assert code == 1
+    assert "reproduced: fail" in capsys.readouterr().out
 
 
 @pytest.mark.slow
