@@ -56,10 +56,6 @@ class _Message:
     def _json(self) -> Any | _NotJson:
         return _parse_json(self.body)
 
-    @property
-    def has_json(self) -> bool:
-        return self._json is not _NOT_JSON
-
     def json(self) -> Any:
         """The parsed JSON body, or ``None`` when there is none or it is not JSON."""
         parsed = self._json
