@@ -264,6 +264,11 @@ class Run:
         """Back to a known state without judging (:meth:`Settling.restore`)."""
         self.settling.restore(deployment_id, number_of_allocations)
 
+    def sent_adaptive(self, deployment_id: str) -> None:
+        """Adaptive settings went to ``deployment_id`` by another way than :meth:`update` (a
+        burst): the next restore clears them, or it waits for a state they keep from coming."""
+        self.settling.touched_adaptive(deployment_id)
+
     # -- judging --------------------------------------------------------------------------
 
     def judge(self, exchange: Exchange) -> list[Verdict]:

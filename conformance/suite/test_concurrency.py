@@ -16,7 +16,7 @@ from conformance.exchange import Intent, IntentKind
 from conformance.expectations import BurstLog
 from conformance.observations import parse_stats
 from conformance.oracle import allocatable, others_changed
-from conformance.suite.bursts import fire, plan
+from conformance.suite.bursts import SETTINGS, fire, plan
 from conformance.suite.runner import STATS_PATH, Run
 from conformance.suite.strategies import scaling_limit
 
@@ -39,7 +39,10 @@ def _burst(run: Run, primary: str) -> None:
     deployment = run.deployment(primary)
     before = run.snapshot()
     fits = allocatable(run.ctx, before, primary, deployment.threads_per_allocation)
-    log = fire(run.target, deployment, plan(run.ctx, BURST_SIZE, limit=scaling_limit(run, primary)), fits)
+    requests = plan(run.ctx, BURST_SIZE, limit=scaling_limit(run, primary))
+    if any(request.field == SETTINGS for request in requests):
+        run.sent_adaptive(primary)
+    log = fire(run.target, deployment, requests, fits)
     intent = Intent(
         IntentKind.BURST_FINAL,
         deployment=deployment,
