@@ -42,7 +42,8 @@ CLI = str(Path(sys.executable).with_name("deployment-conformance"))
 STARTUP_DEADLINE = 30.0  # seconds for the server to answer GET /
 RUN_DEADLINE = 600.0  # seconds for one suite run before it is killed
 MODEL_ID = "bench-plain-loop"
-PYTEST_SUMMARY = re.compile(rb"=+ .* in ([0-9.]+)s")  # "== 41 passed, 2 skipped in 7.82s =="
+# pytest's last line, framed or not: "== 41 passed, 2 skipped in 7.82s ==", "43 passed, 4 skipped in 2.09s"
+PYTEST_SUMMARY = re.compile(rb"\b(?:passed|failed|errors?|skipped)\b[^\n]* in ([0-9.]+)s")
 
 
 # -- the reference server in its own process -------------------------------------------------
