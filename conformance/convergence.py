@@ -69,9 +69,11 @@ def promise_of(assignment: Mapping[str, Any], nodes: Iterable[MlNode] = ()) -> C
     """What an assignment promises once its routes settle (§2.4, §3.4, §3.5 P13).
 
     Each route's target is clamped where ``nodes`` say how many hardware threads its node
-    has; no assignment makes no promise (:data:`NO_PROMISE`).
+    has. No assignment, or one without a routing table (an object), makes no promise
+    (:data:`NO_PROMISE`): the shape rules judge such an answer, and waiting for what it did
+    not say would only hold the run to its convergence ceiling.
     """
-    if not assignment:
+    if not assignment or not isinstance(assignment.get("routing_table"), Mapping):
         return NO_PROMISE
     hardware = {node.id: node.hardware_threads for node in nodes}
     parameters = assignment.get("task_parameters") or {}
@@ -94,9 +96,9 @@ def has_converged(observed: DeploymentObservation | None, promise: ConvergencePr
     """Every promised node runs its expected count in a started route, no other node runs any,
     and the allocation count is the routing table's settled Σ current.
 
-    Without a promise (no assignment seen: a deployment the run adopted and has not updated
-    yet) there is nothing to hold the target to, so the deployment has converged once its own
-    ``_stats`` say it has settled (:func:`has_settled`).
+    Without a promise (no assignment seen, as for a deployment the run adopted and has not
+    updated yet, or none with a routing table) there is nothing to hold the target to, so the
+    deployment has converged once its own ``_stats`` say it has settled (:func:`has_settled`).
     """
     if observed is None:
         return False

@@ -115,3 +115,10 @@ def test_without_a_promise_the_deployments_own_stats_decide() -> None:
     assert not has_converged(None, NO_PROMISE)
     # An assignment with an empty routing table is a promise: that nothing runs.
     assert not has_converged(settled, promise_of({"task_parameters": {}, "routing_table": {}}))
+
+
+def test_an_assignment_without_a_routing_table_promises_nothing() -> None:
+    """Its shape is judged by the shape rules; the wait goes by the deployment's own stats."""
+    assert promise_of({"task_parameters": {"number_of_allocations": 2}}) == NO_PROMISE
+    assert promise_of({"task_parameters": {}, "routing_table": None}) == NO_PROMISE
+    assert promise_of({"task_parameters": {}, "routing_table": {}}) != NO_PROMISE
