@@ -8,9 +8,10 @@ they read it here, one way: a deployment is a ``trained_model_stats`` entry with
 §1.2). What the state means is judged elsewhere.
 
 The reader is tolerant of gaps: a body that is not an object, ``trained_model_stats`` that
-is not a list, entries or ``deployment_stats`` that are not objects, and nodes without a
-node object are passed over, and a missing field reads as ``None``, so that a bad answer
-is judged by the rules instead of ending a wait. Rules that judge the document's own shape
+is not a list, entries or ``deployment_stats`` that are not objects, ``nodes`` that is not
+a list and nodes without a node object are passed over; a missing field (or a nested object
+of the wrong type) reads as ``None``, and a node count that is no number as 0, so that a bad
+answer is judged by the rules instead of ending a wait or the run. Rules that judge the document's own shape
 (its JSON paths, a field's type, an absent field against a ``null`` one) read the raw JSON
 (:mod:`conformance.rules.reading`) instead of these normalised figures.
 """
@@ -39,10 +40,10 @@ def parse_stats(body: Any, taken_at: float) -> Snapshot:
 
 
 def _observation(entry: Mapping[str, Any], stats: Mapping[str, Any]) -> DeploymentObservation:
-    status = stats.get("allocation_status") or {}
-    model_id = str(stats.get("model_id", entry.get("model_id", "")))
+    status = _object(stats.get("allocation_status"))
+    model_id = str(_present(stats.get("model_id"), entry.get("model_id"), ""))
     return DeploymentObservation(
-        deployment_id=str(stats.get("deployment_id", model_id)),
+        deployment_id=str(_present(stats.get("deployment_id"), model_id)),
         model_id=model_id,
         state=stats.get("state"),
         number_of_allocations=stats.get("number_of_allocations"),
@@ -53,23 +54,41 @@ def _observation(entry: Mapping[str, Any], stats: Mapping[str, Any]) -> Deployme
         allocation_count=status.get("allocation_count"),
         target_allocation_count=status.get("target_allocation_count"),
         start_time_ms=stats.get("start_time"),
-        nodes=dict(_node_allocations(stats.get("nodes") or ())),
+        nodes=dict(_node_allocations(stats.get("nodes"))),
         adaptive_allocations=stats.get("adaptive_allocations"),
-        required_native_memory_bytes=(entry.get("model_size_stats") or {}).get("required_native_memory_bytes"),
+        required_native_memory_bytes=_object(entry.get("model_size_stats")).get("required_native_memory_bytes"),
     )
 
 
-def _node_allocations(nodes: Iterable[Any]) -> Iterable[tuple[str, NodeAllocation]]:
-    for node in nodes:
+def _node_allocations(nodes: Any) -> Iterable[tuple[str, NodeAllocation]]:
+    for node in nodes if isinstance(nodes, list) else ():
         if not isinstance(node, Mapping) or not isinstance(node.get("node"), Mapping) or not node["node"]:
             continue
         node_id = next(iter(node["node"]))
-        routing = node.get("routing_state") or {}
+        routing = _object(node.get("routing_state"))
         yield (
             node_id,
             NodeAllocation(
                 routing_state=str(routing.get("routing_state", "")),
-                allocations=int(node.get("number_of_allocations") or 0),
-                threads_per_allocation=int(node.get("threads_per_allocation") or 0),
+                allocations=_count(node.get("number_of_allocations")),
+                threads_per_allocation=_count(node.get("threads_per_allocation")),
             ),
         )
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """``value`` where it is a JSON object, else an empty one (a field of the wrong type reads as absent)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _present(*values: Any) -> Any:
+    """The first value that is there (not ``None``: a JSON ``null`` id is no id)."""
+    return next((value for value in values if value is not None), None)
+
+
+def _count(value: Any) -> int:
+    """A count as a number (``3``, ``3.0`` or ``"3"``); anything else, or nothing, reads as 0."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0

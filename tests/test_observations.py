@@ -151,6 +151,48 @@ def test_nodes_without_a_node_object_are_passed_over_and_missing_counts_read_as_
     }
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"allocation_status": "fully_allocated"},
+        {"allocation_status": ["allocation_count"]},
+        {"nodes": 5},
+        {"nodes": {"ml-0": {}}},
+        {"nodes": [{"node": {"ml-0": {}}, "routing_state": "started", "number_of_allocations": 1}]},
+        {"nodes": [{"node": {"ml-0": {}}, "number_of_allocations": "two", "threads_per_allocation": [1]}]},
+        {"nodes": [{"node": {"ml-0": {}}, "number_of_allocations": float("nan")}]},
+        {"nodes": [{"node": {"ml-0": {}}, "number_of_allocations": float("inf")}]},
+    ],
+    ids=[
+        "status-a-string",
+        "status-a-list",
+        "nodes-a-number",
+        "nodes-an-object",
+        "routing-state-a-string",
+        "counts-not-numbers",
+        "count-nan",
+        "count-infinite",
+    ],
+)
+def test_a_field_of_the_wrong_type_reads_as_absent_instead_of_raising(fields: dict[str, Any]) -> None:
+    """A broken target's answer is the rules' to judge; the reader must not end the wait or the run."""
+    entry = {"model_id": "model", "model_size_stats": "big", "deployment_stats": _deployment(**fields)}
+    seen = parse_stats(_document(entry), taken_at=0.0).get("dep")
+    assert seen is not None and seen.number_of_allocations == 2
+    assert seen.required_native_memory_bytes is None
+    if "allocation_status" in fields:
+        assert (seen.allocation_count, seen.target_allocation_count) == (None, None)
+    for node in seen.nodes.values():
+        assert isinstance(node.allocations, int) and isinstance(node.threads_per_allocation, int)
+        assert isinstance(node.routing_state, str)
+
+
+def test_a_null_deployment_id_is_no_id() -> None:
+    """The model id stands in for a ``null`` ``deployment_id`` as for a missing one (§1.2)."""
+    entry = {"model_id": "model", "deployment_stats": _deployment(deployment_id=None, model_id=None)}
+    assert list(parse_stats(_document(entry), taken_at=0.0).deployments) == ["model"]
+
+
 def _walks_stats(path: Path) -> list[str]:
     """Where ``path`` looks a stats key up itself (``x.get("deployment_stats")``, ``x["trained_model_stats"]``)."""
     found = []
