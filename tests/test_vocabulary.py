@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from rules.factories import context, stub_rule
 
 from conformance.context import Feature
@@ -39,8 +40,10 @@ def test_profiles_hold_features_as_members() -> None:
     assert all(isinstance(feature, Feature) for feature in features)
 
 
-def test_an_intent_read_back_from_a_report_holds_its_kind_as_a_member() -> None:
-    assert Intent("read-stats").kind is IntentKind.READ_STATS  # as replay builds it
+def test_a_kind_given_by_its_value_is_the_member_and_an_unknown_one_is_refused() -> None:
+    assert Intent("read-stats").kind is IntentKind.READ_STATS  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown intent kind 'read-stat'"):
+        Intent("read-stat")  # type: ignore[arg-type]
 
 
 def test_a_check_sees_an_answered_exchange_and_an_unanswered_one_stays_indeterminate() -> None:

@@ -109,13 +109,10 @@ class Run:
 
     # -- what the session reads and resets between tests ---------------------------------
 
-    @property
-    def tally(self) -> Tally:
-        return self.judging.tally
-
-    @tally.setter
-    def tally(self, tally: Tally) -> None:
-        self.judging.tally = tally
+    def take_tally(self) -> Tally:
+        """The verdicts recorded since the last call (they go to the session), and a fresh tally."""
+        taken, self.judging.tally = self.judging.tally, Tally()
+        return taken
 
     @property
     def current_test(self) -> str:

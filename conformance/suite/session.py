@@ -151,9 +151,7 @@ class SuiteSession:
             self.cleanup_problems.append(f"clean-up could not finish: {stopped}")
 
     def _collect(self, run_: Run) -> None:
-        if run_.tally:
-            self.tally.merge(run_.tally)
-            run_.tally = Tally()
+        self.tally.merge(run_.take_tally())
         self.failed_rules |= run_.failed_rules
         if run_.first_failure_at is not None:
             self._note_first_failure(time.time() - (time.monotonic() - run_.first_failure_at))
@@ -239,9 +237,9 @@ class SuiteSession:
         if reaches:
             report.user_properties.append((REACHES_KEY, json.dumps(reaches)))
         if self.run is not None:
-            if self.run.tally:
-                report.user_properties.append((TALLY_KEY, self.run.tally.to_json()))
-                self.run.tally = Tally()
+            taken = self.run.take_tally()
+            if taken:
+                report.user_properties.append((TALLY_KEY, taken.to_json()))
             if not self._context_shipped:
                 report.user_properties.append((CONTEXT_KEY, json.dumps(context_to_dict(self.run.ctx))))
                 self._context_shipped = True
