@@ -161,7 +161,7 @@ def _set_up(run: Any, recorded: Recorded) -> Callable[[str], str]:
         if old_id == addressed.get("deployment_id") and addressed.get("created_by_inference_endpoint"):
             info = run.start_inference_endpoint(suffix)
         else:
-            info = run.start_deployment(
+            info = run.deployments.start(
                 deployment_id=suffix,
                 threads_per_allocation=int(threads),
                 number_of_allocations=int(state.get("number_of_allocations") or 1),

@@ -144,28 +144,6 @@ class Run:
 
     # -- provisioning ---------------------------------------------------------------------
 
-    def start_deployment(
-        self,
-        *,
-        deployment_id: str | None = None,
-        threads_per_allocation: int = 1,
-        number_of_allocations: int = 1,
-        priority: str = "normal",
-        adaptive_allocations: dict[str, Any] | None = None,
-        broken: bool = False,
-        wait_for: str = "started",
-    ) -> DeploymentInfo:
-        """Start a deployment of the run's model (:meth:`Deployments.start`)."""
-        return self.deployments.start(
-            deployment_id=deployment_id,
-            threads_per_allocation=threads_per_allocation,
-            number_of_allocations=number_of_allocations,
-            priority=priority,
-            adaptive_allocations=adaptive_allocations,
-            broken=broken,
-            wait_for=wait_for,
-        )
-
     def start_inference_endpoint(self, name: str = "endpoint") -> DeploymentInfo:
         """A deployment of the run's model created by an inference endpoint (§1.6 B)."""
         return self.deployments.start_inference_endpoint(name)
@@ -302,7 +280,7 @@ def open_run(settings: RunSettings, budget: Budget | None = None) -> Run:
         if settings.deployment_id:
             run.primary = run.adopt(settings.deployment_id).deployment_id
         else:
-            run.primary = run.start_deployment(deployment_id=f"{settings.run_id}-primary").deployment_id
+            run.primary = run.deployments.start(deployment_id=f"{settings.run_id}-primary").deployment_id
         run.await_convergence(run.primary)  # the first lesson of how long this target takes
     except BaseException:
         run.close()

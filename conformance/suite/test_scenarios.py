@@ -68,7 +68,7 @@ def test_unknown_deployment_is_404(dc_run: Run) -> None:
 def test_model_id_of_a_differently_named_deployment_is_404(dc_run: Run) -> None:
     """Since 8.8 the path value is a deployment id; the model id of another deployment is unknown (§1.2)."""
     _require_room(dc_run)
-    other = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-renamed", priority="low")  # no processors (§3.2)
+    other = dc_run.deployments.start(deployment_id=f"{dc_run.run_id}-renamed", priority="low")  # no processors (§3.2)
     try:
         _update(dc_run, other.model_id, body=COUNT_1, kind=IntentKind.UPDATE_BY_MODEL_ID)
     finally:
@@ -89,7 +89,7 @@ def test_deployment_that_never_started(dc_run: Run, dc_primary: str) -> None:
     """
     _require_capacity(dc_run, 2)
     _require_room(dc_run)
-    broken = dc_run.start_deployment(broken=True, wait_for="starting")
+    broken = dc_run.deployments.start(broken=True, wait_for="starting")
     try:
         _update(dc_run, broken.deployment_id, body=COUNT_2, kind=IntentKind.UPDATE_NOT_STARTED)
         _update(dc_run, broken.deployment_id, body=COUNT_1, kind=IntentKind.UPDATE_NOT_STARTED, detail="no-op")
@@ -104,7 +104,7 @@ def test_model_that_is_not_deployed_is_404(dc_run: Run) -> None:
     low priority needs no processors (§3.2), so this works on the smallest target.
     """
     _require_room(dc_run)
-    broken = dc_run.start_deployment(broken=True, priority="low", wait_for="starting")
+    broken = dc_run.deployments.start(broken=True, priority="low", wait_for="starting")
     dc_run.stop_deployment(broken.deployment_id)
     _update(dc_run, broken.model_id, body=COUNT_1, kind=IntentKind.UPDATE_NOT_DEPLOYED_MODEL)
 
@@ -210,7 +210,7 @@ def test_threads_per_allocation_bound_capacity(dc_run: Run) -> None:
     if max(free, default=0) < WIDE_THREADS:
         pytest.skip(f"no ML node has {WIDE_THREADS} free processors for a {WIDE_THREADS}-thread allocation")
     _require_room(dc_run)
-    wide = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
+    wide = dc_run.deployments.start(deployment_id=f"{dc_run.run_id}-wide", threads_per_allocation=WIDE_THREADS)
     try:
         fits = allocatable(dc_run.ctx, dc_run.snapshot(), wide.deployment_id, WIDE_THREADS)
         if not dc_run.ctx.holds_back_scaling:
@@ -252,7 +252,7 @@ def test_memory_bounds_capacity(dc_run: Run, dc_primary: str) -> None:
             and len(fillers) < MAX_FILLERS
         ):
             fillers.append(
-                dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-filler-{len(fillers)}", priority="low")
+                dc_run.deployments.start(deployment_id=f"{dc_run.run_id}-filler-{len(fillers)}", priority="low")
             )
         fits = allocatable(dc_run.ctx, dc_run.snapshot(), dc_primary, 1)
         if fits > 1:
@@ -297,7 +297,7 @@ def test_max_assigned_allocations_across_increase_and_decrease(dc_run: Run, dc_p
 def test_low_priority_update_to_two(dc_run: Run) -> None:
     """Old versions accept it (ES#111227); newer ones reject it with a 4xx naming the priority (§1.6 D)."""
     _require_room(dc_run)
-    low = dc_run.start_deployment(deployment_id=f"{dc_run.run_id}-low", priority="low")
+    low = dc_run.deployments.start(deployment_id=f"{dc_run.run_id}-low", priority="low")
     try:
         case = INVALID_CASES["low-priority-above-one"]
         if case_applies(case, dc_run.ctx):

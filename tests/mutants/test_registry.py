@@ -184,7 +184,7 @@ def test_the_first_judged_update_fails_the_expected_rule(name: str) -> None:
     """One update of the primary, as the suite sends and judges it, already shows the defect."""
     with suite_run(name) as run:
         if name == "stats-memory-of-all-deployments":
-            run.start_deployment()  # the deployment whose figure the update must leave alone
+            run.deployments.start()  # the deployment whose figure the update must leave alone
         exchange = run.update(run.primary, body={"number_of_allocations": 2})
         assert BLIND_SPOTS[name] in failed(run.verdicts_on(exchange))
 

@@ -21,8 +21,8 @@ from conformance.target import Target, TargetConfig
 def test_close_removes_every_model_and_deployment_of_the_run(es_version: str) -> None:
     with running_server(ServerConfig(es_version=es_version)) as url:
         run = open_run(RunSettings(target=TargetConfig(url=url), run_id="dc-prov1"))
-        second = run.start_deployment(number_of_allocations=2)
-        broken = run.start_deployment(broken=True, wait_for="starting")
+        second = run.deployments.start(number_of_allocations=2)
+        broken = run.deployments.start(broken=True, wait_for="starting")
         assert second.deployment_id.startswith("dc-prov1") and broken.deployment_id.startswith("dc-prov1")
         assert run.primary in run.snapshot().deployments
         if Version.parse(es_version) < Version(8, 8):
