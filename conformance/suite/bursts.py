@@ -112,4 +112,10 @@ def fire(
         return LoggedRequest(BurstWrite(request.field, request.value, status, started, ended), exchange)
 
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(send, enumerate(requests)))
+        try:
+            return list(pool.map(send, enumerate(requests)))
+        except BaseException:
+            # A signal can stop this thread before every request is submitted: the ones at the
+            # gate would wait for the rest forever, and leaving the pool joins them.
+            gate.abort()
+            raise
